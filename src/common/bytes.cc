@@ -1,0 +1,141 @@
+#include "aex/bytes.h"
+
+namespace aex {
+
+bool ByteReader::ReadUint(size_t n, uint64_t* out) {
+  if (data_.size() < n) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v = (v << 8) | data_[i];
+  data_ = data_.subspan(n);
+  *out = v;
+  return true;
+}
+
+bool ByteReader::ReadU8(uint8_t* out) {
+  uint64_t v;
+  if (!ReadUint(1, &v)) return false;
+  *out = static_cast<uint8_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU16(uint16_t* out) {
+  uint64_t v;
+  if (!ReadUint(2, &v)) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU32(uint32_t* out) {
+  uint64_t v;
+  if (!ReadUint(4, &v)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU64(uint64_t* out) { return ReadUint(8, out); }
+
+bool ByteReader::ReadBytes(size_t n, ByteSpan* out) {
+  if (data_.size() < n) return false;
+  *out = data_.first(n);
+  data_ = data_.subspan(n);
+  return true;
+}
+
+bool ByteReader::ReadLengthPrefixed(ByteSpan* out, size_t max_len) {
+  ByteReader copy = *this;
+  uint32_t len;
+  if (!copy.ReadU32(&len) || len > max_len || !copy.ReadBytes(len, out)) return false;
+  *this = copy;
+  return true;
+}
+
+bool ByteReader::ReadString16(std::string* out) {
+  ByteReader copy = *this;
+  uint16_t len;
+  ByteSpan b;
+  if (!copy.ReadU16(&len) || !copy.ReadBytes(len, &b)) return false;
+  out->assign(b.begin(), b.end());
+  *this = copy;
+  return true;
+}
+
+bool ByteReader::Skip(size_t n) {
+  ByteSpan ignored;
+  return ReadBytes(n, &ignored);
+}
+
+void ByteWriter::PutU16(uint16_t v) {
+  out_.push_back(static_cast<uint8_t>(v >> 8));
+  out_.push_back(static_cast<uint8_t>(v));
+}
+
+void ByteWriter::PutU32(uint32_t v) {
+  uint8_t b[4];
+  StoreU32(b, v);
+  out_.insert(out_.end(), b, b + 4);
+}
+
+void ByteWriter::PutU64(uint64_t v) {
+  uint8_t b[8];
+  StoreU64(b, v);
+  out_.insert(out_.end(), b, b + 8);
+}
+
+void ByteWriter::PutLengthPrefixed(ByteSpan b) {
+  PutU32(static_cast<uint32_t>(b.size()));
+  PutBytes(b);
+}
+
+void ByteWriter::PutString16(std::string_view s) {
+  PutU16(static_cast<uint16_t>(s.size()));
+  PutBytes(AsBytes(s));
+}
+
+void StoreU32(uint8_t* p, uint32_t v) {
+  for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+
+void StoreU64(uint8_t* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+
+uint32_t LoadU32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+uint64_t LoadU64(const uint8_t* p) {
+  return (uint64_t{LoadU32(p)} << 32) | LoadU32(p + 4);
+}
+
+std::string HexEncode(ByteSpan b) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(b.size() * 2);
+  for (uint8_t c : b) {
+    s.push_back(kDigits[c >> 4]);
+    s.push_back(kDigits[c & 15]);
+  }
+  return s;
+}
+
+static int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool HexDecode(std::string_view hex, Bytes* out) {
+  if (hex.size() % 2 != 0) return false;
+  Bytes b;
+  b.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = HexValue(hex[i]), lo = HexValue(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    b.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  *out = std::move(b);
+  return true;
+}
+
+}  // namespace aex

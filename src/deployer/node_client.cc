@@ -1,0 +1,181 @@
+#include "deployer/node_client.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace aex::deploy {
+
+using wire::MsgType;
+
+Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host, uint16_t port,
+                                                        std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port_str = std::to_string(port);
+  if (getaddrinfo(host.c_str(), port_str.c_str(), &hints, &res) != 0 || !res) {
+    return Unavailable("cannot resolve " + host);
+  }
+  int fd = -1;
+  std::string last_error = "no address";
+  for (addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      last_error = strerror(errno);
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    return Unavailable("cannot connect to " + host + ":" + port_str + ": " + last_error);
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::unique_ptr<NodeClient> client(new NodeClient(fd, timeout));
+  wire::Hello hello;
+  AEX_RETURN_IF_ERROR(client->SendRaw(wire::EncodeFrame(MsgType::kHello, 1, hello.Encode())));
+  AEX_ASSIGN_OR_RETURN(Bytes body, client->ReadFrameBody());
+  AEX_ASSIGN_OR_RETURN(wire::Frame f, wire::ParseFrameBody(body));
+  if (f.type != MsgType::kHelloAck) {
+    auto r = wire::ResultMsg::Parse(f.payload);
+    return r.ok() ? r->ToStatus() : Status(Code::kProtocol, "node refused HELLO");
+  }
+  return client;
+}
+
+NodeClient::~NodeClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Status NodeClient::SendRaw(ByteSpan bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Unavailable("connection to node lost");
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status NodeClient::WaitReadable() {
+  pollfd p{fd_, POLLIN, 0};
+  int rc;
+  do {
+    rc = poll(&p, 1, static_cast<int>(timeout_.count()));
+  } while (rc < 0 && errno == EINTR);
+  if (rc == 0) return Status(Code::kTimeout, "node did not answer in time");
+  if (rc < 0) return Unavailable("poll failed");
+  return Status::Ok();
+}
+
+Result<Bytes> NodeClient::ReadFrameBody() {
+  for (;;) {
+    if (in_.size() >= wire::kFrameHeaderSize) {
+      uint32_t len;
+      AEX_RETURN_IF_ERROR(
+          wire::ParseFrameLength(ByteSpan(in_.data(), wire::kFrameHeaderSize), &len));
+      if (in_.size() >= wire::kFrameHeaderSize + len) {
+        Bytes body(in_.begin() + wire::kFrameHeaderSize,
+                   in_.begin() + wire::kFrameHeaderSize + len);
+        in_.erase(in_.begin(), in_.begin() + wire::kFrameHeaderSize + len);
+        return body;
+      }
+    }
+    AEX_RETURN_IF_ERROR(WaitReadable());
+    uint8_t buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Unavailable("node closed the connection");
+    in_.insert(in_.end(), buf, buf + n);
+  }
+}
+
+Result<Bytes> NodeClient::Call(MsgType type, ByteSpan payload) {
+  uint32_t id = ++next_id_;
+  if (id == 0) id = ++next_id_;
+  AEX_RETURN_IF_ERROR(SendRaw(wire::EncodeFrame(type, id, payload)));
+  for (;;) {
+    AEX_ASSIGN_OR_RETURN(Bytes body, ReadFrameBody());
+    AEX_ASSIGN_OR_RETURN(wire::Frame f, wire::ParseFrameBody(body));
+    if (f.type != MsgType::kResult || f.request_id != id) continue;  // stale answer
+    AEX_ASSIGN_OR_RETURN(wire::ResultMsg r, wire::ResultMsg::Parse(f.payload));
+    if (r.code != Code::kOk) return r.ToStatus();
+    return Bytes(r.payload.begin(), r.payload.end());
+  }
+}
+
+static Result<uint32_t> ParseId(const Result<Bytes>& r) {
+  if (!r.ok()) return r.status();
+  ByteReader reader(*r);
+  uint32_t id;
+  if (!reader.ReadU32(&id) || !reader.empty()) return Status(Code::kProtocol, "bad id reply");
+  return id;
+}
+
+static Status IgnorePayload(const Result<Bytes>& r) { return r.status(); }
+
+Result<uint32_t> NodeClient::LoadModule(const std::string& name, uint8_t backend,
+                                        const std::string& device, ByteSpan binary) {
+  wire::LoadModule m{name, backend, device, binary};
+  return ParseId(Call(MsgType::kLoadModule, m.Encode()));
+}
+
+Status NodeClient::Unload(uint32_t module_id) {
+  return IgnorePayload(Call(MsgType::kUnloadModule, wire::ModuleOp{module_id, 0, {}}.Encode()));
+}
+
+Result<Bytes> NodeClient::Attest(uint32_t module_id, ByteSpan challenge) {
+  return Call(MsgType::kAttest, wire::ModuleOp{module_id, 0, challenge}.Encode());
+}
+
+Status NodeClient::SetKey(uint32_t module_id, ByteSpan grant) {
+  return IgnorePayload(Call(MsgType::kSetKey, wire::ModuleOp{module_id, 0, grant}.Encode()));
+}
+
+Result<Bytes> NodeClient::CallEntry(uint32_t module_id, uint32_t entry, ByteSpan arg) {
+  return Call(MsgType::kCallEntry, wire::ModuleOp{module_id, entry, arg}.Encode());
+}
+
+Status NodeClient::AddRoute(const wire::Connect& route) {
+  return IgnorePayload(Call(MsgType::kConnect, route.Encode()));
+}
+
+Result<uint32_t> NodeClient::RegisterPeriodic(uint32_t module_id, uint32_t entry,
+                                              uint32_t period_ms) {
+  wire::RegisterPeriodic r{module_id, entry, period_ms};
+  return ParseId(Call(MsgType::kRegisterPeriodic, r.Encode()));
+}
+
+Status NodeClient::Disable(uint32_t module_id, ByteSpan sealed_nonce) {
+  return IgnorePayload(
+      Call(MsgType::kDisable, wire::ModuleOp{module_id, 0, sealed_nonce}.Encode()));
+}
+
+Result<std::string> NodeClient::NodeStatus() {
+  AEX_ASSIGN_OR_RETURN(Bytes json, Call(MsgType::kStatus, {}));
+  return std::string(json.begin(), json.end());
+}
+
+Status NodeClient::Reset() { return IgnorePayload(Call(MsgType::kReset, {})); }
+
+Status NodeClient::SendEvent(uint32_t module_id, uint32_t conn_id, ByteSpan sealed) {
+  return SendRaw(wire::EncodeFrame(MsgType::kEvent, 0,
+                                   wire::ModuleOp{module_id, conn_id, sealed}.Encode()));
+}
+
+Result<Bytes> NodeClient::Request(uint32_t module_id, uint32_t conn_id, ByteSpan sealed) {
+  return Call(MsgType::kRequest, wire::ModuleOp{module_id, conn_id, sealed}.Encode());
+}
+
+}  // namespace aex::deploy

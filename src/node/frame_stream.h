@@ -1,0 +1,166 @@
+// FrameStream: one framed, full-duplex byte stream (TCP to a deployer or peer
+// node, or the socketpair to a module) driven by the node's Asio loop.
+//
+// Reads are buffered and parsed in bulk; writes are coalesced: frames queued
+// while a write is in flight go out together in the next write, so a busy
+// stream batches naturally and an idle one sends at once. Memory is bounded:
+// a frame larger than the limit or an output queue beyond its bound closes
+// the stream or refuses the send, never grows without limit.
+
+#ifndef AEX_NODE_FRAME_STREAM_H_
+#define AEX_NODE_FRAME_STREAM_H_
+
+#include <asio.hpp>
+#include <functional>
+#include <memory>
+
+#include "aex/bytes.h"
+#include "aex/status.h"
+#include "wire/messages.h"
+
+namespace aex::node {
+
+template <typename Socket>
+class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
+ public:
+  using FrameHandler = std::function<void(const wire::Frame&)>;
+  using CloseHandler = std::function<void(const Status&)>;
+
+  FrameStream(Socket socket, size_t max_queued_bytes)
+      : socket_(std::move(socket)), max_queued_(max_queued_bytes) {}
+
+  // Starts reading. on_frame runs for each complete frame (its payload is
+  // valid only during the call); on_close runs once when the stream ends.
+  void Start(FrameHandler on_frame, CloseHandler on_close) {
+    on_frame_ = std::move(on_frame);
+    on_close_ = std::move(on_close);
+    ReadMore();
+  }
+
+  // Queues one frame. Returns false if the stream is closed or its queue is
+  // full (the caller decides what refusing means).
+  bool Send(wire::MsgType type, uint32_t request_id, ByteSpan payload) {
+    if (closed_ || queued_bytes() + payload.size() > max_queued_) return false;
+    wire::AppendFrame(type, request_id, payload, &pending_);
+    Flush();
+    return true;
+  }
+
+  // Queues a module message with its module id replaced, without re-encoding.
+  bool SendOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
+    if (closed_ || queued_bytes() + op.data.size() > max_queued_) return false;
+    size_t at = pending_.size();
+    pending_.resize(at + wire::kFrameHeaderSize + wire::kBodyHeaderSize);
+    StoreU32(pending_.data() + at, static_cast<uint32_t>(wire::kBodyHeaderSize + 12 +
+                                                         op.data.size()));
+    pending_[at + 4] = static_cast<uint8_t>(type);
+    StoreU32(pending_.data() + at + 5, request_id);
+    op.AppendTo(&pending_);
+    Flush();
+    return true;
+  }
+
+  void Close(const Status& why = Status::Ok()) {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (on_close_) {
+      auto cb = std::move(on_close_);
+      on_close_ = nullptr;
+      // on_frame_ stays: Close may run from inside it. Handlers must not
+      // own the stream (capture weak or node-owned pointers).
+      cb(why);
+    }
+  }
+
+  bool is_open() const { return !closed_; }
+  size_t queued_bytes() const { return pending_.size() + writing_.size(); }
+  Socket& socket() { return socket_; }
+
+ private:
+  void ReadMore() {
+    if (closed_) return;
+    if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
+    auto self = this->shared_from_this();
+    socket_.async_read_some(
+        asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+        [self](const asio::error_code& ec, size_t n) {
+          if (ec) return self->Close(ec == asio::error::eof ? Status::Ok()
+                                                           : Status(Code::kIo, ec.message()));
+          self->in_len_ += n;
+          if (self->ParseFrames()) self->ReadMore();
+        });
+  }
+
+  // Delivers every complete frame in the buffer. Returns false if closed.
+  bool ParseFrames() {
+    size_t pos = 0;
+    while (!closed_ && in_len_ - pos >= wire::kFrameHeaderSize) {
+      uint32_t len;
+      Status s = wire::ParseFrameLength(ByteSpan(in_.data() + pos, wire::kFrameHeaderSize), &len);
+      if (!s.ok()) {
+        Close(s);
+        return false;
+      }
+      if (in_len_ - pos < wire::kFrameHeaderSize + len) {
+        // Incomplete: make room for the rest of this one frame.
+        if (in_.size() < pos + wire::kFrameHeaderSize + len) {
+          in_.resize(pos + wire::kFrameHeaderSize + len);
+        }
+        break;
+      }
+      auto frame = wire::ParseFrameBody(ByteSpan(in_.data() + pos + wire::kFrameHeaderSize, len));
+      pos += wire::kFrameHeaderSize + len;
+      if (!frame.ok()) {
+        Close(frame.status());
+        return false;
+      }
+      on_frame_(*frame);
+    }
+    if (closed_) return false;
+    if (pos > 0) {
+      std::copy(in_.begin() + static_cast<std::ptrdiff_t>(pos),
+                in_.begin() + static_cast<std::ptrdiff_t>(in_len_), in_.begin());
+      in_len_ -= pos;
+      // Give back a large buffer once the big frame that needed it is gone.
+      if (in_.size() > 4 * kReadChunk && in_len_ < kReadChunk) in_.resize(kReadChunk);
+    }
+    return true;
+  }
+
+  void Flush() {
+    if (writing_active_ || pending_.empty() || closed_) return;
+    writing_.swap(pending_);
+    writing_active_ = true;
+    auto self = this->shared_from_this();
+    asio::async_write(socket_, asio::buffer(writing_),
+                      [self](const asio::error_code& ec, size_t) {
+                        self->writing_active_ = false;
+                        self->writing_.clear();
+                        if (ec) return self->Close(Status(Code::kIo, ec.message()));
+                        self->Flush();
+                      });
+  }
+
+  static constexpr size_t kReadChunk = 256 * 1024;
+
+  Socket socket_;
+  size_t max_queued_;
+  FrameHandler on_frame_;
+  CloseHandler on_close_;
+  Bytes in_;
+  size_t in_len_ = 0;
+  Bytes pending_;
+  Bytes writing_;
+  bool writing_active_ = false;
+  bool closed_ = false;
+};
+
+using TcpStream = FrameStream<asio::ip::tcp::socket>;
+using UnixStream = FrameStream<asio::local::stream_protocol::socket>;
+
+}  // namespace aex::node
+
+#endif  // AEX_NODE_FRAME_STREAM_H_

@@ -1,0 +1,98 @@
+// ModuleProcess: one loaded module, running as its own process (the enclave
+// boundary) and reached only through its socketpair channel.
+//
+// The node sends it management messages and events and matches the module's
+// replies to pending calls; a call that gets no reply within the timeout
+// marks the module hung and kills it, so one bad module cannot stall others.
+
+#ifndef AEX_NODE_MODULE_PROCESS_H_
+#define AEX_NODE_MODULE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <asio.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "node/frame_stream.h"
+#include "wire/messages.h"
+
+namespace aex::node {
+
+// A module's answer: a Result frame's code, message and payload (owned).
+struct ModuleReply {
+  Status status;
+  Bytes payload;
+};
+using ReplyCallback = std::function<void(ModuleReply)>;
+
+enum class ModuleState { kRunning, kExited, kHung, kUnloaded };
+const char* ModuleStateName(ModuleState s);
+
+struct ModuleSpawn {
+  uint32_t id = 0;
+  std::string name;
+  uint8_t backend = 0;
+  std::string device;
+  std::string binary_path;
+  std::string platform_key_path;
+};
+
+class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
+ public:
+  // Frames the module sends on its own (events, requests) go to on_frame.
+  using FrameHandler = std::function<void(ModuleProcess&, const wire::Frame&)>;
+
+  static Result<std::shared_ptr<ModuleProcess>> Spawn(asio::io_context& io,
+                                                       const ModuleSpawn& spec,
+                                                       std::chrono::milliseconds call_timeout,
+                                                       FrameHandler on_frame);
+
+  // Sends a message that expects a Result; `done` runs exactly once.
+  void Call(wire::MsgType type, uint32_t aux, ByteSpan data, ReplyCallback done);
+  // Sends a one-way message. Returns false if the module cannot take it.
+  bool Post(wire::MsgType type, uint32_t aux, ByteSpan data);
+  // Answers a request the module issued.
+  void Reply(uint32_t request_id, const Status& status, ByteSpan payload);
+
+  void Kill(ModuleState why);
+  // Called by the node's SIGCHLD reaper.
+  void OnExit(int wait_status);
+
+  const ModuleSpawn& spec() const { return spec_; }
+  uint32_t id() const { return spec_.id; }
+  pid_t pid() const { return pid_; }
+  ModuleState state() const { return state_; }
+  std::string exit_reason() const { return exit_reason_; }
+  size_t pending_calls() const { return pending_.size(); }
+
+  ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
+                std::chrono::milliseconds timeout);
+
+ private:
+  struct Pending {
+    ReplyCallback done;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  void OnFrame(const wire::Frame& frame);
+  void OnClosed();
+  void FailAll(const Status& why);
+
+  asio::io_context& io_;
+  ModuleSpawn spec_;
+  pid_t pid_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<UnixStream> stream_;
+  FrameHandler on_frame_;
+  std::map<uint32_t, Pending> pending_;
+  uint32_t next_id_ = 0;
+  ModuleState state_ = ModuleState::kRunning;
+  std::string exit_reason_;
+};
+
+}  // namespace aex::node
+
+#endif  // AEX_NODE_MODULE_PROCESS_H_

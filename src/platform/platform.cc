@@ -1,0 +1,70 @@
+#include "platform/platform.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string_view>
+
+namespace aex::tee {
+namespace {
+
+// Reads a whole small file; bounded so a hostile path cannot exhaust memory.
+Result<Bytes> ReadFileBounded(const std::string& path, size_t max) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status(Code::kIo, "cannot open " + path);
+  Bytes out;
+  uint8_t buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    if (out.size() + static_cast<size_t>(n) > max) {
+      close(fd);
+      return Status(Code::kResourceExhausted, path + " is too large");
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  close(fd);
+  if (n < 0) return Status(Code::kIo, "cannot read " + path);
+  return out;
+}
+
+}  // namespace
+
+const char* BackendName(Backend b) {
+  switch (b) {
+    case Backend::kNative: return "native";
+    case Backend::kSgx: return "sgx";
+    case Backend::kTrustZone: return "trustzone";
+    case Backend::kSancus: return "sancus";
+  }
+  return "unknown";
+}
+
+bool ParseBackend(std::string_view name, Backend* out) {
+  for (Backend b : {Backend::kNative, Backend::kSgx, Backend::kTrustZone, Backend::kSancus}) {
+    if (name == BackendName(b)) {
+      *out = b;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<crypto::Digest> MeasureSelf() {
+  AEX_ASSIGN_OR_RETURN(Bytes image, ReadFileBounded("/proc/self/exe", 64u << 20));
+  return crypto::Sha256(image);
+}
+
+Result<crypto::Key> ReadKeyFile(const std::string& path) {
+  AEX_ASSIGN_OR_RETURN(Bytes text, ReadFileBounded(path, 256));
+  std::string_view hex(reinterpret_cast<const char*>(text.data()), text.size());
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.remove_suffix(1);
+  Bytes raw;
+  if (!HexDecode(hex, &raw) || raw.size() != crypto::kKeySize) {
+    return InvalidArgument(path + " does not hold a 16-byte hex key");
+  }
+  crypto::Key key;
+  std::copy(raw.begin(), raw.end(), key.begin());
+  return key;
+}
+
+}  // namespace aex::tee

@@ -1,0 +1,400 @@
+#include "runtime/runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "platform/platform.h"
+#include "runtime/channel.h"
+#include "runtime/fd_channel.h"
+#include "wire/messages.h"
+
+namespace aex::runtime {
+namespace {
+
+using channel::Direction;
+using channel::Role;
+using wire::ModuleStats;
+using wire::MsgType;
+
+struct Connection {
+  Role role;
+  uint16_t io_index;
+  std::unique_ptr<crypto::Aead> aead;
+  uint64_t sent = 0;           // last counter sealed by this end
+  uint64_t last_accepted = 0;  // last counter accepted by this end
+};
+
+class Runtime {
+ public:
+  Runtime(const aex_module_desc* desc, std::unique_ptr<tee::Platform> platform, int fd,
+          uint32_t module_id)
+      : desc_(desc),
+        platform_(std::move(platform)),
+        channel_(fd),
+        module_id_(module_id),
+        output_conns_(desc->n_outputs),
+        request_conn_(desc->n_requests, 0) {}
+
+  int Run();
+  int EmitOutput(uint16_t index, ByteSpan data);
+  int IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t cap, size_t* resp_len);
+  uint32_t module_id() const { return module_id_; }
+  const char* name() const { return desc_->name; }
+
+ private:
+  void Dispatch(const Bytes& body);
+  void Reply(uint32_t request_id, const Status& status, ByteSpan payload = {});
+  Status Attest(ByteSpan challenge, Bytes* evidence);
+  Status SetKey(ByteSpan blob);
+  Status Disable(ByteSpan blob);
+  Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
+  void HandleEvent(uint32_t conn_id, ByteSpan sealed);
+  Status HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response);
+  // Authenticates an incoming event on `conn_id` expected in `role` and
+  // enforces strictly increasing counters. Counts every rejection.
+  Status Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection** conn,
+                uint64_t* counter);
+  std::unique_ptr<crypto::Aead> ManagementAead();
+  uint8_t* Scratch();
+  void Count(int field) { ++stats_.values[field]; }
+
+  const aex_module_desc* desc_;
+  std::unique_ptr<tee::Platform> platform_;
+  FdChannel channel_;
+  uint32_t module_id_;
+  std::unordered_map<uint32_t, Connection> conns_;
+  std::vector<std::vector<uint32_t>> output_conns_;  // per output index
+  std::vector<uint32_t> request_conn_;               // per request index, 0 = none
+  std::deque<Bytes> deferred_;  // frames that arrived while awaiting a response
+  uint64_t last_mgmt_nonce_ = 0;
+  uint32_t next_request_id_ = 0;
+  bool disabled_ = false;
+  ModuleStats stats_;
+  Bytes plain_, sealed_;
+  std::unique_ptr<uint8_t[]> scratch_;  // AEX_MAX_PAYLOAD bytes for app responses
+};
+
+Runtime* g_runtime = nullptr;
+
+int Runtime::Run() {
+  Bytes body;
+  for (;;) {
+    if (!deferred_.empty()) {
+      body = std::move(deferred_.front());
+      deferred_.pop_front();
+    } else if (!channel_.ReadBody(&body).ok()) {
+      return 0;  // the node is gone: nothing left to serve
+    }
+    Dispatch(body);
+  }
+}
+
+void Runtime::Reply(uint32_t request_id, const Status& status, ByteSpan payload) {
+  if (request_id == 0) return;
+  (void)channel_.Write(MsgType::kResult, request_id, wire::EncodeResult(status, payload));
+}
+
+void Runtime::Dispatch(const Bytes& body) {
+  auto frame = wire::ParseFrameBody(body);
+  if (!frame.ok()) {
+    Count(ModuleStats::kRejectedMalformed);
+    return;
+  }
+  const uint32_t id = frame->request_id;
+  if (frame->type == MsgType::kModuleStats) {
+    stats_.values[ModuleStats::kDisabled] = disabled_;
+    return Reply(id, Status::Ok(), stats_.Encode());
+  }
+  auto op = wire::ModuleOp::Parse(frame->payload);
+  if (!op.ok() || op->module_id != module_id_) {
+    Count(ModuleStats::kRejectedMalformed);
+    return Reply(id, op.ok() ? InvalidArgument("message for another module") : op.status());
+  }
+  switch (frame->type) {
+    case MsgType::kAttest: {
+      Bytes evidence;
+      Status s = Attest(op->data, &evidence);
+      return Reply(id, s, evidence);
+    }
+    case MsgType::kSetKey: return Reply(id, SetKey(op->data));
+    case MsgType::kDisable: return Reply(id, Disable(op->data));
+    case MsgType::kCallEntry: {
+      size_t n = 0;
+      Status s = CallEntry(op->aux, op->data, &n);
+      return Reply(id, s, ByteSpan(Scratch(), s.ok() ? n : 0));
+    }
+    case MsgType::kEvent: return HandleEvent(op->aux, op->data);
+    case MsgType::kRequest: {
+      Bytes response;
+      Status s = HandleRequest(op->aux, op->data, &response);
+      return Reply(id, s, response);
+    }
+    default:
+      Count(ModuleStats::kRejectedMalformed);
+      return Reply(id, InvalidArgument("message type not accepted by a module"));
+  }
+}
+
+Status Runtime::Attest(ByteSpan challenge, Bytes* evidence) {
+  if (challenge.size() < 16 || challenge.size() > 4096) {
+    return InvalidArgument("challenge must be 16..4096 bytes");
+  }
+  AEX_ASSIGN_OR_RETURN(*evidence, platform_->Attest(challenge));
+  return Status::Ok();
+}
+
+std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
+  const crypto::Key* key = platform_->module_key();
+  if (key == nullptr) return nullptr;
+  return channel::NewCipher(
+      platform_->uses_spongent() ? channel::Cipher::kSpongent : channel::Cipher::kAes, *key);
+}
+
+Status Runtime::SetKey(ByteSpan blob) {
+  if (disabled_) return Status(Code::kDisabled, "module is disabled");
+  auto aead = ManagementAead();
+  if (!aead) return FailedPrecondition("module key not established: attest first");
+  auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
+  if (!grant.ok()) {
+    Count(ModuleStats::kGrantsRejected);
+    return grant.status();
+  }
+  if (grant->nonce <= last_mgmt_nonce_) {
+    Count(ModuleStats::kGrantsRejected);
+    return Status(Code::kReplay, "stale key grant nonce");
+  }
+  const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
+                             desc_->n_handlers};
+  if (grant->conn_id == 0 || grant->io_index >= limits[static_cast<int>(grant->role)]) {
+    Count(ModuleStats::kGrantsRejected);
+    return InvalidArgument("key grant names no such connection end");
+  }
+  auto cipher = channel::NewCipher(grant->cipher, grant->key);
+  crypto::Wipe(grant->key);
+  if (!cipher) return InvalidArgument("cipher not supported by this module");
+  last_mgmt_nonce_ = grant->nonce;
+  // A re-keyed connection id may move to another slot: unbind it first.
+  for (auto& list : output_conns_) std::erase(list, grant->conn_id);
+  for (auto& c : request_conn_) c = c == grant->conn_id ? 0 : c;
+  conns_[grant->conn_id] = Connection{grant->role, grant->io_index, std::move(cipher)};
+  if (grant->role == Role::kOutput) output_conns_[grant->io_index].push_back(grant->conn_id);
+  if (grant->role == Role::kRequest) request_conn_[grant->io_index] = grant->conn_id;
+  Count(ModuleStats::kGrantsAccepted);
+  return Status::Ok();
+}
+
+Status Runtime::Disable(ByteSpan blob) {
+  auto aead = ManagementAead();
+  if (!aead) return FailedPrecondition("module key not established");
+  AEX_ASSIGN_OR_RETURN(uint64_t nonce, channel::OpenDisable(*aead, module_id_, blob));
+  if (nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale disable nonce");
+  last_mgmt_nonce_ = nonce;
+  disabled_ = true;
+  conns_.clear();
+  for (auto& list : output_conns_) list.clear();
+  for (auto& c : request_conn_) c = 0;
+  return Status::Ok();
+}
+
+uint8_t* Runtime::Scratch() {
+  if (!scratch_) scratch_.reset(new uint8_t[AEX_MAX_PAYLOAD]);
+  return scratch_.get();
+}
+
+Status Runtime::CallEntry(uint32_t index, ByteSpan arg, size_t* out_len) {
+  if (disabled_) return Status(Code::kDisabled, "module is disabled");
+  if (index >= desc_->n_entries) return NotFound("no such entry");
+  if (arg.size() > AEX_MAX_PAYLOAD) return InvalidArgument("argument too large");
+  *out_len = desc_->entries[index].fn(arg.data(), arg.size(), Scratch(), AEX_MAX_PAYLOAD);
+  if (*out_len > AEX_MAX_PAYLOAD) return Internal("entry returned more than its buffer");
+  return Status::Ok();
+}
+
+Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection** conn,
+                       uint64_t* counter) {
+  auto it = conns_.find(conn_id);
+  if (disabled_ || it == conns_.end() || it->second.role != role) {
+    Count(ModuleStats::kRejectedRouting);
+    return NotFound("no such connection at this module");
+  }
+  Status s = channel::OpenEvent(*it->second.aead, conn_id, Direction::kForward, sealed, counter,
+                                &plain_);
+  if (!s.ok()) {
+    Count(ModuleStats::kRejectedAuth);
+    return s;
+  }
+  if (*counter <= it->second.last_accepted) {
+    Count(ModuleStats::kRejectedReplay);
+    return Status(Code::kReplay, "replayed or reordered event");
+  }
+  it->second.last_accepted = *counter;
+  *conn = &it->second;
+  return Status::Ok();
+}
+
+void Runtime::HandleEvent(uint32_t conn_id, ByteSpan sealed) {
+  Connection* conn;
+  uint64_t counter;
+  if (!Accept(conn_id, Role::kInput, sealed, &conn, &counter).ok()) return;
+  Count(ModuleStats::kEventsAccepted);
+  desc_->inputs[conn->io_index].fn(plain_.data(), plain_.size());
+}
+
+Status Runtime::HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response) {
+  Connection* conn;
+  uint64_t counter;
+  AEX_RETURN_IF_ERROR(Accept(conn_id, Role::kHandler, sealed, &conn, &counter));
+  Count(ModuleStats::kRequestsHandled);
+  uint16_t index = conn->io_index;
+  size_t n = desc_->handlers[index].fn(plain_.data(), plain_.size(), Scratch(), AEX_MAX_PAYLOAD);
+  if (n > AEX_MAX_PAYLOAD) return Internal("handler returned more than its buffer");
+  // The handler may have re-keyed or disabled; look the connection up again.
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return Status(Code::kDisabled, "connection removed by the handler");
+  // The response reuses the request's counter in the backward direction.
+  return channel::SealEvent(*it->second.aead, conn_id, Direction::kBackward, counter,
+                            ByteSpan(Scratch(), n), sealed_response);
+}
+
+int Runtime::EmitOutput(uint16_t index, ByteSpan data) {
+  if (disabled_) return AEX_ERR_DISABLED;
+  if (index >= output_conns_.size()) return AEX_ERR_NOT_CONNECTED;
+  if (data.size() > AEX_MAX_PAYLOAD) return AEX_ERR_TOO_LARGE;
+  int sent = 0;
+  for (uint32_t conn_id : output_conns_[index]) {
+    Connection& conn = conns_.at(conn_id);
+    sealed_.clear();
+    if (conn.sent >= channel::kMaxCounter ||
+        !channel::SealEvent(*conn.aead, conn_id, Direction::kForward, ++conn.sent, data, &sealed_)
+             .ok()) {
+      continue;
+    }
+    wire::ModuleOp op{module_id_, conn_id, sealed_};
+    if (!channel_.WriteOp(MsgType::kEvent, 0, op).ok()) return AEX_ERR_TRANSPORT;
+    Count(ModuleStats::kOutputsSent);
+    ++sent;
+  }
+  return sent;
+}
+
+int Runtime::IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t cap,
+                          size_t* resp_len) {
+  if (disabled_) return AEX_ERR_DISABLED;
+  if (index >= request_conn_.size() || request_conn_[index] == 0) return AEX_ERR_NOT_CONNECTED;
+  if (data.size() > AEX_MAX_PAYLOAD) return AEX_ERR_TOO_LARGE;
+  uint32_t conn_id = request_conn_[index];
+  Connection& conn = conns_.at(conn_id);
+  if (conn.sent >= channel::kMaxCounter) return AEX_ERR_TRANSPORT;
+  uint64_t counter = ++conn.sent;
+  sealed_.clear();
+  if (!channel::SealEvent(*conn.aead, conn_id, Direction::kForward, counter, data, &sealed_)
+           .ok()) {
+    return AEX_ERR_TRANSPORT;
+  }
+  uint32_t request_id = ++next_request_id_;
+  if (request_id == 0) request_id = ++next_request_id_;
+  if (!channel_.WriteOp(MsgType::kRequest, request_id, wire::ModuleOp{module_id_, conn_id,
+                                                                      sealed_}).ok()) {
+    return AEX_ERR_TRANSPORT;
+  }
+  Count(ModuleStats::kRequestsSent);
+  Bytes body;
+  for (;;) {
+    if (!channel_.ReadBody(&body).ok()) exit(0);  // node gone
+    auto frame = wire::ParseFrameBody(body);
+    if (frame.ok() && frame->type == MsgType::kResult && frame->request_id == request_id) {
+      auto result = wire::ResultMsg::Parse(frame->payload);
+      if (!result.ok() || result->code != Code::kOk) return AEX_ERR_TRANSPORT;
+      // The connection may not have changed meanwhile: nothing else ran.
+      uint64_t got = 0;
+      Bytes plain;
+      if (!channel::OpenEvent(*conn.aead, conn_id, Direction::kBackward, result->payload, &got,
+                              &plain)
+               .ok() ||
+          got != counter) {
+        Count(ModuleStats::kRejectedAuth);
+        return AEX_ERR_AUTH;
+      }
+      if (plain.size() > cap) return AEX_ERR_TOO_LARGE;
+      if (!plain.empty()) memcpy(resp, plain.data(), plain.size());
+      *resp_len = plain.size();
+      return AEX_OK;
+    }
+    deferred_.push_back(std::move(body));  // handled after this call returns
+  }
+}
+
+bool ParseU32(const char* s, uint32_t* out) {
+  char* end = nullptr;
+  unsigned long v = strtoul(s, &end, 10);
+  if (end == s || *end != '\0' || v > 0xffffffffUL) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
+  uint32_t fd = 0, module_id = 0;
+  tee::ModuleContext ctx;
+  bool have_fd = false;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--aex-fd") {
+      have_fd = ParseU32(argv[i + 1], &fd);
+    } else if (flag == "--aex-module-id") {
+      ParseU32(argv[i + 1], &module_id);
+    } else if (flag == "--aex-platform-key") {
+      ctx.platform_key_path = argv[i + 1];
+    }
+  }
+  if (!have_fd || module_id == 0) {
+    fprintf(stderr, "%s: an aex module is started by aex-node, not by hand\n", desc->name);
+    return 2;
+  }
+  ctx.module_id = module_id;
+  auto platform = tee::CreateModulePlatform();
+  Status s = platform->Init(ctx);
+  if (!s.ok()) {
+    fprintf(stderr, "[%s] platform init failed: %s\n", desc->name, s.ToString().c_str());
+    return 1;
+  }
+  Runtime runtime(desc, std::move(platform), static_cast<int>(fd), module_id);
+  g_runtime = &runtime;
+  return runtime.Run();
+}
+
+}  // namespace aex::runtime
+
+// The C API the generated glue and the application call.
+using aex::runtime::g_runtime;
+
+extern "C" int aex_emit_output(uint16_t index, const unsigned char* data, size_t len) {
+  return g_runtime ? g_runtime->EmitOutput(index, aex::ByteSpan(data, len)) : AEX_ERR_TRANSPORT;
+}
+
+extern "C" int aex_issue_request(uint16_t index, const unsigned char* data, size_t len,
+                                 unsigned char* resp, size_t cap, size_t* resp_len) {
+  if (!g_runtime) return AEX_ERR_TRANSPORT;
+  return g_runtime->IssueRequest(index, aex::ByteSpan(data, len), resp, cap, resp_len);
+}
+
+extern "C" void aex_log(const char* fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "[%s#%u] %s\n", g_runtime ? g_runtime->name() : "module",
+          g_runtime ? g_runtime->module_id() : 0, line);
+}
+
+extern "C" uint32_t aex_module_id(void) { return g_runtime ? g_runtime->module_id() : 0; }
