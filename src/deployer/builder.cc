@@ -1,0 +1,190 @@
+#include "deployer/builder.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "deployer/subprocess.h"
+#include "gen/annotation_parser.h"
+#include "platform/platform.h"
+
+#ifndef AEX_SDK_INCLUDE_DIR
+#error "AEX_SDK_INCLUDE_DIR must be defined by the build"
+#endif
+
+namespace aex::deploy {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+Result<std::string> ReadSmallFile(const fs::path& p, size_t max) {
+  std::error_code ec;
+  auto size = fs::file_size(p, ec);
+  if (ec) return Status(Code::kNotFound, "cannot read " + p.string());
+  if (size > max) return Status(Code::kResourceExhausted, p.string() + " is too large");
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + p.string());
+  return ss.str();
+}
+
+bool IsCxx(const fs::path& p) {
+  auto ext = p.extension().string();
+  return ext == ".cc" || ext == ".cpp" || ext == ".cxx";
+}
+
+std::string LibraryFingerprint(const Sdk& sdk, const std::string& backend) {
+  // Rebuild modules when the runtime or platform layer changed.
+  std::string fp;
+  for (const char* lib : {"aex_runtime", "aex_channel", "aex_wire", "aex_platform_common",
+                          "aex_crypto", "aex_common"}) {
+    fp += std::string(lib) + ":";
+    std::error_code ec;
+    fs::path p = sdk.lib_dir / ("lib" + std::string(lib) + ".a");
+    fp += std::to_string(fs::file_size(p, ec)) + "@" +
+          std::to_string(fs::last_write_time(p, ec).time_since_epoch().count()) + ";";
+  }
+  std::error_code ec;
+  fs::path plat = sdk.lib_dir / ("libaex_platform_" + backend + ".a");
+  fp += std::to_string(fs::file_size(plat, ec)) + "@" +
+        std::to_string(fs::last_write_time(plat, ec).time_since_epoch().count());
+  return fp;
+}
+
+}  // namespace
+
+Sdk Sdk::Default() {
+  Sdk sdk;
+  sdk.include_dir = EnvOr("AEX_SDK_INCLUDE", AEX_SDK_INCLUDE_DIR);
+  sdk.lib_dir = EnvOr("AEX_SDK_LIB", AEX_SDK_LIB_DIR);
+  sdk.gen_exe = EnvOr("AEX_GEN", AEX_GEN_EXE);
+  sdk.cc = EnvOr("CC", "cc");
+  sdk.cxx = EnvOr("CXX", "c++");
+  sdk.extra_flags = AEX_SDK_EXTRA_FLAGS;
+  return sdk;
+}
+
+Result<std::vector<fs::path>> ModuleSources(const Descriptor& d, const Module& m) {
+  std::vector<fs::path> out;
+  for (const auto& s : m.sources) out.push_back(s.is_absolute() ? s : d.base_dir / s);
+  if (out.empty() && m.folder) {
+    fs::path dir = m.folder->is_absolute() ? *m.folder : d.base_dir / *m.folder;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      auto ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".c" || IsCxx(e.path()))) out.push_back(e.path());
+    }
+    if (ec) return NotFound("module '" + m.name + "': cannot list folder " + dir.string());
+    std::sort(out.begin(), out.end());
+  }
+  if (out.empty()) return InvalidArgument("module '" + m.name + "' has no source files");
+  return out;
+}
+
+static Result<std::vector<gen::SourceFile>> ReadSources(const std::vector<fs::path>& paths) {
+  std::vector<gen::SourceFile> files;
+  for (const auto& p : paths) {
+    AEX_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(p, gen::kMaxSourceBytes));
+    files.push_back({p.string(), std::move(text)});
+  }
+  return files;
+}
+
+Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
+  AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
+  AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
+  return gen::ParseAnnotations(m.name, files);
+}
+
+Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
+                                const fs::path& cache_dir) {
+  const std::string backend = tee::BackendName(static_cast<tee::Backend>(m.type));
+  AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
+  AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
+  AEX_ASSIGN_OR_RETURN(gen::ModuleManifest manifest, gen::ParseAnnotations(m.name, files));
+  if (!fs::exists(sdk.lib_dir / ("libaex_platform_" + backend + ".a"))) {
+    return FailedPrecondition("module '" + m.name + "': this SDK has no platform layer for " +
+                              backend);
+  }
+  // Content address: everything that can change the binary.
+  ByteWriter key;
+  key.PutString16(m.name);
+  key.PutString16(backend);
+  for (const auto& f : files) {
+    key.PutString16(fs::path(f.path).filename().string());
+    key.PutLengthPrefixed(AsBytes(f.text));
+  }
+  for (const auto& f : m.cflags) key.PutString16(f);
+  key.PutString16("|");
+  for (const auto& f : m.ldflags) key.PutString16(f);
+  key.PutString16(sdk.cc + " " + sdk.cxx + " " + sdk.extra_flags);
+  key.PutString16(LibraryFingerprint(sdk, backend));
+  std::string hash = HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
+  fs::path out_dir = cache_dir / (m.name + "-" + backend + "-" + hash);
+  fs::path binary = out_dir / m.name;
+
+  BuiltModule built;
+  built.name = m.name;
+  built.manifest = manifest;
+  built.binary = binary;
+  if (fs::exists(binary)) {
+    built.cached = true;
+  } else {
+    std::error_code ec;
+    fs::path work = cache_dir / (m.name + "-" + hash + ".tmp" + std::to_string(getpid()));
+    fs::remove_all(work, ec);
+    fs::create_directories(work, ec);
+    if (ec) return Status(Code::kIo, "cannot create " + work.string());
+    fs::path glue = work / "glue.cc", manifest_path = work / "manifest.json";
+    fs::path log = work / "build.log";
+    std::vector<std::string> gen = {sdk.gen_exe.string(), "--name", m.name, "--glue",
+                                    glue.string(), "--manifest", manifest_path.string()};
+    for (const auto& p : paths) gen.push_back(p.string());
+    AEX_RETURN_IF_ERROR(RunProgram(gen, log.string()));
+    std::vector<std::string> objects;
+    auto compile = [&](const fs::path& src, bool cxx) -> Status {
+      fs::path obj = work / (std::to_string(objects.size()) + ".o");
+      std::vector<std::string> cmd = {cxx ? sdk.cxx : sdk.cc, cxx ? "-std=c++20" : "-std=c11",
+                                      "-O2", "-g", "-Wall", "-I", sdk.include_dir.string(),
+                                      "-I", src.parent_path().string()};
+      std::istringstream extra(sdk.extra_flags);
+      for (std::string f; extra >> f;) cmd.push_back(f);
+      for (const auto& f : m.cflags) cmd.push_back(f);
+      cmd.insert(cmd.end(), {"-c", src.string(), "-o", obj.string()});
+      objects.push_back(obj.string());
+      return RunProgram(cmd, log.string());
+    };
+    for (const auto& p : paths) AEX_RETURN_IF_ERROR(compile(p, IsCxx(p)));
+    AEX_RETURN_IF_ERROR(compile(glue, true));
+    std::vector<std::string> link = {sdk.cxx, "-o", (work / m.name).string()};
+    link.insert(link.end(), objects.begin(), objects.end());
+    link.push_back("-L" + sdk.lib_dir.string());
+    for (const char* lib : {"-laex_runtime", "-laex_channel", "-laex_wire"}) link.push_back(lib);
+    link.push_back("-laex_platform_" + backend);
+    for (const char* lib : {"-laex_platform_common", "-laex_crypto", "-laex_common", "-lcrypto"}) {
+      link.push_back(lib);
+    }
+    std::istringstream extra(sdk.extra_flags);
+    for (std::string f; extra >> f;) link.push_back(f);
+    for (const auto& f : m.ldflags) link.push_back(f);
+    AEX_RETURN_IF_ERROR(RunProgram(link, log.string()));
+    // Publish atomically: a concurrent or interrupted build never leaves a
+    // half-written binary under the final name.
+    fs::rename(work, out_dir, ec);
+    if (ec && !fs::exists(binary)) return Status(Code::kIo, "cannot publish " + out_dir.string());
+    fs::remove_all(work, ec);
+  }
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, 64u << 20));
+  built.measurement = crypto::Sha256(AsBytes(image));
+  return built;
+}
+
+}  // namespace aex::deploy

@@ -1,0 +1,689 @@
+#include "deployer/deployer.h"
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "deployer/attestation.h"
+#include "deployer/node_client.h"
+#include "runtime/channel.h"
+
+namespace aex::deploy {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+channel::Cipher CipherOf(Encryption e) {
+  return e == Encryption::kSpongent ? channel::Cipher::kSpongent : channel::Cipher::kAes;
+}
+
+Result<Bytes> ReadBinary(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return NotFound("cannot read " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return Bytes(s.begin(), s.end());
+}
+
+// One progress line: "  deploy   ping          module id 3 on node1  (0.012 s)".
+std::string ProgressLine(const std::string& step, const std::string& what,
+                         const std::string& detail, double seconds) {
+  char line[512];
+  snprintf(line, sizeof line, "  %-9s %-20s %s", step.c_str(), what.c_str(), detail.c_str());
+  std::string out = line;
+  if (seconds > 0) {
+    snprintf(line, sizeof line, "  (%.3f s)", seconds);
+    out += line;
+  }
+  return out;
+}
+
+Status WithContext(const std::string& what, Status s) {
+  return s.ok() ? s : Status(s.code(), what + ": " + s.message());
+}
+
+}  // namespace
+
+Deployer::Deployer(DeployerOptions options, Descriptor d,
+                   std::map<std::string, gen::ModuleManifest> m, std::unique_ptr<StateFile> state)
+    : options_(std::move(options)),
+      descriptor_(std::move(d)),
+      manifests_(std::move(m)),
+      state_file_(std::move(state)),
+      sdk_(Sdk::Default()) {}
+
+static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>> LoadChecked(
+    const fs::path& path) {
+  AEX_ASSIGN_OR_RETURN(Descriptor d, LoadDescriptor(path));
+  AEX_RETURN_IF_ERROR(ValidateDescriptor(d));
+  std::map<std::string, gen::ModuleManifest> manifests;
+  for (const auto& m : d.modules) {
+    auto manifest = ScanModule(d, m);
+    if (!manifest.ok()) {
+      return Status(Code::kInvalidArgument, d.source_name + ": modules ('" + m.name +
+                                                "'): " + manifest.status().message());
+    }
+    manifests[m.name] = std::move(*manifest);
+  }
+  AEX_RETURN_IF_ERROR(ValidateAgainstManifests(d, manifests));
+  return std::make_pair(std::move(d), std::move(manifests));
+}
+
+Status Deployer::Validate(const fs::path& descriptor) { return LoadChecked(descriptor).status(); }
+
+Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
+  AEX_ASSIGN_OR_RETURN(auto loaded, LoadChecked(options.descriptor));
+  fs::path dir = loaded.first.base_dir / ".aex";
+  if (options.state_file.empty()) {
+    options.state_file = dir / (options.descriptor.stem().string() + ".state.json");
+  }
+  if (options.cache_dir.empty()) options.cache_dir = dir / "build";
+  std::error_code ec;
+  fs::create_directories(options.state_file.parent_path(), ec);
+  fs::create_directories(options.cache_dir, ec);
+  if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
+  AEX_ASSIGN_OR_RETURN(auto state, StateFile::Open(options.state_file));
+  return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
+                                                std::move(loaded.second), std::move(state)));
+}
+
+void Deployer::Progress(const std::string& line) {
+  if (!options_.progress) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  options_.progress(line);
+}
+
+Status Deployer::ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::vector<Status> results(count);
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < std::min<size_t>(jobs, count); ++w) {
+    workers.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < count;) results[i] = fn(i);
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::string errors;
+  Code code = Code::kOk;
+  for (const auto& r : results) {
+    if (r.ok()) continue;
+    if (code == Code::kOk) code = r.code();
+    errors += (errors.empty() ? "" : "\n") + r.message();
+  }
+  return code == Code::kOk ? Status::Ok() : Status(code, errors);
+}
+
+Status Deployer::SaveAfter(Status step) {
+  Status saved = state_file_->Save();
+  return step.ok() ? saved : step;
+}
+
+Result<std::unique_ptr<NodeClient>> Deployer::ClientFor(const Node& node) {
+  auto client = NodeClient::Connect(node.host, node.deploy_port ? node.deploy_port
+                                                                : node.reactive_port);
+  if (!client.ok()) return WithContext("node '" + node.name + "'", client.status());
+  return client;
+}
+
+Result<crypto::Key> Deployer::NodeKey(const Node& node) const {
+  if (node.node_key && node.node_key->size() == crypto::kKeySize) {
+    crypto::Key k;
+    std::copy(node.node_key->begin(), node.node_key->end(), k.begin());
+    return k;
+  }
+  if (node.node_key_file) return tee::ReadKeyFile(node.node_key_file->string());
+  return FailedPrecondition("node '" + node.name + "' has no node_key or node_key_file");
+}
+
+uint16_t Deployer::IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const {
+  if (ref.index) return *ref.index;
+  // Validated against the manifest at Open, so the name exists.
+  return manifests_.at(m.name).IndexOf(kind, ref.name).value_or(0);
+}
+
+Status Deployer::WaitForNodes() {
+  auto deadline = Clock::now() + options_.node_wait;
+  return ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
+    const Node& n = descriptor_.nodes[i];
+    for (;;) {
+      auto c = ClientFor(n);
+      if (c.ok()) return Status::Ok();
+      if (Clock::now() > deadline) return c.status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+}
+
+Status Deployer::Build(const std::string& only) {
+  auto start = Clock::now();
+  Status s = ForEach(descriptor_.modules.size(), options_.jobs, [&](size_t i) -> Status {
+    const Module& m = descriptor_.modules[i];
+    if (!only.empty() && m.name != only) return Status::Ok();
+    auto t0 = Clock::now();
+    auto built = BuildModule(descriptor_, m, sdk_, options_.cache_dir);
+    if (!built.ok()) return WithContext("build '" + m.name + "'", built.status());
+    Progress(ProgressLine("build", m.name, built->cached ? "cached" : "built", Seconds(t0)));
+    std::lock_guard<std::mutex> lock(mu_);
+    built_[m.name] = std::move(*built);
+    return Status::Ok();
+  });
+  timings_["build"] = Seconds(start);
+  return s;
+}
+
+Status Deployer::Deploy(const std::string& only) {
+  AEX_RETURN_IF_ERROR(Build(only));
+  auto start = Clock::now();
+  // What each node has loaded now: a node that restarted has lost its modules.
+  std::map<std::string, json> loaded;
+  for (const auto& n : descriptor_.nodes) {
+    auto c = ClientFor(n);
+    if (!c.ok()) continue;
+    auto st = (*c)->NodeStatus();
+    if (st.ok()) loaded[n.name] = json::parse(*st, nullptr, false);
+  }
+  auto is_running = [&](const std::string& node, uint32_t id) {
+    auto it = loaded.find(node);
+    if (it == loaded.end() || !it->second.contains("modules")) return false;
+    for (const auto& m : it->second["modules"]) {
+      if (m.value("id", 0u) == id && m.value("state", "") == "running") return true;
+    }
+    return false;
+  };
+  Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
+    const Module& m = descriptor_.modules[i];
+    if (!only.empty() && m.name != only) return Status::Ok();
+    const BuiltModule& b = built_.at(m.name);
+    std::string measurement = HexEncode(b.measurement);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& st = state_file_->state().modules;
+      auto it = st.find(m.name);
+      if (it != st.end() && it->second.id != 0 && it->second.node == m.node &&
+          it->second.measurement == measurement && is_running(m.node, it->second.id)) {
+        return Status::Ok();  // already deployed, unchanged, still running
+      }
+    }
+    auto t0 = Clock::now();
+    const Node& node = *descriptor_.FindNode(m.node);
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
+    AEX_ASSIGN_OR_RETURN(Bytes image, ReadBinary(b.binary));
+    auto id = client->LoadModule(m.name, static_cast<uint8_t>(m.type), m.device.value_or(""),
+                                 image);
+    if (!id.ok()) return WithContext("deploy '" + m.name + "'", id.status());
+    {
+    std::lock_guard<std::mutex> lock(mu_);
+    ModuleState& ms = state_file_->state().modules[m.name];
+    ms = ModuleState{m.node, *id, b.binary.string(), measurement, std::nullopt, 0, false};
+    // A new instance has no connections yet: every connection touching it
+    // and every periodic event on it must be set up again.
+    for (const auto& c : descriptor_.connections) {
+      if (c.from_module == m.name || c.to_module == m.name) {
+        state_file_->state().connections[c.name].established = false;
+      }
+    }
+    for (const auto& e : descriptor_.periodic_events) {
+      if (e.module == m.name) state_file_->state().events[e.name].registered = false;
+    }
+    }
+    Progress(ProgressLine("deploy", m.name, "module id " + std::to_string(*id) + " on " + m.node,
+                          Seconds(t0)));
+    return Status::Ok();
+  });
+  timings_["deploy"] = Seconds(start);
+  return SaveAfter(s);
+}
+
+Status Deployer::Attest(const std::string& only) {
+  auto start = Clock::now();
+  Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
+    const Module& m = descriptor_.modules[i];
+    if (!only.empty() && m.name != only) return Status::Ok();
+    AttestationTarget target;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& st = state_file_->state().modules;
+      auto it = st.find(m.name);
+      if (it == st.end() || it->second.id == 0) {
+        return FailedPrecondition("attest '" + m.name + "': module is not deployed");
+      }
+      if (it->second.key) return Status::Ok();
+      target.module_id = it->second.id;
+      Bytes digest;
+      if (!HexDecode(it->second.measurement, &digest) || digest.size() != 32) {
+        return Internal("bad measurement in state for " + m.name);
+      }
+      std::copy(digest.begin(), digest.end(), target.measurement.begin());
+    }
+    if (m.expected_measurement &&
+        !crypto::Equal(*m.expected_measurement, target.measurement)) {
+      return AuthFailed("attest '" + m.name + "': built binary does not match "
+                        "expected_measurement");
+    }
+    auto t0 = Clock::now();
+    const Node& node = *descriptor_.FindNode(m.node);
+    target.backend = static_cast<tee::Backend>(m.type);
+    AEX_ASSIGN_OR_RETURN(target.node_key, NodeKey(node));
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
+    auto key = AttestModule(*client, target);
+    crypto::Wipe(target.node_key);
+    if (!key.ok()) return WithContext("attest '" + m.name + "'", key.status());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      state_file_->state().modules[m.name].key = *key;
+    }
+    Progress(ProgressLine("attest", m.name, "verified", Seconds(t0)));
+    return Status::Ok();
+  });
+  timings_["attest"] = Seconds(start);
+  return SaveAfter(s);
+}
+
+Status Deployer::EstablishConnection(const Connection& c) {
+  const Module* to = descriptor_.FindModule(c.to_module);
+  const Module* from = c.direct ? nullptr : descriptor_.FindModule(c.from_module);
+  crypto::Key conn_key;
+  if (c.key && c.key->size() == crypto::kKeySize) {
+    std::copy(c.key->begin(), c.key->end(), conn_key.begin());
+  } else {
+    AEX_RETURN_IF_ERROR(crypto::RandomBytes(conn_key));
+  }
+  ModuleState to_state, from_state;
+  uint32_t conn_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& st = state_file_->state();
+    auto& cs = st.connections[c.name];
+    if (cs.id == 0) cs.id = st.next_connection_id++;
+    conn_id = cs.id;
+    auto get = [&](const Module* m, ModuleState* out) -> Status {
+      auto it = st.modules.find(m->name);
+      if (it == st.modules.end() || !it->second.key) {
+        return FailedPrecondition("connect '" + c.name + "': module '" + m->name +
+                                  "' is not attested");
+      }
+      *out = it->second;
+      return Status::Ok();
+    };
+    AEX_RETURN_IF_ERROR(get(to, &to_state));
+    if (from) AEX_RETURN_IF_ERROR(get(from, &from_state));
+  }
+  auto grant_to = [&](const Module& m, const ModuleState& ms, channel::Role role,
+                      uint16_t index) -> Status {
+    // A module accepts only increasing grant nonces, so the grants for one
+    // module go out one at a time, in nonce order, even when connections
+    // are set up concurrently.
+    std::unique_lock<std::mutex> module_lock(*GrantLock(m.name));
+    uint64_t nonce;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      nonce = ++state_file_->state().modules[m.name].nonce;
+    }
+    channel::KeyGrant g{conn_id, index, role, CipherOf(c.encryption), nonce, conn_key};
+    auto mgmt = channel::NewCipher(m.type == Backend::kSancus ? channel::Cipher::kSpongent
+                                                              : channel::Cipher::kAes,
+                                   *ms.key);
+    if (!mgmt) return FailedPrecondition("cipher not available for module " + m.name);
+    Bytes blob = channel::WrapGrant(*mgmt, ms.id, g);
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
+    return WithContext("set_key on '" + m.name + "'", client->SetKey(ms.id, blob));
+  };
+  bool to_handler = c.to_handler.has_value();
+  AEX_RETURN_IF_ERROR(grant_to(*to, to_state,
+                               to_handler ? channel::Role::kHandler : channel::Role::kInput,
+                               IndexOf(*to, to_handler ? gen::IoKind::kHandler
+                                                       : gen::IoKind::kInput,
+                                       to_handler ? *c.to_handler : *c.to_input)));
+  if (from) {
+    bool request = c.from_request.has_value();
+    AEX_RETURN_IF_ERROR(grant_to(*from, from_state,
+                                 request ? channel::Role::kRequest : channel::Role::kOutput,
+                                 IndexOf(*from, request ? gen::IoKind::kRequest
+                                                        : gen::IoKind::kOutput,
+                                         request ? *c.from_request : *c.from_output)));
+    const Node& src_node = *descriptor_.FindNode(from->node);
+    const Node& dst_node = *descriptor_.FindNode(to->node);
+    wire::Connect route{from_state.id, conn_id, to_state.id, "", 0};
+    if (src_node.name != dst_node.name) {
+      route.dst_host = dst_node.host;
+      route.dst_port = dst_node.reactive_port;
+    }
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(src_node));
+    AEX_RETURN_IF_ERROR(WithContext("route for '" + c.name + "'", client->AddRoute(route)));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& cs = state_file_->state().connections[c.name];
+  cs.key = conn_key;  // kept: the deployer seals direct events with it
+  cs.counter = 0;
+  cs.established = true;
+  crypto::Wipe(conn_key);
+  return Status::Ok();
+}
+
+std::mutex* Deployer::GrantLock(const std::string& module) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& m = grant_locks_[module];
+  if (!m) m = std::make_unique<std::mutex>();
+  return m.get();
+}
+
+Status Deployer::Connect(const std::string& only) {
+  auto start = Clock::now();
+  Status s = ForEach(descriptor_.connections.size(), options_.jobs * 4, [&](size_t i) -> Status {
+    const Connection& c = descriptor_.connections[i];
+    if (!only.empty() && c.name != only) return Status::Ok();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = state_file_->state().connections.find(c.name);
+      if (it != state_file_->state().connections.end() && it->second.established) {
+        return Status::Ok();
+      }
+    }
+    auto t0 = Clock::now();
+    Status st = EstablishConnection(c);
+    if (st.ok()) {
+      Progress(ProgressLine("connect", c.name,
+                   (c.direct ? std::string("deployer") : c.from_module) + " -> " + c.to_module +
+                       " (" + EncryptionName(c.encryption) + ")",
+                   Seconds(t0)));
+    }
+    return st;
+  });
+  timings_["connect"] = Seconds(start);
+  return SaveAfter(s);
+}
+
+Status Deployer::Register(const std::string& only) {
+  auto start = Clock::now();
+  Status s = ForEach(descriptor_.periodic_events.size(), options_.jobs * 4,
+                     [&](size_t i) -> Status {
+    const PeriodicEvent& e = descriptor_.periodic_events[i];
+    if (!only.empty() && e.name != only) return Status::Ok();
+    uint32_t module_id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& st = state_file_->state();
+      if (st.events[e.name].registered) return Status::Ok();
+      auto it = st.modules.find(e.module);
+      if (it == st.modules.end() || it->second.id == 0) {
+        return FailedPrecondition("register '" + e.name + "': module not deployed");
+      }
+      module_id = it->second.id;
+    }
+    const Module& m = *descriptor_.FindModule(e.module);
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
+    auto id = client->RegisterPeriodic(module_id, IndexOf(m, gen::IoKind::kEntry, e.entry),
+                                       e.frequency_ms);
+    if (!id.ok()) return WithContext("register '" + e.name + "'", id.status());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      state_file_->state().events[e.name] = EventState{*id, true};
+    }
+    Progress(ProgressLine("register", e.name,
+                          m.name + "." + e.entry.ToString() + " every " +
+                              std::to_string(e.frequency_ms) + " ms",
+                          0));
+    return Status::Ok();
+  });
+  timings_["register"] = Seconds(start);
+  return SaveAfter(s);
+}
+
+Status Deployer::Up() {
+  auto start = Clock::now();
+  timings_.clear();
+  auto t0 = Clock::now();
+  AEX_RETURN_IF_ERROR(WaitForNodes());
+  timings_["wait"] = Seconds(t0);
+  AEX_RETURN_IF_ERROR(Deploy());
+  AEX_RETURN_IF_ERROR(Attest());
+  AEX_RETURN_IF_ERROR(Connect());
+  AEX_RETURN_IF_ERROR(Register());
+  timings_["total"] = Seconds(start);
+  return Status::Ok();
+}
+
+Status Deployer::Down() {
+  auto& modules = state_file_->state().modules;
+  std::vector<std::pair<std::string, ModuleState>> list(modules.begin(), modules.end());
+  Status s = ForEach(list.size(), options_.jobs * 4, [&](size_t i) -> Status {
+    const auto& [name, ms] = list[i];
+    const Node* node = descriptor_.FindNode(ms.node);
+    if (!node || ms.id == 0) return Status::Ok();
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*node));
+    Status st = client->Unload(ms.id);
+    if (st.code() == Code::kNotFound) return Status::Ok();  // already gone
+    if (st.ok()) Progress(ProgressLine("down", name, "unloaded from " + ms.node, 0));
+    return WithContext("unload '" + name + "'", st);
+  });
+  if (!s.ok()) return SaveAfter(s);
+  return state_file_->Remove();
+}
+
+Status Deployer::Reset() {
+  Status s = ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(descriptor_.nodes[i]));
+    return WithContext("reset '" + descriptor_.nodes[i].name + "'", client->Reset());
+  });
+  if (!s.ok()) return s;
+  return state_file_->Remove();
+}
+
+Result<Bytes> Deployer::Call(const std::string& module, const std::string& entry, ByteSpan arg) {
+  const Module* m = descriptor_.FindModule(module);
+  if (!m) return NotFound("no module named '" + module + "'");
+  auto it = state_file_->state().modules.find(module);
+  if (it == state_file_->state().modules.end() || it->second.id == 0) {
+    return FailedPrecondition("module '" + module + "' is not deployed");
+  }
+  IoRef ref{entry, std::nullopt};
+  if (!entry.empty() && std::all_of(entry.begin(), entry.end(), ::isdigit) && entry.size() < 6) {
+    ref.index = static_cast<uint16_t>(std::stoul(entry));
+  } else if (!manifests_.at(module).IndexOf(gen::IoKind::kEntry, entry)) {
+    return NotFound("module '" + module + "' has no entry '" + entry + "'");
+  }
+  AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m->node)));
+  return client->CallEntry(it->second.id, IndexOf(*m, gen::IoKind::kEntry, ref), arg);
+}
+
+// Seals the next event on a direct connection; the counter is saved before
+// the event leaves, so a crash can never make the deployer reuse a nonce.
+static Result<std::pair<uint64_t, Bytes>> SealDirect(StateFile& file, const Connection& c,
+                                                     ByteSpan arg) {
+  auto& cs = file.state().connections[c.name];
+  if (!cs.established || !cs.key) {
+    return FailedPrecondition("connection '" + c.name + "' is not established");
+  }
+  auto aead = channel::NewCipher(CipherOf(c.encryption), *cs.key);
+  if (!aead) return FailedPrecondition("cipher not available");
+  uint64_t counter = ++cs.counter;
+  AEX_RETURN_IF_ERROR(file.Save());
+  Bytes sealed;
+  AEX_RETURN_IF_ERROR(
+      channel::SealEvent(*aead, cs.id, channel::Direction::kForward, counter, arg, &sealed));
+  return std::make_pair(counter, std::move(sealed));
+}
+
+Status Deployer::Output(const std::string& connection, ByteSpan arg) {
+  const Connection* c = descriptor_.FindConnection(connection);
+  if (!c || !c->direct || !c->to_input) {
+    return InvalidArgument("'" + connection + "' is not a direct connection to an input");
+  }
+  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*state_file_, *c, arg));
+  const auto& ms = state_file_->state().modules[c->to_module];
+  AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(
+                                        descriptor_.FindModule(c->to_module)->node)));
+  return client->SendEvent(ms.id, state_file_->state().connections[c->name].id, sealed.second);
+}
+
+Result<Bytes> Deployer::Request(const std::string& connection, ByteSpan arg) {
+  const Connection* c = descriptor_.FindConnection(connection);
+  if (!c || !c->direct || !c->to_handler) {
+    return InvalidArgument("'" + connection + "' is not a direct connection to a handler");
+  }
+  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*state_file_, *c, arg));
+  const auto& ms = state_file_->state().modules[c->to_module];
+  const auto& cs = state_file_->state().connections[c->name];
+  AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(
+                                        descriptor_.FindModule(c->to_module)->node)));
+  AEX_ASSIGN_OR_RETURN(Bytes response, client->Request(ms.id, cs.id, sealed.second));
+  auto aead = channel::NewCipher(CipherOf(c->encryption), *cs.key);
+  uint64_t counter = 0;
+  Bytes plain;
+  AEX_RETURN_IF_ERROR(channel::OpenEvent(*aead, cs.id, channel::Direction::kBackward, response,
+                                         &counter, &plain));
+  if (counter != sealed.first) return AuthFailed("response does not answer this request");
+  return plain;
+}
+
+Status Deployer::Disable(const std::string& module) {
+  const Module* m = descriptor_.FindModule(module);
+  auto it = state_file_->state().modules.find(module);
+  if (!m || it == state_file_->state().modules.end() || !it->second.key) {
+    return FailedPrecondition("module '" + module + "' is not attested");
+  }
+  uint64_t nonce = ++it->second.nonce;
+  AEX_RETURN_IF_ERROR(state_file_->Save());
+  auto aead = channel::NewCipher(m->type == Backend::kSancus ? channel::Cipher::kSpongent
+                                                             : channel::Cipher::kAes,
+                                 *it->second.key);
+  if (!aead) return FailedPrecondition("cipher not available");
+  Bytes blob = channel::SealDisable(*aead, it->second.id, nonce);
+  AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m->node)));
+  AEX_RETURN_IF_ERROR(client->Disable(it->second.id, blob));
+  it->second.disabled = true;
+  for (const auto& c : descriptor_.connections) {
+    if (c.from_module == module || c.to_module == module) {
+      state_file_->state().connections[c.name].established = false;
+    }
+  }
+  return state_file_->Save();
+}
+
+json Deployer::StatusReport() {
+  json report = {{"descriptor", descriptor_.source_name}};
+  auto& nodes = report["nodes"] = json::array();
+  std::vector<json> per_node(descriptor_.nodes.size());
+  (void)ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
+    const Node& n = descriptor_.nodes[i];
+    json j = {{"name", n.name},
+              {"type", BackendName(n.type)},
+              {"address", n.host + ":" + std::to_string(n.reactive_port)}};
+    auto client = ClientFor(n);
+    auto st = client.ok() ? (*client)->NodeStatus() : Result<std::string>(client.status());
+    j["reachable"] = st.ok();
+    if (st.ok()) {
+      j["status"] = json::parse(*st, nullptr, false);
+    } else {
+      j["error"] = st.status().ToString();
+    }
+    per_node[i] = std::move(j);
+    return Status::Ok();
+  });
+  for (auto& j : per_node) nodes.push_back(j);
+  auto& modules = report["modules"] = json::array();
+  for (const auto& m : descriptor_.modules) {
+    json j = {{"name", m.name}, {"node", m.node}, {"type", BackendName(m.type)}};
+    auto it = state_file_->state().modules.find(m.name);
+    bool deployed = it != state_file_->state().modules.end() && it->second.id != 0;
+    j["deployed"] = deployed;
+    j["attested"] = deployed && it->second.key.has_value();
+    j["disabled"] = deployed && it->second.disabled;
+    if (deployed) {
+      j["id"] = it->second.id;
+      j["measurement"] = it->second.measurement;
+      for (const auto& n : per_node) {
+        if (n["name"] != m.node || !n.contains("status")) continue;
+        for (const auto& live : n["status"].value("modules", json::array())) {
+          if (live.value("id", 0u) != it->second.id) continue;
+          j["state"] = live.value("state", "unknown");
+          if (live.contains("stats")) j["stats"] = live["stats"];
+          if (live.contains("reason")) j["reason"] = live["reason"];
+        }
+      }
+      if (!j.contains("state")) j["state"] = "missing";
+    }
+    modules.push_back(std::move(j));
+  }
+  auto& conns = report["connections"] = json::array();
+  for (const auto& c : descriptor_.connections) {
+    auto it = state_file_->state().connections.find(c.name);
+    bool est = it != state_file_->state().connections.end() && it->second.established;
+    conns.push_back({{"name", c.name},
+                     {"from", c.direct ? "deployer" : c.from_module},
+                     {"to", c.to_module},
+                     {"encryption", EncryptionName(c.encryption)},
+                     {"kind", c.to_handler ? "request" : "event"},
+                     {"established", est},
+                     {"id", est ? it->second.id : 0}});
+  }
+  auto& events = report["periodic_events"] = json::array();
+  for (const auto& e : descriptor_.periodic_events) {
+    auto it = state_file_->state().events.find(e.name);
+    events.push_back({{"name", e.name},
+                      {"module", e.module},
+                      {"entry", e.entry.ToString()},
+                      {"period_ms", e.frequency_ms},
+                      {"registered", it != state_file_->state().events.end() &&
+                                         it->second.registered}});
+  }
+  return report;
+}
+
+std::string Deployer::GraphDot() const {
+  auto q = [](const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  };
+  std::ostringstream o;
+  o << "digraph " << q(descriptor_.source_name) << " {\n"
+    << "  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef5ff\"];\n";
+  bool has_direct = false;
+  for (const auto& n : descriptor_.nodes) {
+    o << "  subgraph " << q("cluster_" + n.name) << " {\n    label=" 
+      << q(n.name + " (" + BackendName(n.type) + ", " + n.host + ":" +
+           std::to_string(n.reactive_port) + ")")
+      << ";\n    style=dashed;\n";
+    for (const auto& m : descriptor_.modules) {
+      if (m.node != n.name) continue;
+      std::string label = m.name;
+      if (m.device) label += "\\n[device " + *m.device + "]";
+      o << "    " << q("m_" + m.name) << " [label=" << q(label) << "];\n";
+    }
+    o << "  }\n";
+  }
+  for (const auto& c : descriptor_.connections) {
+    has_direct |= c.direct;
+    std::string from = c.direct ? "deployer" : "m_" + c.from_module;
+    std::string label = c.name + ": " +
+                        (c.direct ? std::string("direct")
+                                  : (c.from_output ? c.from_output : c.from_request)->ToString()) +
+                        " -> " + (c.to_input ? c.to_input : c.to_handler)->ToString() + " (" +
+                        EncryptionName(c.encryption) + ")";
+    o << "  " << q(from) << " -> " << q("m_" + c.to_module) << " [label=" << q(label)
+      << (c.to_handler ? ", style=dashed, dir=both" : "") << "];\n";
+  }
+  if (has_direct) o << "  \"deployer\" [shape=ellipse, fillcolor=\"#ffeecc\"];\n";
+  for (const auto& e : descriptor_.periodic_events) {
+    o << "  " << q("t_" + e.name) << " [shape=note, fillcolor=\"#f0f0f0\", label="
+      << q(e.name + "\\nevery " + std::to_string(e.frequency_ms) + " ms") << "];\n"
+      << "  " << q("t_" + e.name) << " -> " << q("m_" + e.module) << " [style=dotted, label="
+      << q(e.entry.ToString()) << "];\n";
+  }
+  o << "}\n";
+  return o.str();
+}
+
+}  // namespace aex::deploy

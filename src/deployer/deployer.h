@@ -1,0 +1,96 @@
+// Deployer: the operations of the `aex` command over one descriptor and its
+// state file. Every step is idempotent (it does only what the state says is
+// not done yet), runs concurrently across modules and nodes, and saves the
+// state after its successes before it reports a failure, so the next run
+// resumes where this one stopped.
+
+#ifndef AEX_DEPLOYER_DEPLOYER_H_
+#define AEX_DEPLOYER_DEPLOYER_H_
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "deployer/builder.h"
+#include "deployer/descriptor.h"
+#include "deployer/state.h"
+
+namespace aex::deploy {
+
+struct DeployerOptions {
+  std::filesystem::path descriptor;
+  std::filesystem::path state_file;  // default: <descriptor dir>/.aex/<stem>.state.json
+  std::filesystem::path cache_dir;   // default: <descriptor dir>/.aex/build
+  unsigned jobs = 0;                 // 0: number of cores (builds), 4x that (network)
+  std::chrono::milliseconds node_wait{10000};  // how long `up` waits for nodes
+  // Receives one line per finished unit of work (progress); may be empty.
+  std::function<void(const std::string&)> progress;
+};
+
+class Deployer {
+ public:
+  // Loads and validates the descriptor (including against every module's
+  // interface) and opens and locks the state file.
+  static Result<std::unique_ptr<Deployer>> Open(DeployerOptions options);
+  // Loads and validates only (no state, no lock).
+  static Status Validate(const std::filesystem::path& descriptor);
+
+  Status Build(const std::string& only_module = "");
+  Status Deploy(const std::string& only_module = "");
+  Status Attest(const std::string& only_module = "");
+  Status Connect(const std::string& only_connection = "");
+  Status Register(const std::string& only_event = "");
+  // Build, deploy, attest, connect and register, waiting for nodes first.
+  Status Up();
+  // Unloads every module of the deployment and forgets the state.
+  Status Down();
+  // Resets every node of the descriptor (unloads everything) and forgets the state.
+  Status Reset();
+
+  Result<Bytes> Call(const std::string& module, const std::string& entry, ByteSpan arg);
+  Status Output(const std::string& connection, ByteSpan arg);
+  Result<Bytes> Request(const std::string& connection, ByteSpan arg);
+  Status Disable(const std::string& module);
+
+  // Status of nodes, modules and connections as JSON.
+  nlohmann::json StatusReport();
+  // The application as a Graphviz DOT graph.
+  std::string GraphDot() const;
+  const Descriptor& descriptor() const { return descriptor_; }
+  // Timings of the last Up(), in seconds per phase.
+  const std::map<std::string, double>& timings() const { return timings_; }
+
+ private:
+  Deployer(DeployerOptions options, Descriptor d, std::map<std::string, gen::ModuleManifest> m,
+           std::unique_ptr<StateFile> state);
+
+  Status WaitForNodes();
+  Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
+  Result<crypto::Key> NodeKey(const Node& node) const;
+  // Runs fn over items with at most `jobs` in flight; returns all failures joined.
+  Status ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn);
+  Status SaveAfter(Status step);
+  void Progress(const std::string& line);
+  uint16_t IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const;
+  Status EstablishConnection(const Connection& c);
+  std::mutex* GrantLock(const std::string& module);
+
+  DeployerOptions options_;
+  Descriptor descriptor_;
+  std::map<std::string, gen::ModuleManifest> manifests_;
+  std::unique_ptr<StateFile> state_file_;
+  std::map<std::string, BuiltModule> built_;
+  std::map<std::string, double> timings_;
+  std::mutex mu_;  // guards state_file_->state() and built_ during parallel steps
+  std::map<std::string, std::unique_ptr<std::mutex>> grant_locks_;
+  Sdk sdk_;
+};
+
+}  // namespace aex::deploy
+
+#endif  // AEX_DEPLOYER_DEPLOYER_H_

@@ -1,0 +1,74 @@
+// Deployment state: what the deployer has done and the secrets it holds
+// (module keys, connection keys, nonces and counters). Kept apart from the
+// descriptor, written atomically (temp file + fsync + rename) with mode 0600,
+// and locked so that two runs cannot interleave nonces.
+
+#ifndef AEX_DEPLOYER_STATE_H_
+#define AEX_DEPLOYER_STATE_H_
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "aex/status.h"
+#include "crypto/crypto.h"
+
+namespace aex::deploy {
+
+struct ModuleState {
+  std::string node;
+  uint32_t id = 0;  // 0: not loaded
+  std::string binary;
+  std::string measurement;  // hex
+  std::optional<crypto::Key> key;  // set once attested
+  uint64_t nonce = 0;              // last grant/disable nonce sent
+  bool disabled = false;
+};
+
+struct ConnectionState {
+  uint32_t id = 0;
+  std::optional<crypto::Key> key;
+  uint64_t counter = 0;  // deployer's last counter, for direct connections
+  bool established = false;
+};
+
+struct EventState {
+  uint32_t id = 0;  // id the node assigned
+  bool registered = false;
+};
+
+struct DeploymentState {
+  std::map<std::string, ModuleState> modules;
+  std::map<std::string, ConnectionState> connections;
+  std::map<std::string, EventState> events;
+  uint32_t next_connection_id = 1;
+};
+
+// An open, locked state file. The lock is released on destruction.
+class StateFile {
+ public:
+  // Locks `path` (via path + ".lock") without waiting; fails with
+  // kFailedPrecondition if another run holds it. Loads the state if present.
+  static Result<std::unique_ptr<StateFile>> Open(const std::filesystem::path& path);
+  ~StateFile();
+
+  DeploymentState& state() { return state_; }
+  // Writes atomically; on failure the previous file is untouched.
+  Status Save();
+  // Removes the state file (after `down`/`reset`).
+  Status Remove();
+
+ private:
+  StateFile(std::filesystem::path path, int lock_fd) : path_(std::move(path)), lock_fd_(lock_fd) {}
+  static Result<DeploymentState> Parse(const std::string& text);
+  std::string Serialize() const;
+
+  std::filesystem::path path_;
+  int lock_fd_;
+  DeploymentState state_;
+};
+
+}  // namespace aex::deploy
+
+#endif  // AEX_DEPLOYER_STATE_H_

@@ -1,0 +1,278 @@
+// aex: the deployer. From a descriptor to a running, attested, connected
+// application, and the commands to operate it.
+//
+// Exit codes: 0 success; 1 an operation failed (node unreachable, attestation
+// refused, ...); 2 bad usage or an invalid descriptor; 3 the state file is
+// locked by another run.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "deployer/deployer.h"
+#include "deployer/subprocess.h"
+
+namespace {
+
+using aex::Code;
+using aex::Status;
+using aex::deploy::Deployer;
+using nlohmann::json;
+
+struct Globals {
+  std::string descriptor;
+  std::string state;
+  bool json_out = false;
+  bool quiet = false;
+  unsigned jobs = 0;
+  double wait_s = 10;
+};
+
+int ExitCode(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return 0;
+    case Code::kInvalidArgument: return 2;
+    case Code::kFailedPrecondition:
+      return s.message().find("another aex run") != std::string::npos ? 3 : 1;
+    default: return 1;
+  }
+}
+
+int Fail(const Globals& g, const Status& s) {
+  if (g.json_out) {
+    std::cout << json{{"ok", false}, {"code", aex::CodeName(s.code())}, {"error", s.message()}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cerr << "aex: error: " << s.message() << "\n";
+  }
+  return ExitCode(s);
+}
+
+aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g) {
+  aex::deploy::DeployerOptions o;
+  o.descriptor = g.descriptor;
+  o.state_file = g.state;
+  o.jobs = g.jobs;
+  o.node_wait = std::chrono::milliseconds(static_cast<long>(g.wait_s * 1000));
+  if (!g.quiet && !g.json_out) {
+    o.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  }
+  return Deployer::Open(std::move(o));
+}
+
+bool ParseArg(const std::string& hex, const std::string& text, aex::Bytes* out) {
+  if (!text.empty()) {
+    out->assign(text.begin(), text.end());
+    return true;
+  }
+  return aex::HexDecode(hex, out);
+}
+
+void PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_file) {
+  if (!out_file.empty()) {
+    std::ofstream(out_file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    return;
+  }
+  bool printable = std::all_of(b.begin(), b.end(), [](uint8_t c) { return c >= 32 && c < 127; });
+  if (g.json_out) {
+    json j = {{"ok", true}, {"hex", aex::HexEncode(b)}};
+    if (printable) j["text"] = std::string(b.begin(), b.end());
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << aex::HexEncode(b);
+    if (printable && !b.empty()) std::cout << "  \"" << std::string(b.begin(), b.end()) << "\"";
+    std::cout << "\n";
+  }
+}
+
+std::string Pad(std::string s, size_t w) {
+  if (s.size() < w) s.resize(w, ' ');
+  return s + " ";
+}
+
+void PrintStatus(const json& r) {
+  std::cout << Pad("NODE", 14) << Pad("TYPE", 10) << Pad("ADDRESS", 22) << Pad("REACHABLE", 10)
+            << "ROUTED  UNDELIVERABLE\n";
+  for (const auto& n : r["nodes"]) {
+    std::string routed = "-", undeliv = "-";
+    if (n.contains("status")) {
+      routed = std::to_string(n["status"]["counters"].value("events_routed", 0));
+      undeliv = std::to_string(n["status"]["counters"].value("events_undeliverable", 0));
+    }
+    std::cout << Pad(n["name"], 14) << Pad(n["type"], 10) << Pad(n["address"], 22)
+              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 7) << undeliv
+              << "\n";
+  }
+  std::cout << "\n" << Pad("MODULE", 16) << Pad("NODE", 12) << Pad("ID", 4) << Pad("STATE", 9)
+            << Pad("ATTESTED", 9) << Pad("IN", 8) << Pad("OUT", 8) << Pad("REQ", 6)
+            << "REJECTED(auth/replay/route)\n";
+  for (const auto& m : r["modules"]) {
+    std::string id = m.contains("id") ? std::to_string(m["id"].get<uint32_t>()) : "-";
+    std::string state = m.value("state", m["deployed"].get<bool>() ? "?" : "-");
+    if (m.value("disabled", false)) state = "disabled";
+    std::string in = "-", out = "-", req = "-", rej = "-";
+    if (m.contains("stats")) {
+      const auto& s = m["stats"];
+      in = std::to_string(s.value("events_accepted", 0));
+      out = std::to_string(s.value("outputs_sent", 0));
+      req = std::to_string(s.value("requests_handled", 0));
+      rej = std::to_string(s.value("rejected_auth", 0)) + "/" +
+            std::to_string(s.value("rejected_replay", 0)) + "/" +
+            std::to_string(s.value("rejected_routing", 0));
+    }
+    std::cout << Pad(m["name"], 16) << Pad(m["node"], 12) << Pad(id, 4) << Pad(state, 9)
+              << Pad(m["attested"].get<bool>() ? "yes" : "no", 9) << Pad(in, 8) << Pad(out, 8)
+              << Pad(req, 6) << rej << "\n";
+  }
+  std::cout << "\n" << Pad("CONNECTION", 18) << Pad("FROM -> TO", 34) << Pad("KIND", 8)
+            << Pad("CIPHER", 9) << "ESTABLISHED\n";
+  for (const auto& c : r["connections"]) {
+    std::cout << Pad(c["name"], 18)
+              << Pad(c["from"].get<std::string>() + " -> " + c["to"].get<std::string>(), 34)
+              << Pad(c["kind"], 8) << Pad(c["encryption"], 9)
+              << (c["established"].get<bool>() ? "yes" : "no") << "\n";
+  }
+  if (!r["periodic_events"].empty()) {
+    std::cout << "\n" << Pad("PERIODIC", 18) << Pad("MODULE.ENTRY", 34) << Pad("PERIOD", 10)
+              << "REGISTERED\n";
+    for (const auto& e : r["periodic_events"]) {
+      std::cout << Pad(e["name"], 18)
+                << Pad(e["module"].get<std::string>() + "." + e["entry"].get<std::string>(), 34)
+                << Pad(std::to_string(e["period_ms"].get<uint32_t>()) + " ms", 10)
+                << (e["registered"].get<bool>() ? "yes" : "no") << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Globals g;
+  CLI::App app{"aex: build, deploy, attest and connect distributed enclave applications"};
+  app.require_subcommand(1);
+  app.add_option("--state", g.state, "state file (default: <descriptor dir>/.aex/<name>.state.json)");
+  app.add_flag("--json", g.json_out, "machine-readable output on stdout");
+  app.add_flag("-q,--quiet", g.quiet, "no progress lines");
+  app.add_option("-j,--jobs", g.jobs, "parallel builds (default: cores)");
+
+  auto add = [&](const char* name, const char* help) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("descriptor", g.descriptor, "deployment descriptor (JSON or YAML)")
+        ->required();
+    return cmd;
+  };
+  std::string module, entry, connection, arg_hex, arg_text, out_file, format = "dot";
+  auto* validate = add("validate", "check the descriptor and every module's interface");
+  auto* build = add("build", "build module executables (cached by content)");
+  auto* deploy = add("deploy", "build and load modules on their nodes");
+  auto* attest = add("attest", "attest loaded modules and obtain their keys");
+  auto* connect = add("connect", "install connection keys and routes");
+  auto* reg = add("register", "register periodic events");
+  auto* up = add("up", "wait for nodes, then build, deploy, attest, connect and register");
+  up->add_option("--wait", g.wait_s, "seconds to wait for nodes to come up")->capture_default_str();
+  auto* down = add("down", "unload every module of the deployment and forget its state");
+  auto* reset = add("reset", "reset every node of the descriptor and forget the state");
+  auto* status = add("status", "nodes, modules, connections and event counters");
+  auto* call = add("call", "call a module entry point (unauthenticated)");
+  call->add_option("--module", module)->required();
+  call->add_option("--entry", entry, "entry name or index")->required();
+  auto* output = add("output", "send an event on a direct connection");
+  output->add_option("--connection", connection)->required();
+  auto* request = add("request", "send a request on a direct connection, print the response");
+  request->add_option("--connection", connection)->required();
+  for (auto* c : {call, output, request}) {
+    c->add_option("--arg", arg_hex, "argument as hex");
+    c->add_option("--text", arg_text, "argument as text");
+  }
+  for (auto* c : {call, request}) c->add_option("--out", out_file, "write the response here");
+  auto* disable = add("disable", "disable a module (it drops all its connections)");
+  disable->add_option("--module", module)->required();
+  auto* graph = add("graph", "draw the application (Graphviz)");
+  graph->add_option("--format", format, "dot or svg")->capture_default_str();
+  graph->add_option("-o,--output", out_file, "output file (default: stdout)");
+  for (auto* c : {build, deploy, attest}) c->add_option("--module", module, "only this module");
+  connect->add_option("--connection", connection, "only this connection");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (validate->parsed()) {
+    Status s = Deployer::Validate(g.descriptor);
+    if (!s.ok()) return Fail(g, s);
+    if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
+    else std::cout << g.descriptor << ": valid\n";
+    return 0;
+  }
+
+  auto opened = OpenDeployer(g);
+  if (!opened.ok()) return Fail(g, opened.status());
+  Deployer& d = **opened;
+  aex::Bytes arg;
+  if ((call->parsed() || output->parsed() || request->parsed()) &&
+      !ParseArg(arg_hex, arg_text, &arg)) {
+    return Fail(g, aex::InvalidArgument("--arg must be hex"));
+  }
+
+  Status s;
+  if (build->parsed()) s = d.Build(module);
+  else if (deploy->parsed()) s = d.Deploy(module);
+  else if (attest->parsed()) s = d.Attest(module);
+  else if (connect->parsed()) s = d.Connect(connection);
+  else if (reg->parsed()) s = d.Register();
+  else if (up->parsed()) {
+    s = d.Up();
+    if (s.ok() && !g.json_out && !g.quiet) {
+      const auto& t = d.timings();
+      fprintf(stderr,
+              "aex up: %zu modules on %zu nodes, %zu connections in %.2f s "
+              "(build %.2f, deploy %.2f, attest %.2f, connect %.2f)\n",
+              d.descriptor().modules.size(), d.descriptor().nodes.size(),
+              d.descriptor().connections.size(), t.at("total"), t.at("build"), t.at("deploy"),
+              t.at("attest"), t.at("connect"));
+    }
+    if (s.ok() && g.json_out) {
+      std::cout << json{{"ok", true}, {"timings", d.timings()}}.dump(2) << "\n";
+      return 0;
+    }
+  } else if (down->parsed()) s = d.Down();
+  else if (reset->parsed()) s = d.Reset();
+  else if (disable->parsed()) s = d.Disable(module);
+  else if (output->parsed()) s = d.Output(connection, arg);
+  else if (status->parsed()) {
+    json r = d.StatusReport();
+    if (g.json_out) std::cout << r.dump(2) << "\n";
+    else PrintStatus(r);
+    bool all_up = true;
+    for (const auto& n : r["nodes"]) all_up &= n["reachable"].get<bool>();
+    return all_up ? 0 : 1;
+  } else if (call->parsed() || request->parsed()) {
+    auto r = call->parsed() ? d.Call(module, entry, arg) : d.Request(connection, arg);
+    if (!r.ok()) return Fail(g, r.status());
+    PrintBytes(g, *r, out_file);
+    return 0;
+  } else if (graph->parsed()) {
+    std::string dot = d.GraphDot();
+    if (format == "dot") {
+      if (out_file.empty()) std::cout << dot;
+      else std::ofstream(out_file) << dot;
+      return 0;
+    }
+    if (format != "svg") return Fail(g, aex::InvalidArgument("--format must be dot or svg"));
+    if (out_file.empty()) return Fail(g, aex::InvalidArgument("svg needs -o FILE"));
+    std::string dot_file = out_file + ".dot";
+    std::ofstream(dot_file) << dot;
+    s = aex::deploy::RunProgram({"dot", "-Tsvg", dot_file, "-o", out_file});
+    std::remove(dot_file.c_str());
+  }
+  if (!s.ok()) return Fail(g, s);
+  if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
+  return 0;
+}
