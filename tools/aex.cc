@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "deployer/deployer.h"
+#include "deployer/local_nodes.h"
 #include "deployer/subprocess.h"
 
 namespace {
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   Globals g;
   CLI::App app{"aex: build, deploy, attest and connect distributed enclave applications"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand
   app.add_option("--state", g.state, "state file (default: <descriptor dir>/.aex/<name>.state.json)");
   app.add_flag("--json", g.json_out, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", g.quiet, "no progress lines");
@@ -192,6 +194,12 @@ int main(int argc, char** argv) {
   for (auto* c : {call, request}) c->add_option("--out", out_file, "write the response here");
   auto* disable = add("disable", "disable a module (it drops all its connections)");
   disable->add_option("--module", module)->required();
+  auto* nodes = app.add_subcommand("nodes", "start or stop aex-node for the descriptor's local nodes");
+  std::string nodes_action;
+  nodes->add_option("action", nodes_action, "start or stop")
+      ->required()
+      ->check(CLI::IsMember({"start", "stop"}));
+  nodes->add_option("descriptor", g.descriptor, "deployment descriptor")->required();
   auto* graph = add("graph", "draw the application (Graphviz)");
   graph->add_option("--format", format, "dot or svg")->capture_default_str();
   graph->add_option("-o,--output", out_file, "output file (default: stdout)");
@@ -210,6 +218,23 @@ int main(int argc, char** argv) {
     if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
     else std::cout << g.descriptor << ": valid\n";
     return 0;
+  }
+
+  if (nodes->parsed()) {
+    auto d = aex::deploy::LoadDescriptor(g.descriptor);
+    if (!d.ok()) return Fail(g, d.status());
+    auto say = [&](const std::string& line) {
+      if (!g.quiet) std::cerr << line << "\n";
+    };
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    std::filesystem::path node_exe =
+        n > 0 ? std::filesystem::path(std::string(self, static_cast<size_t>(n))).parent_path() /
+                    "aex-node"
+              : "aex-node";
+    Status s = nodes_action == "start" ? aex::deploy::StartLocalNodes(*d, node_exe, say)
+                                       : aex::deploy::StopLocalNodes(*d, say);
+    return s.ok() ? 0 : Fail(g, s);
   }
 
   auto opened = OpenDeployer(g);

@@ -1,0 +1,113 @@
+// SPONGENT (Bogdanov et al., CHES 2011) and the SpongeWrap authenticated
+// encryption, MAC and key derivation that Sancus builds on it, following the
+// Sancus toolchain (sancus-compiler's libsancus-crypto) and hardware
+// (sancus-core) built with SECURITY=128. See docs/spongent.md for the
+// parameters, the sources they come from and what has and has not been
+// verified (no public SpongeWrap test vector exists).
+//
+// Small, allocation-free and exception-free: this is part of the trusted
+// runtime.
+
+#ifndef AEX_CRYPTO_SPONGENT_H_
+#define AEX_CRYPTO_SPONGENT_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "crypto/crypto.h"
+
+namespace aex::crypto {
+
+inline constexpr size_t kSpongeWrapKeySize = 16;
+inline constexpr size_t kSpongeWrapTagSize = 16;
+
+// The SPONGENT-128/128/8 hash (b = 136, r = 8, c = 128, 70 rounds), as in the
+// designers' reference implementation. This is the standard hash; Sancus'
+// SpongeWrap uses a wider SPONGENT permutation (see below), not this one.
+std::array<uint8_t, 16> Spongent128Hash(std::span<const uint8_t> msg);
+
+// SpongeWrap exactly as Sancus (SECURITY=128) defines it: the 336-bit SPONGENT
+// permutation (that of SPONGENT-224/224/112, 170 rounds), 16 data bits per
+// duplex call plus a frame bit and a pad bit, a 128-bit key and a 128-bit tag.
+//
+// SpongeWrap takes NO nonce argument. It is deterministic: the same key, AD and
+// plaintext always give the same ciphertext, so reusing (key, AD) for two
+// different plaintexts reveals their XOR. As in Sancus (whose output stubs put
+// a 16-bit message counter in the AD), the caller MUST put a value that is
+// never repeated under the same key (a counter or random nonce) in `ad`,
+// typically as its first bytes; it is authenticated but not encrypted.
+//
+// `ciphertext_out` has room for plaintext.size() bytes and may equal
+// plaintext.data() (in place); it may be null if the plaintext is empty.
+void SpongeWrapSeal(std::span<const uint8_t, 16> key,
+                    std::span<const uint8_t> ad,
+                    std::span<const uint8_t> plaintext,
+                    uint8_t* ciphertext_out, uint8_t tag_out[16]);
+
+// Decrypts and checks the tag in constant time. Returns false, with
+// ciphertext.size() zero bytes in `plaintext_out`, if the tag does not match.
+// `plaintext_out` may equal ciphertext.data().
+[[nodiscard]] bool SpongeWrapOpen(std::span<const uint8_t, 16> key,
+                                  std::span<const uint8_t> ad,
+                                  std::span<const uint8_t> ciphertext,
+                                  const uint8_t tag[16],
+                                  uint8_t* plaintext_out);
+
+// Sancus' MAC (sancus_tag, sancus-crypto --tag): the SpongeWrap tag with
+// `data` as associated data and an empty plaintext.
+std::array<uint8_t, 16> SancusMac(std::span<const uint8_t, 16> key,
+                                  std::span<const uint8_t> data);
+
+// Sancus' key derivation, which is the MAC above: vendor key
+// K_N,SP = SancusKdf(K_N, LE16(vendor_id)); module key
+// K_N,SP,SM = SancusKdf(K_N,SP, text || LE16(public_start) || LE16(public_end)
+//                       || LE16(secret_start) || LE16(secret_end)).
+std::array<uint8_t, 16> SancusKdf(std::span<const uint8_t, 16> key,
+                                  std::span<const uint8_t> data);
+
+// The SpongeWrap above behind the crypto::Aead interface, for aex channels:
+// the 12-byte nonce is absorbed as the first 12 bytes of the associated data
+// (AD' = nonce || ad), which is how Sancus passes its nonce. Not thread-safe.
+class SpongeWrapAead final : public Aead {
+ public:
+  explicit SpongeWrapAead(const Key& key) : key_(key) {}
+  ~SpongeWrapAead() override;
+  SpongeWrapAead(const SpongeWrapAead&) = delete;
+  SpongeWrapAead& operator=(const SpongeWrapAead&) = delete;
+
+  Status Seal(const Nonce& nonce, ByteSpan ad, ByteSpan plaintext,
+              uint8_t* out) override;
+  Status Open(const Nonce& nonce, ByteSpan ad, ByteSpan sealed,
+              uint8_t* out) override;
+
+ private:
+  Key key_;
+};
+
+// Internals, exposed for the known-answer tests of the other SPONGENT
+// variants (which check the permutation SpongeWrap uses). Not for other use.
+namespace spongent_internal {
+
+inline constexpr size_t kMaxStateBytes = 96;  // b = 768, the largest variant
+
+struct Variant {
+  uint16_t width_bits;  // b, a multiple of 8, at most 768
+  uint16_t rounds;      // R
+  uint16_t lfsr_init;   // initial value of the round-counter LFSR
+};
+
+// The SPONGENT permutation on state[0 .. width_bits/8). State bit i is bit
+// i % 8 (LSB first) of byte i / 8, as in the reference implementation.
+void Permute(const Variant& v, uint8_t* state);
+
+// The SPONGENT sponge hash with a rate of `rate_bytes` bytes and
+// digest.size() bytes of output.
+void Hash(const Variant& v, size_t rate_bytes, std::span<const uint8_t> msg,
+          std::span<uint8_t> digest);
+
+}  // namespace spongent_internal
+}  // namespace aex::crypto
+
+#endif  // AEX_CRYPTO_SPONGENT_H_

@@ -1,0 +1,119 @@
+#include "deployer/local_nodes.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "deployer/node_client.h"
+
+extern char** environ;
+
+namespace aex::deploy {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path StateDir(const Descriptor& d) { return d.base_dir / ".aex"; }
+fs::path PidFile(const Descriptor& d, const Node& n) {
+  return StateDir(d) / "nodes" / (n.name + ".pid");
+}
+
+pid_t ReadPid(const fs::path& p) {
+  std::ifstream in(p);
+  long pid = 0;
+  in >> pid;
+  return pid > 1 ? static_cast<pid_t>(pid) : 0;
+}
+
+bool Alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
+                       const std::function<void(const std::string&)>& progress) {
+  std::error_code ec;
+  fs::create_directories(StateDir(d) / "nodes", ec);
+  fs::create_directories(StateDir(d) / "logs", ec);
+  for (const auto& n : d.nodes) {
+    if (!IsLoopbackHost(n.host)) continue;
+    if (Alive(ReadPid(PidFile(d, n)))) {
+      progress("  node      " + n.name + " already running");
+      continue;
+    }
+    if (!n.node_key_file) {
+      return FailedPrecondition("node '" + n.name + "' needs node_key_file to be started here");
+    }
+    fs::create_directories(n.node_key_file->parent_path(), ec);
+    std::string log = (StateDir(d) / "logs" / (n.name + ".log")).string();
+    std::vector<std::string> args = {node_exe.string(),
+                                     "--port", std::to_string(n.reactive_port),
+                                     "--host", n.host == "localhost" ? "127.0.0.1" : n.host,
+                                     "--key-file", n.node_key_file->string(),
+                                     "--name", n.name,
+                                     "--work-dir", (StateDir(d) / "nodes" / n.name).string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);  // outlives this command
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) return Status(Code::kIo, "cannot start " + node_exe.string());
+    std::ofstream(PidFile(d, n)) << pid << "\n";
+    // Ready when it answers HELLO; give up after 5 s and show its log.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      if (NodeClient::Connect(n.host, n.reactive_port, std::chrono::milliseconds(500)).ok()) break;
+      int status;
+      if (waitpid(pid, &status, WNOHANG) == pid || std::chrono::steady_clock::now() > deadline) {
+        return Unavailable("node '" + n.name + "' did not start; see " + log);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    progress("  node      " + n.name + " listening on " + n.host + ":" +
+             std::to_string(n.reactive_port) + " (pid " + std::to_string(pid) + ", log " + log +
+             ")");
+  }
+  return Status::Ok();
+}
+
+Status StopLocalNodes(const Descriptor& d,
+                      const std::function<void(const std::string&)>& progress) {
+  for (const auto& n : d.nodes) {
+    fs::path pid_file = PidFile(d, n);
+    pid_t pid = ReadPid(pid_file);
+    if (Alive(pid)) {
+      kill(pid, SIGTERM);
+      for (int i = 0; i < 250 && Alive(pid); ++i) {
+        waitpid(pid, nullptr, WNOHANG);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (Alive(pid)) kill(pid, SIGKILL);
+      progress("  node      " + n.name + " stopped");
+    }
+    std::error_code ec;
+    fs::remove(pid_file, ec);
+  }
+  return Status::Ok();
+}
+
+}  // namespace aex::deploy
