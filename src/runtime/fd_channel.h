@@ -5,7 +5,7 @@
 
 #include "aex/bytes.h"
 #include "aex/status.h"
-#include "wire/messages.h"
+#include "wire/module_messages.h"
 
 namespace aex::runtime {
 

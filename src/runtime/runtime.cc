@@ -14,7 +14,7 @@
 #include "platform/platform.h"
 #include "runtime/channel.h"
 #include "runtime/fd_channel.h"
-#include "wire/messages.h"
+#include "wire/module_messages.h"
 
 namespace aex::runtime {
 namespace {

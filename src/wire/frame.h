@@ -1,0 +1,68 @@
+// The aex wire format (docs/protocol.md): frames, spoken between deployer and
+// node, node and node, and node and module.
+//
+//   frame   = u32 body_length | body            (body_length <= kMaxFrameBody)
+//   body    = u8 type | u32 request_id | payload
+//
+// A request_id of 0 marks a one-way message (events); any other id expects
+// exactly one kResult frame with the same id in the opposite direction.
+// Every Parse* function takes untrusted bytes, checks every bound, and fails
+// on trailing garbage.
+
+#ifndef AEX_WIRE_FRAME_H_
+#define AEX_WIRE_FRAME_H_
+
+#include <cstdint>
+#include <string>
+
+#include "aex/bytes.h"
+#include "aex/status.h"
+
+namespace aex::wire {
+
+constexpr uint16_t kProtocolVersion = 1;
+constexpr uint32_t kMagic = 0x41455831;  // "AEX1"
+constexpr size_t kFrameHeaderSize = 4;
+constexpr size_t kBodyHeaderSize = 5;
+// A module binary of up to 16 MiB plus its message header.
+constexpr size_t kMaxModuleBinary = 16u << 20;
+constexpr size_t kMaxFrameBody = kMaxModuleBinary + 4096;
+
+enum class MsgType : uint8_t {
+  kHello = 0x01,
+  kHelloAck = 0x02,
+  kResult = 0x03,
+  kLoadModule = 0x10,
+  kUnloadModule = 0x11,
+  kAttest = 0x12,
+  kSetKey = 0x13,
+  kCallEntry = 0x14,
+  kConnect = 0x15,
+  kRegisterPeriodic = 0x16,
+  kDisable = 0x17,
+  kStatus = 0x18,
+  kReset = 0x19,
+  kEvent = 0x20,
+  kRequest = 0x21,
+  kModuleStats = 0x30,
+};
+bool IsKnownType(uint8_t type);
+const char* TypeName(MsgType type);
+
+struct Frame {
+  MsgType type;
+  uint32_t request_id;
+  ByteSpan payload;  // points into the buffer the frame was parsed from
+};
+
+// Appends a complete frame (header included) to `out`.
+void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out);
+Bytes EncodeFrame(MsgType type, uint32_t request_id, ByteSpan payload);
+// Reads the 4-byte length header. Fails if the body is too short or too large.
+Status ParseFrameLength(ByteSpan header, uint32_t* body_len);
+// Parses a frame body (type, request id, payload). Fails on an unknown type.
+Result<Frame> ParseFrameBody(ByteSpan body);
+
+}  // namespace aex::wire
+
+#endif  // AEX_WIRE_FRAME_H_

@@ -1,0 +1,97 @@
+#include "wire/management.h"
+
+namespace aex::wire {
+
+namespace {
+
+Status Malformed(const char* what) {
+  return Status(Code::kInvalidArgument, std::string("malformed ") + what);
+}
+
+}  // namespace
+
+Bytes Hello::Encode() const {
+  ByteWriter w;
+  w.PutU32(kMagic);
+  w.PutU16(min_version);
+  w.PutU16(max_version);
+  w.PutU8(static_cast<uint8_t>(role));
+  return w.Take();
+}
+
+Result<Hello> Hello::Parse(ByteSpan p) {
+  ByteReader r(p);
+  uint32_t magic;
+  uint8_t role;
+  Hello h;
+  if (!r.ReadU32(&magic) || !r.ReadU16(&h.min_version) || !r.ReadU16(&h.max_version) ||
+      !r.ReadU8(&role) || !r.empty() || role > 1) {
+    return Malformed("HELLO");
+  }
+  if (magic != kMagic) return Status(Code::kProtocol, "bad protocol magic");
+  h.role = static_cast<PeerRole>(role);
+  return h;
+}
+
+Bytes LoadModule::Encode() const {
+  ByteWriter w(binary.size() + 64);
+  w.PutString16(name);
+  w.PutU8(backend);
+  w.PutString16(device);
+  w.PutLengthPrefixed(binary);
+  return w.Take();
+}
+
+Result<LoadModule> LoadModule::Parse(ByteSpan p) {
+  ByteReader r(p);
+  LoadModule m;
+  if (!r.ReadString16(&m.name) || !r.ReadU8(&m.backend) || !r.ReadString16(&m.device) ||
+      !r.ReadLengthPrefixed(&m.binary, kMaxModuleBinary) || !r.empty()) {
+    return Malformed("LOAD_MODULE");
+  }
+  if (m.name.empty() || m.name.size() > 128) return InvalidArgument("bad module name length");
+  return m;
+}
+
+Bytes Connect::Encode() const {
+  ByteWriter w;
+  w.PutU32(src_module);
+  w.PutU32(conn_id);
+  w.PutU32(dst_module);
+  w.PutString16(dst_host);
+  w.PutU16(dst_port);
+  return w.Take();
+}
+
+Result<Connect> Connect::Parse(ByteSpan p) {
+  ByteReader r(p);
+  Connect c;
+  if (!r.ReadU32(&c.src_module) || !r.ReadU32(&c.conn_id) || !r.ReadU32(&c.dst_module) ||
+      !r.ReadString16(&c.dst_host) || !r.ReadU16(&c.dst_port) || !r.empty()) {
+    return Malformed("CONNECT");
+  }
+  if (c.dst_host.size() > 255) return InvalidArgument("host name too long");
+  if (!c.dst_host.empty() && c.dst_port == 0) return InvalidArgument("remote route needs a port");
+  return c;
+}
+
+Bytes RegisterPeriodic::Encode() const {
+  ByteWriter w;
+  w.PutU32(module_id);
+  w.PutU32(entry);
+  w.PutU32(period_ms);
+  return w.Take();
+}
+
+Result<RegisterPeriodic> RegisterPeriodic::Parse(ByteSpan p) {
+  ByteReader r(p);
+  RegisterPeriodic m;
+  if (!r.ReadU32(&m.module_id) || !r.ReadU32(&m.entry) || !r.ReadU32(&m.period_ms) ||
+      !r.empty()) {
+    return Malformed("REGISTER_PERIODIC");
+  }
+  if (m.period_ms == 0) return InvalidArgument("period must be at least 1 ms");
+  return m;
+}
+
+}  // namespace aex::wire

@@ -1,0 +1,97 @@
+#include "wire/module_messages.h"
+
+namespace aex::wire {
+
+namespace {
+
+Status Malformed(const char* what) {
+  return Status(Code::kInvalidArgument, std::string("malformed ") + what);
+}
+
+}  // namespace
+
+Bytes ResultMsg::Encode() const {
+  ByteWriter w(8 + message.size() + payload.size());
+  w.PutU16(static_cast<uint16_t>(code));
+  w.PutString16(message.substr(0, 65535));
+  w.PutLengthPrefixed(payload);
+  return w.Take();
+}
+
+Result<ResultMsg> ResultMsg::Parse(ByteSpan p) {
+  ByteReader r(p);
+  ResultMsg m;
+  uint16_t code;
+  if (!r.ReadU16(&code) || !r.ReadString16(&m.message) || !r.ReadLengthPrefixed(&m.payload) ||
+      !r.empty()) {
+    return Malformed("RESULT");
+  }
+  m.code = code <= static_cast<uint16_t>(Code::kDisabled) ? static_cast<Code>(code)
+                                                           : Code::kInternal;
+  return m;
+}
+
+Bytes EncodeResult(const Status& status, ByteSpan payload) {
+  ResultMsg m;
+  m.code = status.code();
+  m.message = status.message();
+  m.payload = payload;
+  return m.Encode();
+}
+
+void ModuleOp::AppendTo(Bytes* out) const {
+  size_t at = out->size();
+  out->resize(at + 12 + data.size());
+  uint8_t* p = out->data() + at;
+  StoreU32(p, module_id);
+  StoreU32(p + 4, aux);
+  StoreU32(p + 8, static_cast<uint32_t>(data.size()));
+  if (!data.empty()) std::copy(data.begin(), data.end(), p + 12);
+}
+
+Bytes ModuleOp::Encode() const {
+  Bytes out;
+  AppendTo(&out);
+  return out;
+}
+
+Result<ModuleOp> ModuleOp::Parse(ByteSpan p, size_t max_data) {
+  ByteReader r(p);
+  ModuleOp m;
+  if (!r.ReadU32(&m.module_id) || !r.ReadU32(&m.aux) || !r.ReadLengthPrefixed(&m.data, max_data) ||
+      !r.empty()) {
+    return Malformed("module message");
+  }
+  return m;
+}
+
+const char* ModuleStats::FieldName(int field) {
+  static const char* const kNames[kFieldCount] = {
+      "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
+      "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
+      "grants_accepted", "grants_rejected",  "disabled"};
+  return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
+}
+
+Bytes ModuleStats::Encode() const {
+  ByteWriter w(2 + 8 * kFieldCount);
+  w.PutU16(kFieldCount);
+  for (uint64_t v : values) w.PutU64(v);
+  return w.Take();
+}
+
+Result<ModuleStats> ModuleStats::Parse(ByteSpan p) {
+  ByteReader r(p);
+  uint16_t n;
+  ModuleStats s;
+  if (!r.ReadU16(&n) || r.remaining() != size_t{n} * 8) return Malformed("MODULE_STATS");
+  // Newer modules may report more fields; older ones fewer.
+  for (uint16_t i = 0; i < n; ++i) {
+    uint64_t v;
+    r.ReadU64(&v);
+    if (i < kFieldCount) s.values[i] = v;
+  }
+  return s;
+}
+
+}  // namespace aex::wire

@@ -1,0 +1,55 @@
+// Messages a module parses and produces on its channel (part of the TCB):
+// results, the module-addressed operation, and the module's counters.
+
+#ifndef AEX_WIRE_MODULE_MESSAGES_H_
+#define AEX_WIRE_MODULE_MESSAGES_H_
+
+#include <string>
+
+#include "wire/frame.h"
+
+namespace aex::wire {
+
+// Generic reply. code is an aex::Code; payload is message-specific.
+struct ResultMsg {
+  Code code = Code::kOk;
+  std::string message;
+  ByteSpan payload;
+  Bytes Encode() const;
+  static Result<ResultMsg> Parse(ByteSpan p);
+  Status ToStatus() const { return Status(code, message); }
+};
+Bytes EncodeResult(const Status& status, ByteSpan payload = {});
+
+// The common shape of every message addressed to one module:
+// kUnloadModule, kAttest (data = challenge), kSetKey (data = wrapped grant),
+// kCallEntry (aux = entry index, data = argument), kDisable (data = sealed
+// nonce), kEvent and kRequest (aux = connection id, data = sealed event),
+// kModuleStats. From a module to its node, module_id names the sender.
+struct ModuleOp {
+  uint32_t module_id = 0;
+  uint32_t aux = 0;
+  ByteSpan data;
+  Bytes Encode() const;
+  void AppendTo(Bytes* out) const;
+  static Result<ModuleOp> Parse(ByteSpan p, size_t max_data = kMaxFrameBody);
+};
+
+// Counters a module's runtime keeps and reports on kModuleStats. The node
+// cannot forge them into a module, but it relays them, so they are
+// diagnostics, not evidence.
+struct ModuleStats {
+  enum Field {
+    kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
+    kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
+    kDisabled, kFieldCount
+  };
+  static const char* FieldName(int field);
+  uint64_t values[kFieldCount] = {};
+  Bytes Encode() const;
+  static Result<ModuleStats> Parse(ByteSpan p);
+};
+
+}  // namespace aex::wire
+
+#endif  // AEX_WIRE_MODULE_MESSAGES_H_
