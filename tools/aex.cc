@@ -85,6 +85,7 @@ void PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_fi
     if (printable) j["text"] = std::string(b.begin(), b.end());
     std::cout << j.dump(2) << "\n";
   } else {
+    if (b.empty()) return;
     std::cout << aex::HexEncode(b);
     if (printable && !b.empty()) std::cout << "  \"" << std::string(b.begin(), b.end()) << "\"";
     std::cout << "\n";

@@ -87,6 +87,14 @@ int aex_issue_request(uint16_t index, const unsigned char* data, size_t len, uns
  * name). Not confidential: the node sees it. */
 void aex_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Calls cb(fd, ctx) from the module's loop whenever fd is readable, between
+ * events (never concurrently with an input or handler). Lets a module serve
+ * a socket, e.g. HTTP. What arrives on fd is untrusted. At most 16 fds.
+ * Returns AEX_OK, or AEX_ERR_TOO_LARGE when the table is full. */
+typedef void (*aex_fd_callback)(int fd, void* ctx);
+int aex_watch_fd(int fd, aex_fd_callback cb, void* ctx);
+void aex_unwatch_fd(int fd);
+
 /* Id the node assigned to this module instance. */
 uint32_t aex_module_id(void);
 

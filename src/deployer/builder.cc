@@ -152,7 +152,7 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     std::vector<std::string> objects;
     auto compile = [&](const fs::path& src, bool cxx) -> Status {
       fs::path obj = work / (std::to_string(objects.size()) + ".o");
-      std::vector<std::string> cmd = {cxx ? sdk.cxx : sdk.cc, cxx ? "-std=c++20" : "-std=c11",
+      std::vector<std::string> cmd = {cxx ? sdk.cxx : sdk.cc, cxx ? "-std=c++20" : "-std=gnu11",
                                       "-O2", "-g", "-Wall", "-I", sdk.include_dir.string(),
                                       "-I", src.parent_path().string()};
       std::istringstream extra(sdk.extra_flags);

@@ -43,6 +43,12 @@ Status FdChannel::ReadBody(Bytes* body) {
   return Status::Ok();
 }
 
+bool FdChannel::HasFrame() const {
+  size_t avail = in_.size() - in_pos_;
+  if (avail < wire::kFrameHeaderSize) return false;
+  return avail - wire::kFrameHeaderSize >= LoadU32(in_.data() + in_pos_);
+}
+
 Status FdChannel::WriteAll() {
   size_t done = 0;
   while (done < out_.size()) {

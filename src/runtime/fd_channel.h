@@ -19,6 +19,9 @@ class FdChannel {
   Status Write(wire::MsgType type, uint32_t request_id, ByteSpan payload);
   // Writes a frame whose payload is a ModuleOp without an intermediate copy.
   Status WriteOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op);
+  // True if a whole frame is already buffered (ReadBody will not block).
+  bool HasFrame() const;
+  int fd() const { return fd_; }
 
  private:
   Status Fill(size_t need);

@@ -1,5 +1,6 @@
 #include "runtime/runtime.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +47,16 @@ class Runtime {
   int Run();
   int EmitOutput(uint16_t index, ByteSpan data);
   int IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t cap, size_t* resp_len);
+  int WatchFd(int fd, aex_fd_callback cb, void* ctx);
+  void UnwatchFd(int fd);
   uint32_t module_id() const { return module_id_; }
   const char* name() const { return desc_->name; }
 
  private:
   void Dispatch(const Bytes& body);
+  // Waits until the node channel has a frame, serving watched fds meanwhile.
+  // Returns false when the node closed the channel.
+  bool NextFrame(Bytes* body);
   void Reply(uint32_t request_id, const Status& status, ByteSpan payload = {});
   Status Attest(ByteSpan challenge, Bytes* evidence);
   Status SetKey(ByteSpan blob);
@@ -80,6 +86,12 @@ class Runtime {
   ModuleStats stats_;
   Bytes plain_, sealed_;
   std::unique_ptr<uint8_t[]> scratch_;  // AEX_MAX_PAYLOAD bytes for app responses
+  struct Watch {
+    int fd;
+    aex_fd_callback cb;
+    void* ctx;
+  };
+  std::vector<Watch> watches_;
 };
 
 Runtime* g_runtime = nullptr;
@@ -90,11 +102,38 @@ int Runtime::Run() {
     if (!deferred_.empty()) {
       body = std::move(deferred_.front());
       deferred_.pop_front();
-    } else if (!channel_.ReadBody(&body).ok()) {
+    } else if (!NextFrame(&body)) {
       return 0;  // the node is gone: nothing left to serve
     }
     Dispatch(body);
   }
+}
+
+bool Runtime::NextFrame(Bytes* body) {
+  while (!watches_.empty() && !channel_.HasFrame()) {
+    pollfd fds[17];
+    size_t n = 0;
+    fds[n++] = {channel_.fd(), POLLIN, 0};
+    for (const Watch& w : watches_) fds[n++] = {w.fd, POLLIN, 0};
+    if (poll(fds, n, -1) < 0) continue;
+    if (fds[0].revents) break;  // node traffic first
+    auto snapshot = watches_;   // callbacks may (un)watch
+    for (size_t i = 1; i < n; ++i) {
+      if (fds[i].revents) snapshot[i - 1].cb(snapshot[i - 1].fd, snapshot[i - 1].ctx);
+    }
+  }
+  return channel_.ReadBody(body).ok();
+}
+
+int Runtime::WatchFd(int fd, aex_fd_callback cb, void* ctx) {
+  UnwatchFd(fd);
+  if (watches_.size() >= 16) return AEX_ERR_TOO_LARGE;
+  watches_.push_back({fd, cb, ctx});
+  return AEX_OK;
+}
+
+void Runtime::UnwatchFd(int fd) {
+  std::erase_if(watches_, [fd](const Watch& w) { return w.fd == fd; });
 }
 
 void Runtime::Reply(uint32_t request_id, const Status& status, ByteSpan payload) {
@@ -395,6 +434,14 @@ extern "C" void aex_log(const char* fmt, ...) {
   va_end(ap);
   fprintf(stderr, "[%s#%u] %s\n", g_runtime ? g_runtime->name() : "module",
           g_runtime ? g_runtime->module_id() : 0, line);
+}
+
+extern "C" int aex_watch_fd(int fd, aex_fd_callback cb, void* ctx) {
+  return g_runtime ? g_runtime->WatchFd(fd, cb, ctx) : AEX_ERR_TRANSPORT;
+}
+
+extern "C" void aex_unwatch_fd(int fd) {
+  if (g_runtime) g_runtime->UnwatchFd(fd);
 }
 
 extern "C" uint32_t aex_module_id(void) { return g_runtime ? g_runtime->module_id() : 0; }
