@@ -106,7 +106,7 @@ Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
 
 Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                 const fs::path& cache_dir) {
-  const std::string backend = tee::BackendName(static_cast<tee::Backend>(m.type));
+  const std::string backend = tee::BackendName(m.type);
   AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
   AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
   AEX_ASSIGN_OR_RETURN(gen::ModuleManifest manifest, gen::ParseAnnotations(m.name, files));

@@ -1,0 +1,726 @@
+// Validation of a Descriptor: the rules that span fields and entries, and the
+// check of connections and events against the modules' manifests.
+//
+// The rules run on the model, not on the file, so that a descriptor built or
+// changed in code gets the same checks. When called from the parser, fields
+// that already failed to parse are skipped: one mistake, one message.
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "deployer/descriptor.h"
+
+namespace aex::deploy {
+namespace internal {
+
+// ---------------------------------------------------------------------------
+// Diagnostics
+
+namespace {
+
+constexpr size_t kMaxQuoted = 80;
+constexpr size_t kMaxReported = 100;
+
+const char* SectionKey(Section section) {
+  switch (section) {
+    case Section::kFile:
+      return "";
+    case Section::kNodes:
+      return "nodes";
+    case Section::kModules:
+      return "modules";
+    case Section::kConnections:
+      return "connections";
+    case Section::kEvents:
+      return "periodic-events";
+  }
+  return "";
+}
+
+template <typename T>
+std::string NameAt(const std::vector<T>& entries, int index) {
+  if (index < 0 || static_cast<size_t>(index) >= entries.size()) return "";
+  return entries[static_cast<size_t>(index)].name;
+}
+
+std::string EntryName(const Descriptor& d, Where where) {
+  switch (where.section) {
+    case Section::kFile:
+      return "";
+    case Section::kNodes:
+      return NameAt(d.nodes, where.index);
+    case Section::kModules:
+      return NameAt(d.modules, where.index);
+    case Section::kConnections:
+      return NameAt(d.connections, where.index);
+    case Section::kEvents:
+      return NameAt(d.periodic_events, where.index);
+  }
+  return "";
+}
+
+// "app.yaml: modules[1] ('pong'): field 'node': "
+std::string Prefix(const Descriptor& d, Where where, const std::string& field) {
+  std::string out = d.source_name.empty() ? "<descriptor>" : d.source_name;
+  out += ": ";
+  if (where.section != Section::kFile) {
+    out += SectionKey(where.section);
+    out += "[" + std::to_string(where.index) + "]";
+    std::string name = EntryName(d, where);
+    if (!name.empty()) out += " (" + Quote(name) + ")";
+    out += ": ";
+  }
+  if (!field.empty() && field != "*") out += "field '" + field + "': ";
+  return out;
+}
+
+}  // namespace
+
+std::string Quote(std::string_view text) {
+  std::string out = "'";
+  size_t shown = 0;
+  for (char ch : text) {
+    if (shown++ == kMaxQuoted) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += ch;
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+void Diagnostics::Error(Where where, std::string_view field, std::string text) {
+  failed_.emplace(static_cast<int>(where.section), where.index, std::string(field));
+  errors_.push_back(Item{where, std::string(field), std::move(text)});
+}
+
+void Diagnostics::Warning(Where where, std::string_view field, std::string text) {
+  warnings_.push_back(Item{where, std::string(field), std::move(text)});
+}
+
+bool Diagnostics::Failed(Where where, std::string_view field) const {
+  const int section = static_cast<int>(where.section);
+  return failed_.count({section, where.index, std::string(field)}) != 0 ||
+         failed_.count({section, where.index, "*"}) != 0;
+}
+
+std::vector<std::string> Diagnostics::Format(const Descriptor& d, std::vector<Item> items) {
+  // Group by entry, in file order, whichever pass found the problem.
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return std::make_pair(a.where.section, a.where.index) <
+           std::make_pair(b.where.section, b.where.index);
+  });
+  std::vector<std::string> lines;
+  std::set<std::string> seen;
+  for (const Item& item : items) {
+    std::string line = Prefix(d, item.where, item.field) + item.text;
+    if (seen.insert(line).second) lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+Status Diagnostics::ToStatus(const Descriptor& d) const {
+  if (errors_.empty()) return Status::Ok();
+  std::vector<std::string> lines = Format(d, errors_);
+  std::string message;
+  for (size_t i = 0; i < lines.size() && i < kMaxReported; ++i) {
+    if (i > 0) message += '\n';
+    message += lines[i];
+  }
+  if (lines.size() > kMaxReported) {
+    message += "\n... and " + std::to_string(lines.size() - kMaxReported) + " more errors";
+  }
+  return InvalidArgument(std::move(message));
+}
+
+std::vector<std::string> Diagnostics::FormatWarnings(const Descriptor& d) const {
+  return Format(d, warnings_);
+}
+
+// ---------------------------------------------------------------------------
+// Descriptor rules
+
+namespace {
+
+bool IsControl(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return c < 0x20 || c == 0x7f;
+}
+
+bool IsSpaceOrControl(char ch) { return ch == ' ' || IsControl(ch); }
+
+// Node and module names become directory and file names in the build and
+// identifiers in generated code, so they are kept to a portable set (and
+// cannot climb out of the build directory).
+bool IsValidEntityName(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] == '.' || s[0] == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+// Connection and event names are only typed on command lines.
+bool IsValidLabel(std::string_view s) {
+  return !s.empty() && s.size() <= 128 && std::none_of(s.begin(), s.end(), IsControl);
+}
+
+bool IsValidToken(std::string_view s, size_t max) {
+  return !s.empty() && s.size() <= max && std::none_of(s.begin(), s.end(), IsSpaceOrControl);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += Quote(item);
+  }
+  return out;
+}
+
+class Validator {
+ public:
+  Validator(const Descriptor& d, Diagnostics* diag) : d_(d), diag_(diag) {}
+
+  void Run() {
+    IndexNames();
+    for (size_t i = 0; i < d_.nodes.size(); ++i) CheckNode(i);
+    for (size_t i = 0; i < d_.modules.size(); ++i) CheckModule(i);
+    for (size_t i = 0; i < d_.connections.size(); ++i) CheckConnection(i);
+    for (size_t i = 0; i < d_.periodic_events.size(); ++i) CheckEvent(i);
+    if (d_.connections_current_id > 65536 && Ok(Where{}, "connections_current_id")) {
+      Error(Where{}, "connections_current_id",
+            "must be in 0..65536, got " + std::to_string(d_.connections_current_id));
+    }
+  }
+
+ private:
+  // A field is checked only if parsing did not already complain about it.
+  bool Ok(Where w, std::string_view field) const { return !diag_->Failed(w, field); }
+  void Error(Where w, std::string_view field, std::string text) {
+    diag_->Error(w, field, std::move(text));
+  }
+
+  static Where At(Section s, size_t i) { return Where{s, static_cast<int>(i)}; }
+
+  // First entry of each name, for references and duplicate messages.
+  void IndexNames() {
+    for (size_t i = 0; i < d_.nodes.size(); ++i) node_index_.emplace(d_.nodes[i].name, i);
+    for (size_t i = 0; i < d_.modules.size(); ++i) module_index_.emplace(d_.modules[i].name, i);
+  }
+
+  const Node* NodeNamed(const std::string& name) const {
+    auto it = node_index_.find(name);
+    return it == node_index_.end() ? nullptr : &d_.nodes[it->second];
+  }
+  const Module* ModuleNamed(const std::string& name) const {
+    auto it = module_index_.find(name);
+    return it == module_index_.end() ? nullptr : &d_.modules[it->second];
+  }
+  // The type of a referenced entry is trusted only if it parsed.
+  bool NodeTypeKnown(const std::string& name) const {
+    auto it = node_index_.find(name);
+    return it != node_index_.end() && Ok(At(Section::kNodes, it->second), "type");
+  }
+  bool ModuleTypeKnown(const std::string& name) const {
+    auto it = module_index_.find(name);
+    return it != module_index_.end() && Ok(At(Section::kModules, it->second), "type");
+  }
+
+  // Reports the second and later users of a name (or id) within a section.
+  template <typename Key>
+  void CheckUnique(std::map<Key, size_t>* first, const Key& key, Where w, const char* field,
+                   const std::string& what) {
+    auto [it, inserted] = first->emplace(key, static_cast<size_t>(w.index));
+    if (!inserted) {
+      Error(w, field,
+            "duplicate " + what + " (also used by " + SectionKeyOf(w.section) + "[" +
+                std::to_string(it->second) + "])");
+    }
+  }
+  static std::string SectionKeyOf(Section s) { return SectionKey(s); }
+
+  void CheckEntityName(Where w, const std::string& name, const char* what,
+                       std::map<std::string, size_t>* first) {
+    if (!Ok(w, "name")) return;
+    if (name.empty()) {
+      Error(w, "name", "required");
+    } else if (!IsValidEntityName(name)) {
+      Error(w, "name",
+            "invalid " + std::string(what) + " name " + Quote(name) +
+                ": use 1 to 64 letters, digits, '_', '.' or '-', not starting "
+                "with '.' or '-'");
+    } else {
+      CheckUnique(first, name, w, "name", std::string(what) + " name " + Quote(name));
+    }
+  }
+
+  void CheckLabel(Where w, const std::string& name, const char* what,
+                  std::map<std::string, size_t>* first) {
+    if (!Ok(w, "name")) return;
+    if (!IsValidLabel(name)) {
+      Error(w, "name",
+            "invalid " + std::string(what) + " name: 1 to 128 characters, no control characters");
+    } else {
+      CheckUnique(first, name, w, "name", std::string(what) + " name " + Quote(name));
+    }
+  }
+
+  void CheckPort(Where w, const char* field, uint16_t port) {
+    if (port == 0 && Ok(w, field)) Error(w, field, "must be in 1..65535, got 0");
+  }
+
+  void CheckKeyLength(Where w, const char* field, const std::optional<Bytes>& key, bool allow_32) {
+    if (!key || !Ok(w, field)) return;
+    const size_t n = key->size();
+    if (n == 16 || (allow_32 && n == 32)) return;
+    Error(w, field,
+          std::string(allow_32 ? "must be 16 or 32 bytes (32 or 64 hex digits)"
+                               : "must be 16 bytes (32 hex digits)") +
+              ", got " + std::to_string(n) + " bytes");
+  }
+
+  // ---- nodes
+
+  void CheckNode(size_t i) {
+    const Node& n = d_.nodes[i];
+    const Where w = At(Section::kNodes, i);
+    if (!Ok(w, "*")) return;
+    CheckEntityName(w, n.name, "node", &node_names_);
+    if (Ok(w, "host") && Ok(w, "ip_address") && !IsValidToken(n.host, 253)) {
+      Error(w, "host",
+            n.host.empty() ? "required"
+                           : "invalid host " + Quote(n.host) + ": 1 to 253 characters, no spaces");
+    }
+    CheckPort(w, "reactive_port", n.reactive_port);
+    // deploy_port defaults to reactive_port: do not echo a bad reactive_port.
+    if (Ok(w, "reactive_port")) CheckPort(w, "deploy_port", n.deploy_port);
+    if (n.aesm_port) CheckPort(w, "aesm_port", *n.aesm_port);
+    if (!n.host.empty() && n.reactive_port != 0 && Ok(w, "host") && Ok(w, "reactive_port")) {
+      CheckUnique(&endpoints_, n.host + ":" + std::to_string(n.reactive_port), w, "reactive_port",
+                  "host and port " + Quote(n.host + ":" + std::to_string(n.reactive_port)));
+    }
+    if (Ok(w, "type")) CheckNodeKeys(w, n);
+    CheckDeviceList(w, n);
+  }
+
+  // What each platform needs to derive or verify module keys (see
+  // DESIGN.md section 5): native and the symmetric TEEs need the node key
+  // K_N or a key derived from it; sgx is verified against its root CA.
+  void CheckNodeKeys(Where w, const Node& n) {
+    const bool keys_ok = Ok(w, "node_key") && Ok(w, "node_key_file");
+    const bool has_node_key = n.node_key.has_value() || n.node_key_file.has_value();
+    if (n.node_key && n.node_key_file && keys_ok) {
+      Error(w, "node_key_file", "give either 'node_key' or 'node_key_file', not both");
+    }
+    const bool need_vendor_id = n.type == Backend::kTrustZone || n.type == Backend::kSancus;
+    if (need_vendor_id && !n.vendor_id && Ok(w, "vendor_id")) {
+      Error(w, "vendor_id", std::string("required for ") + BackendName(n.type) + " nodes");
+    }
+    switch (n.type) {
+      case Backend::kNative:
+        if (!has_node_key && keys_ok) {
+          Error(w, "node_key",
+                "required: native nodes need 'node_key' or 'node_key_file' (the node's "
+                "platform key)");
+        }
+        break;
+      case Backend::kTrustZone:
+      case Backend::kSancus:
+        if (!has_node_key && !n.vendor_key && keys_ok && Ok(w, "vendor_key")) {
+          Error(w, n.type == Backend::kSancus ? "vendor_key" : "node_key",
+                std::string("required: ") + BackendName(n.type) +
+                    " nodes need 'vendor_key', 'node_key' or 'node_key_file'");
+        }
+        break;
+      case Backend::kSgx:
+        break;
+    }
+    // The original derived TrustZone vendor keys with SHA-256 and its
+    // examples use 32-byte TrustZone node keys.
+    const bool trustzone = n.type == Backend::kTrustZone;
+    CheckKeyLength(w, "node_key", n.node_key, trustzone);
+    CheckKeyLength(w, "vendor_key", n.vendor_key, trustzone);
+  }
+
+  void CheckDeviceList(Where w, const Node& n) {
+    if (!n.devices || !Ok(w, "devices")) return;
+    std::set<std::string> seen;
+    for (const std::string& device : *n.devices) {
+      if (!IsValidToken(device, 128)) {
+        Error(w, "devices",
+              "invalid device name " + Quote(device) + ": 1 to 128 characters, no spaces");
+      } else if (!seen.insert(device).second) {
+        Error(w, "devices", "device " + Quote(device) + " is listed twice");
+      }
+    }
+  }
+
+  // ---- modules
+
+  void CheckModule(size_t i) {
+    const Module& m = d_.modules[i];
+    const Where w = At(Section::kModules, i);
+    if (!Ok(w, "*")) return;
+    CheckEntityName(w, m.name, "module", &module_names_);
+
+    const Node* node = nullptr;
+    if (Ok(w, "node")) {
+      if (m.node.empty()) {
+        Error(w, "node", "required");
+      } else if ((node = NodeNamed(m.node)) == nullptr) {
+        Error(w, "node", "no node named " + Quote(m.node));
+      }
+    }
+    if (node != nullptr && Ok(w, "type") && NodeTypeKnown(m.node) && node->type != m.type) {
+      Error(w, "type",
+            "module type '" + std::string(BackendName(m.type)) + "' does not match the type '" +
+                BackendName(node->type) + "' of node " + Quote(node->name));
+    }
+    if (m.old_node && Ok(w, "old_node") && NodeNamed(*m.old_node) == nullptr) {
+      Error(w, "old_node", "no node named " + Quote(*m.old_node));
+    }
+    CheckSources(w, m);
+    if (node != nullptr) CheckDeviceClaim(w, m, *node);
+    CheckKeyLength(w, "key", m.key, /*allow_32=*/true);
+    if (m.expected_measurement && Ok(w, "expected_measurement") &&
+        m.expected_measurement->size() != 32) {
+      Error(w, "expected_measurement",
+            "must be 32 bytes (64 hex digits), got " +
+                std::to_string(m.expected_measurement->size()) + " bytes");
+    }
+    if (m.port) CheckPort(w, "port", *m.port);
+    if (m.id && node != nullptr && Ok(w, "id")) {
+      CheckUnique(&module_ids_, std::make_pair(m.node, *m.id), w, "id",
+                  "module id " + std::to_string(*m.id) + " on node " + Quote(m.node));
+    }
+  }
+
+  void CheckSources(Where w, const Module& m) {
+    if (!Ok(w, "sources") || !Ok(w, "files") || !Ok(w, "folder") || !Ok(w, "name") ||
+        !Ok(w, "type")) {
+      return;
+    }
+    // Pre-deployed modules (drivers baked into a node's firmware, in the
+    // original) have nothing to build.
+    if (m.sources.empty() && !m.folder && !m.deployed) {
+      Error(w, "sources", "required: list the module's C/C++ source files (or give 'folder')");
+    }
+    for (const auto& source : m.sources) {
+      if (source.empty()) Error(w, "sources", "a path must not be empty");
+    }
+  }
+
+  // Driver modules get exclusive access to a device (DESIGN.md section 2):
+  // at most one claim per device and node, and only for devices the node
+  // has when it lists them.
+  void CheckDeviceClaim(Where w, const Module& m, const Node& node) {
+    if (!m.device || !Ok(w, "device")) return;
+    const std::string& device = *m.device;
+    if (!IsValidToken(device, 128)) {
+      Error(w, "device",
+            "invalid device name " + Quote(device) + ": 1 to 128 characters, no spaces");
+      return;
+    }
+    if (node.devices &&
+        std::find(node.devices->begin(), node.devices->end(), device) == node.devices->end()) {
+      Error(w, "device",
+            "node " + Quote(node.name) + " has no device " + Quote(device) +
+                (node.devices->empty() ? " (it lists no devices)"
+                                       : " (its devices: " + Join(*node.devices) + ")"));
+      return;
+    }
+    auto [it, inserted] = device_claims_.emplace(std::make_pair(node.name, device), &m);
+    if (!inserted) {
+      Error(w, "device",
+            "device " + Quote(device) + " on node " + Quote(node.name) +
+                " is already claimed by module " + Quote(it->second->name));
+    }
+  }
+
+  // ---- connections
+
+  // A referenced module: present and declared.
+  const Module* CheckModuleRef(Where w, const char* field, const std::string& name,
+                               const char* if_missing = "required") {
+    if (!Ok(w, field)) return nullptr;
+    if (name.empty()) {
+      Error(w, field, if_missing);
+      return nullptr;
+    }
+    const Module* m = ModuleNamed(name);
+    if (m == nullptr) Error(w, field, "no module named " + Quote(name));
+    return m;
+  }
+
+  void CheckRefName(Where w, const char* field, const std::optional<IoRef>& ref) {
+    if (ref && !ref->is_index() && ref->name.empty() && Ok(w, field)) {
+      Error(w, field, "must not be empty");
+    }
+  }
+
+  void CheckConnection(size_t i) {
+    const Connection& c = d_.connections[i];
+    const Where w = At(Section::kConnections, i);
+    if (!Ok(w, "*")) return;
+    CheckLabel(w, c.name, "connection", &connection_names_);
+    if (Ok(w, "id")) {
+      CheckUnique(&connection_ids_, c.id, w, "id", "connection id " + std::to_string(c.id));
+    }
+    const Module* from =
+        c.direct ? nullptr
+                 : CheckModuleRef(w, "from_module", c.from_module,
+                                  "required (or set 'direct: true' for a connection from the "
+                                  "deployer)");
+    const Module* to = CheckModuleRef(w, "to_module", c.to_module);
+    CheckConnectionShape(w, c);
+    if (!c.direct && !c.from_module.empty() && c.from_module == c.to_module &&
+        Ok(w, "from_module") && Ok(w, "to_module")) {
+      Error(w, "to_module",
+            "a connection cannot go from module " + Quote(c.from_module) + " to itself");
+    }
+    if (Ok(w, "encryption")) {
+      if (from != nullptr && ModuleTypeKnown(from->name)) CheckEncryption(w, c, *from);
+      if (to != nullptr && ModuleTypeKnown(to->name)) CheckEncryption(w, c, *to);
+    }
+    CheckKeyLength(w, "key", c.key, /*allow_32=*/false);
+    if (c.established && !c.key && Ok(w, "key")) {
+      Error(w, "key", "required once 'established' is true");
+    }
+  }
+
+  // The original's connection rules: which endpoint fields go together.
+  void CheckConnectionShape(Where w, const Connection& c) {
+    const bool ends_ok = Ok(w, "from_output") && Ok(w, "from_request") && Ok(w, "from_module");
+    if (c.direct) {
+      if (!c.from_module.empty() && Ok(w, "from_module")) {
+        Error(w, "from_module",
+              "direct connections have no 'from_module' (the deployer is the "
+              "source)");
+      }
+      if (c.from_output && Ok(w, "from_output")) {
+        Error(w, "from_output", "direct connections have no 'from_output'");
+      }
+      if (c.from_request && Ok(w, "from_request")) {
+        Error(w, "from_request", "direct connections have no 'from_request'");
+      }
+    } else if (ends_ok && c.from_output.has_value() == c.from_request.has_value()) {
+      Error(w, c.from_output ? "from_request" : "from_output",
+            "give exactly one of 'from_output' and 'from_request'");
+    }
+    const bool to_ok = Ok(w, "to_input") && Ok(w, "to_handler");
+    if (to_ok && c.to_input.has_value() == c.to_handler.has_value()) {
+      Error(w, c.to_input ? "to_handler" : "to_input",
+            "give exactly one of 'to_input' and 'to_handler'");
+    } else if (to_ok && ends_ok && !c.direct) {
+      if (c.from_output && !c.from_request && c.to_handler) {
+        Error(w, "to_handler",
+              "an output ('from_output') must go to an input ('to_input'), "
+              "not to a handler");
+      } else if (c.from_request && !c.from_output && c.to_input) {
+        Error(w, "to_input",
+              "a request ('from_request') must go to a handler ('to_handler'), "
+              "not to an input");
+      }
+    }
+    CheckRefName(w, "from_output", c.from_output);
+    CheckRefName(w, "from_request", c.from_request);
+    CheckRefName(w, "to_input", c.to_input);
+    CheckRefName(w, "to_handler", c.to_handler);
+  }
+
+  void CheckEncryption(Where w, const Connection& c, const Module& m) {
+    if (BackendSupports(m.type, c.encryption)) return;
+    Error(w, "encryption",
+          Quote(EncryptionName(c.encryption)) + " is not supported by " + BackendName(m.type) +
+              " module " + Quote(m.name) + " (" + BackendName(m.type) +
+              " supports only 'spongent')");
+  }
+
+  // ---- periodic events
+
+  void CheckEvent(size_t i) {
+    const PeriodicEvent& e = d_.periodic_events[i];
+    const Where w = At(Section::kEvents, i);
+    if (!Ok(w, "*")) return;
+    CheckLabel(w, e.name, "event", &event_names_);
+    if (Ok(w, "id")) CheckUnique(&event_ids_, e.id, w, "id", "event id " + std::to_string(e.id));
+    CheckModuleRef(w, "module", e.module);
+    if (Ok(w, "entry") && !e.entry.is_index() && e.entry.name.empty()) {
+      Error(w, "entry", "required");
+    }
+    if (e.frequency_ms == 0 && Ok(w, "frequency")) {
+      Error(w, "frequency", "must be in 1..4294967295, got 0");
+    }
+  }
+
+  const Descriptor& d_;
+  Diagnostics* diag_;
+  std::map<std::string, size_t> node_index_, module_index_;
+  std::map<std::string, size_t> node_names_, module_names_, connection_names_, event_names_;
+  std::map<std::string, size_t> endpoints_;
+  std::map<std::pair<std::string, uint16_t>, size_t> module_ids_;
+  std::map<uint16_t, size_t> connection_ids_;
+  std::map<uint32_t, size_t> event_ids_;
+  std::map<std::pair<std::string, std::string>, const Module*> device_claims_;
+};
+
+}  // namespace
+
+void Validate(const Descriptor& d, Diagnostics* diag) { Validator(d, diag).Run(); }
+
+}  // namespace internal
+
+Status ValidateDescriptor(const Descriptor& descriptor) {
+  internal::Diagnostics diag;
+  internal::Validate(descriptor, &diag);
+  return diag.ToStatus(descriptor);
+}
+
+// ---------------------------------------------------------------------------
+// Manifests
+
+namespace {
+
+using gen::IoKind;
+using internal::Quote;
+using internal::Section;
+using internal::Where;
+
+// Local names instead of gen::IoKindName, so that this check needs only the
+// manifest's data, not the generator library.
+const char* KindSingular(IoKind kind) {
+  switch (kind) {
+    case IoKind::kInput:
+      return "input";
+    case IoKind::kOutput:
+      return "output";
+    case IoKind::kRequest:
+      return "request";
+    case IoKind::kHandler:
+      return "handler";
+    case IoKind::kEntry:
+      return "entry";
+  }
+  return "endpoint";
+}
+
+const char* KindPlural(IoKind kind) {
+  switch (kind) {
+    case IoKind::kInput:
+      return "inputs";
+    case IoKind::kOutput:
+      return "outputs";
+    case IoKind::kRequest:
+      return "requests";
+    case IoKind::kHandler:
+      return "handlers";
+    case IoKind::kEntry:
+      return "entries";
+  }
+  return "endpoints";
+}
+
+const std::vector<std::string>& Endpoints(const gen::ModuleManifest& m, IoKind kind) {
+  switch (kind) {
+    case IoKind::kInput:
+      return m.inputs;
+    case IoKind::kOutput:
+      return m.outputs;
+    case IoKind::kRequest:
+      return m.requests;
+    case IoKind::kHandler:
+      return m.handlers;
+    case IoKind::kEntry:
+      return m.entries;
+  }
+  return m.inputs;
+}
+
+// "(its outputs: 'a', 'b')", at most ten of them.
+std::string ListHint(const std::vector<std::string>& names, IoKind kind) {
+  if (names.empty()) return std::string(" (it has no ") + KindPlural(kind) + ")";
+  std::string out = std::string(" (its ") + KindPlural(kind) + ": ";
+  for (size_t i = 0; i < names.size() && i < 10; ++i) {
+    if (i > 0) out += ", ";
+    out += Quote(names[i]);
+  }
+  if (names.size() > 10) out += ", ...";
+  return out + ")";
+}
+
+class ManifestChecker {
+ public:
+  ManifestChecker(const std::map<std::string, gen::ModuleManifest>& manifests,
+                  internal::Diagnostics* diag)
+      : manifests_(manifests), diag_(diag) {}
+
+  void Check(Where w, const char* field, const std::string& module, IoKind kind, const IoRef& ref) {
+    auto it = manifests_.find(module);
+    if (it == manifests_.end()) {
+      diag_->Error(w, field,
+                   "no manifest for module " + Quote(module) + " (was it built with aex-gen?)");
+      return;
+    }
+    const std::vector<std::string>& names = Endpoints(it->second, kind);
+    if (ref.is_index()) {
+      if (*ref.index >= names.size()) {
+        diag_->Error(w, field,
+                     "module " + Quote(module) + " has no " + KindSingular(kind) + " with index " +
+                         std::to_string(*ref.index) + " (it has " + std::to_string(names.size()) +
+                         " " + KindPlural(kind) + ")");
+      }
+    } else if (std::find(names.begin(), names.end(), ref.name) == names.end()) {
+      diag_->Error(w, field,
+                   "module " + Quote(module) + " has no " + KindSingular(kind) + " named " +
+                       Quote(ref.name) + ListHint(names, kind));
+    }
+  }
+
+ private:
+  const std::map<std::string, gen::ModuleManifest>& manifests_;
+  internal::Diagnostics* diag_;
+};
+
+}  // namespace
+
+Status ValidateAgainstManifests(const Descriptor& descriptor,
+                                const std::map<std::string, gen::ModuleManifest>& manifests) {
+  internal::Diagnostics diag;
+  ManifestChecker checker(manifests, &diag);
+  for (size_t i = 0; i < descriptor.connections.size(); ++i) {
+    const Connection& c = descriptor.connections[i];
+    const Where w{Section::kConnections, static_cast<int>(i)};
+    if (!c.direct) {
+      if (c.from_output)
+        checker.Check(w, "from_output", c.from_module, IoKind::kOutput, *c.from_output);
+      if (c.from_request) {
+        checker.Check(w, "from_request", c.from_module, IoKind::kRequest, *c.from_request);
+      }
+    }
+    if (c.to_input) checker.Check(w, "to_input", c.to_module, IoKind::kInput, *c.to_input);
+    if (c.to_handler) checker.Check(w, "to_handler", c.to_module, IoKind::kHandler, *c.to_handler);
+  }
+  for (size_t i = 0; i < descriptor.periodic_events.size(); ++i) {
+    const PeriodicEvent& e = descriptor.periodic_events[i];
+    checker.Check(Where{Section::kEvents, static_cast<int>(i)}, "entry", e.module, IoKind::kEntry,
+                  e.entry);
+  }
+  return diag.ToStatus(descriptor);
+}
+
+}  // namespace aex::deploy
