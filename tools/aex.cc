@@ -195,6 +195,11 @@ int main(int argc, char** argv) {
   for (auto* c : {call, request}) c->add_option("--out", out_file, "write the response here");
   auto* disable = add("disable", "disable a module (it drops all its connections)");
   disable->add_option("--module", module)->required();
+  std::string to_node;
+  auto* update = add("update", "replace a module by a new instance built from its current "
+                               "sources, moving its state and losing no event (docs/update.md)");
+  update->add_option("--module", module)->required();
+  update->add_option("--node", to_node, "run the new instance on this node (a move)");
   auto* nodes = app.add_subcommand("nodes", "start or stop aex-node for the descriptor's local nodes");
   std::string nodes_action;
   nodes->add_option("action", nodes_action, "start or stop")
@@ -271,6 +276,36 @@ int main(int argc, char** argv) {
   } else if (down->parsed()) s = d.Down();
   else if (reset->parsed()) s = d.Reset();
   else if (disable->parsed()) s = d.Disable(module);
+  else if (update->parsed()) {
+    auto r = d.Update(module, to_node);
+    if (!r.ok()) return Fail(g, r.status());
+    for (const auto& w : r->warnings) std::cerr << "aex: warning: " << w << "\n";
+    if (g.json_out) {
+      std::cout << json{{"ok", true},
+                        {"module", r->module},
+                        {"from", {{"node", r->from_node}, {"id", r->old_id}}},
+                        {"to", {{"node", r->to_node}, {"id", r->new_id}}},
+                        {"routes_paused", r->routes_paused},
+                        {"fences", r->fences},
+                        {"state_bytes", r->state_bytes},
+                        {"connections_rekeyed", r->connections_rekeyed},
+                        {"seconds", {{"prepare", r->prepare_s},
+                                     {"pause", r->pause_s},
+                                     {"rekey", r->rekey_s},
+                                     {"total", r->total_s}}},
+                        {"warnings", r->warnings}}
+                       .dump(2)
+                << "\n";
+    } else if (!g.quiet) {
+      fprintf(stderr,
+              "aex update: %s: id %u on %s -> id %u on %s; %zu route(s) paused for %.1f ms, "
+              "state %zu bytes, %zu connection(s) re-keyed; %.2f s in all\n",
+              r->module.c_str(), r->old_id, r->from_node.c_str(), r->new_id,
+              r->to_node.c_str(), r->routes_paused, r->pause_s * 1000, r->state_bytes,
+              r->connections_rekeyed, r->total_s);
+    }
+    return 0;
+  }
   else if (output->parsed()) s = d.Output(connection, arg);
   else if (status->parsed()) {
     json r = d.StatusReport();

@@ -1,6 +1,7 @@
 // aex-node: the event manager of one node.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "node/node.h"
+#include "platform/setup.h"
+#include "platform/sgx/sgx_keys.h"
 
 int main(int argc, char** argv) {
   aex::node::NodeOptions opt;
@@ -24,6 +27,17 @@ int main(int argc, char** argv) {
                  "simulated platform key K_N (created 0600 if missing)")
       ->required();
   app.add_option("--work-dir", opt.work_dir, "where loaded module binaries are kept");
+  std::vector<std::string> devices;
+  app.add_option("--device", devices,
+                 "NAME=SOCKET: a device attached to this node, served by an aex-device "
+                 "simulator at SOCKET (repeatable)");
+  app.add_option("--platform-dir", opt.platform_dir,
+                 "simulated platform material, created if missing (default: the key file "
+                 "with extension .platform)");
+  app.add_flag("--sgx-debug", opt.sgx_debug, "launch sgx modules as debug enclaves");
+  bool init_platform = false;
+  app.add_flag("--init-platform", init_platform,
+               "create the key file and the platform directory, print them and exit");
   app.add_option("--name", opt.name, "node name shown in status")->capture_default_str();
   app.add_option("--call-timeout-ms", timeout_ms, "time a module has to answer a call")
       ->capture_default_str();
@@ -37,12 +51,47 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   opt.call_timeout = std::chrono::milliseconds(timeout_ms);
+  for (const std::string& d : devices) {
+    auto eq = d.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == d.size()) {
+      fprintf(stderr, "aex-node: --device expects NAME=SOCKET, got '%s'\n", d.c_str());
+      return 2;
+    }
+    opt.devices[d.substr(0, eq)] = d.substr(eq + 1);
+  }
+  if (opt.platform_dir.empty()) opt.platform_dir = aex::tee::DefaultPlatformDir(opt.key_file);
+  if (init_platform) {
+    aex::Status s = aex::node::EnsureKeyFile(opt.key_file);
+    if (s.ok()) s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);
+    if (!s.ok()) {
+      fprintf(stderr, "aex-node: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    printf("key file:      %s\nplatform dir:  %s\nsgx root CA:   %s/%s\n", opt.key_file.c_str(),
+           opt.platform_dir.c_str(), opt.platform_dir.c_str(), aex::tee::sgx::kRootCaFile);
+    return 0;
+  }
   if (opt.work_dir.empty()) opt.work_dir = "/tmp/aex-node-" + std::to_string(getpid());
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%H:%M:%S.%e [" + opt.name + "] %^%l%$ %v");
   // A write to a vanished peer must be an error, not a death.
   signal(SIGPIPE, SIG_IGN);
+  // Serve as many connections as the system allows (sessions are bounded
+  // by --max-sessions anyway).
+  rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
+  {
+    // The simulated platform's manufacturer material (sgx root CA, quoting key).
+    aex::Status s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);
+    if (!s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+  }
   asio::io_context io(1);
   aex::node::Node node(io, opt);
   aex::Status s = node.Start();

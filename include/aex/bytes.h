@@ -61,7 +61,7 @@ class ByteWriter {
   void PutBytes(ByteSpan b) { out_.insert(out_.end(), b.begin(), b.end()); }
   // u32 length + bytes.
   void PutLengthPrefixed(ByteSpan b);
-  // u16 length + text. REQUIRES: s.size() <= 65535.
+  // u16 length + text; text beyond 65535 bytes is cut.
   void PutString16(std::string_view s);
 
   const Bytes& bytes() const { return out_; }

@@ -98,6 +98,11 @@ void aex_unwatch_fd(int fd);
 /* Id the node assigned to this module instance. */
 uint32_t aex_module_id(void);
 
+/* Driver modules (docs/secure-io.md): the device the node assigned to this
+ * module, and to no other, at load (descriptor field `device`), as a file
+ * descriptor; -1 when the module has none. aex/device.h reads and writes it. */
+int aex_device_fd(void);
+
 #ifdef __cplusplus
 }
 #endif
@@ -111,5 +116,17 @@ uint32_t aex_module_id(void);
   AEX_EXTERN_C size_t name(const unsigned char* data, size_t len, unsigned char* resp, \
                            size_t cap)
 #define SM_ENTRY(name, data, len, resp, cap) SM_HANDLER(name, data, len, resp, cap)
+
+/* Optional hooks, each defined at most once per module. They are plain
+ * functions the runtime finds by name; aex-gen does not list them.
+ *   SM_SAVE_STATE(buf, cap) { ...; return len; }  `aex update`: the state to
+ *       hand to the new instance (at most cap bytes; > cap is an error)
+ *   SM_RESTORE_STATE(data, len) { ... }  runs in the new instance, before any
+ *       event reaches it, with what SM_SAVE_STATE returned
+ *   SM_DEVICE_EVENT() { ... }  the module's device has data to read */
+#define SM_SAVE_STATE(buf, cap) AEX_EXTERN_C size_t aex_save_state(unsigned char* buf, size_t cap)
+#define SM_RESTORE_STATE(data, len) \
+  AEX_EXTERN_C void aex_restore_state(const unsigned char* data, size_t len)
+#define SM_DEVICE_EVENT() AEX_EXTERN_C void aex_device_event(void)
 
 #endif /* AEX_MODULE_H_ */

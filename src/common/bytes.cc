@@ -87,6 +87,9 @@ void ByteWriter::PutLengthPrefixed(ByteSpan b) {
 }
 
 void ByteWriter::PutString16(std::string_view s) {
+  // Longer text is cut, never written with a wrapped length (which would make
+  // the rest of the message parse as different fields).
+  s = s.substr(0, 65535);
   PutU16(static_cast<uint16_t>(s.size()));
   PutBytes(AsBytes(s));
 }

@@ -37,7 +37,10 @@ Status Hkdf(ByteSpan ikm, ByteSpan salt, ByteSpan info, std::span<uint8_t> out) 
   size_t len = out.size();
   bool ok = ctx && EVP_PKEY_derive_init(ctx) > 0 &&
             EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0 &&
-            EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt.data(), static_cast<int>(salt.size())) > 0 &&
+            // An empty salt means the RFC 5869 default (zeros), which OpenSSL
+            // applies when none is set.
+            (salt.empty() ||
+             EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt.data(), static_cast<int>(salt.size())) > 0) &&
             EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm.data(), static_cast<int>(ikm.size())) > 0 &&
             EVP_PKEY_CTX_add1_hkdf_info(ctx, info.data(), static_cast<int>(info.size())) > 0 &&
             EVP_PKEY_derive(ctx, out.data(), &len) > 0 && len == out.size();

@@ -27,7 +27,7 @@ using Nonce = std::array<uint8_t, kNonceSize>;
 Status RandomBytes(std::span<uint8_t> out);
 Digest Sha256(ByteSpan data);
 Digest HmacSha256(ByteSpan key, ByteSpan data);
-// HKDF-SHA256 (RFC 5869). REQUIRES: out.size() <= 255 * 32.
+// HKDF-SHA256 (RFC 5869). REQUIRES: ikm non-empty, out.size() <= 255 * 32.
 Status Hkdf(ByteSpan ikm, ByteSpan salt, ByteSpan info, std::span<uint8_t> out);
 // Constant-time comparison.
 bool Equal(ByteSpan a, ByteSpan b);

@@ -91,6 +91,7 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   fs::create_directories(options.cache_dir, ec);
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
   AEX_ASSIGN_OR_RETURN(auto state, StateFile::Open(options.state_file));
+  ApplyMoves(&loaded.first, state->state());  // modules moved by aex update --node
   return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
                                                 std::move(loaded.second), std::move(state)));
 }
@@ -203,16 +204,34 @@ Status Deployer::Deploy(const std::string& only) {
     if (!only.empty() && m.name != only) return Status::Ok();
     const BuiltModule& b = built_.at(m.name);
     std::string measurement = HexEncode(b.measurement);
+    std::optional<ModuleState> previous;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& st = state_file_->state().modules;
       auto it = st.find(m.name);
-      if (it != st.end() && it->second.id != 0 && it->second.node == m.node &&
-          it->second.measurement == measurement && is_running(m.node, it->second.id)) {
-        return Status::Ok();  // already deployed, unchanged, still running
+      if (it != st.end() && it->second.id != 0) {
+        if (it->second.node == m.node && it->second.measurement == measurement &&
+            is_running(m.node, it->second.id)) {
+          return Status::Ok();  // already deployed, unchanged, still running
+        }
+        if (is_running(it->second.node, it->second.id)) previous = it->second;
       }
     }
     auto t0 = Clock::now();
+    if (previous) {
+      // The sources changed: the old instance goes (it would otherwise keep
+      // running with stale connections). `aex update` replaces a module
+      // without losing events; `up` simply redeploys it.
+      if (const Node* old_node = descriptor_.FindNode(previous->node)) {
+        AEX_ASSIGN_OR_RETURN(auto old_client, ClientFor(*old_node));
+        Status st = old_client->Unload(previous->id);
+        if (!st.ok() && st.code() != Code::kNotFound) {
+          return WithContext("unload old instance of '" + m.name + "'", st);
+        }
+        Progress(ProgressLine("replace", m.name, "old instance " + std::to_string(previous->id) +
+                                                     " unloaded (sources changed)", 0));
+      }
+    }
     const Node& node = *descriptor_.FindNode(m.node);
     AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
     AEX_ASSIGN_OR_RETURN(Bytes image, ReadBinary(b.binary));
@@ -270,11 +289,14 @@ Status Deployer::Attest(const std::string& only) {
     }
     auto t0 = Clock::now();
     const Node& node = *descriptor_.FindNode(m.node);
-    target.backend = static_cast<tee::Backend>(m.type);
-    AEX_ASSIGN_OR_RETURN(target.node_key, NodeKey(node));
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
-    auto key = AttestModule(*client, target);
-    crypto::Wipe(target.node_key);
+    Status filled = FillAttestationTarget(descriptor_, node, m, &target);
+    auto client = filled.ok() ? ClientFor(node) : Result<std::unique_ptr<NodeClient>>(filled);
+    if (!client.ok()) {
+      WipeTarget(&target);
+      return WithContext("attest '" + m.name + "'", client.status());
+    }
+    auto key = AttestModule(**client, target);
+    WipeTarget(&target);
     if (!key.ok()) return WithContext("attest '" + m.name + "'", key.status());
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -377,6 +399,12 @@ std::mutex* Deployer::GrantLock(const std::string& module) {
 
 Status Deployer::Connect(const std::string& only) {
   auto start = Clock::now();
+  // Ids are handed out in file order before the parallel work, so a
+  // deployment gets the same connection ids every time.
+  for (const Connection& c : descriptor_.connections) {
+    auto& cs = state_file_->state().connections[c.name];
+    if (cs.id == 0) cs.id = state_file_->state().next_connection_id++;
+  }
   Status s = ForEach(descriptor_.connections.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Connection& c = descriptor_.connections[i];
     if (!only.empty() && c.name != only) return Status::Ok();
@@ -639,10 +667,11 @@ json Deployer::StatusReport() {
 }
 
 std::string Deployer::GraphDot() const {
+  // Names are validated to [A-Za-z0-9_.-]; "\n" in a label is DOT's line break.
   auto q = [](const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
-      if (c == '"' || c == '\\') out += '\\';
+      if (c == '"') out += '\\';
       out += c;
     }
     return out + "\"";

@@ -19,6 +19,7 @@
 #include "deployer/builder.h"
 #include "deployer/descriptor.h"
 #include "deployer/state.h"
+#include "deployer/update.h"
 
 namespace aex::deploy {
 
@@ -56,6 +57,11 @@ class Deployer {
   Status Output(const std::string& connection, ByteSpan arg);
   Result<Bytes> Request(const std::string& connection, ByteSpan arg);
   Status Disable(const std::string& module);
+  // Replaces a deployed module by a new instance built from its current
+  // sources, on its node or on `to_node`, carrying its state and connections
+  // over without losing, duplicating or reordering events; then re-keys every
+  // connection that touches it (update.cc, docs/update.md).
+  Result<UpdateReport> Update(const std::string& module, const std::string& to_node = "");
 
   // Status of nodes, modules and connections as JSON.
   nlohmann::json StatusReport();

@@ -170,8 +170,10 @@ Result<std::string> NodeClient::NodeStatus() {
 Status NodeClient::Reset() { return IgnorePayload(Call(MsgType::kReset, {})); }
 
 Status NodeClient::SendEvent(uint32_t module_id, uint32_t conn_id, ByteSpan sealed) {
-  return SendRaw(wire::EncodeFrame(MsgType::kEvent, 0,
-                                   wire::ModuleOp{module_id, conn_id, sealed}.Encode()));
+  // With a request id the node confirms that it handed the event to a
+  // running module (whether the module accepts it is the module's business).
+  return IgnorePayload(
+      Call(MsgType::kEvent, wire::ModuleOp{module_id, conn_id, sealed}.Encode()));
 }
 
 Result<Bytes> NodeClient::Request(uint32_t module_id, uint32_t conn_id, ByteSpan sealed) {

@@ -36,7 +36,8 @@ class NodeClient {
   Status Disable(uint32_t module_id, ByteSpan sealed_nonce);
   Result<std::string> NodeStatus();
   Status Reset();
-  // A sealed event for a module's input (direct connection); one-way.
+  // A sealed event for a module's input (direct connection). Fails if the
+  // node could not hand it to a running module.
   Status SendEvent(uint32_t module_id, uint32_t conn_id, ByteSpan sealed);
   // A sealed request for a module's handler; returns the sealed response.
   Result<Bytes> Request(uint32_t module_id, uint32_t conn_id, ByteSpan sealed);

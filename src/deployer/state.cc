@@ -70,6 +70,7 @@ Result<DeploymentState> StateFile::Parse(const std::string& text) {
       ms.key = KeyFromHex(m.value("key", ""));
       ms.nonce = m.value("nonce", uint64_t{0});
       ms.disabled = m.value("disabled", false);
+      ms.moved_from = m.value("moved_from", "");
       s.modules[name] = ms;
     }
     for (auto& [name, c] : doc.at("connections").items()) {
@@ -97,6 +98,7 @@ std::string StateFile::Serialize() const {
                             {"binary", m.binary},     {"measurement", m.measurement},
                             {"key", KeyToHex(m.key)}, {"nonce", m.nonce},
                             {"disabled", m.disabled}};
+    if (!m.moved_from.empty()) doc["modules"][name]["moved_from"] = m.moved_from;
   }
   doc["connections"] = json::object();
   for (const auto& [name, c] : state_.connections) {

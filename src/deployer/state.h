@@ -24,6 +24,7 @@ struct ModuleState {
   std::optional<crypto::Key> key;  // set once attested
   uint64_t nonce = 0;              // last grant/disable nonce sent
   bool disabled = false;
+  std::string moved_from{};  // aex update --node: the node the descriptor names (update.h)
 };
 
 struct ConnectionState {

@@ -75,6 +75,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     }
   }
 
+  // Frames larger than this close the stream (e.g. tiny before HELLO).
+  void set_max_frame(size_t n) { max_frame_ = n; }
+
   bool is_open() const { return !closed_; }
   size_t queued_bytes() const { return pending_.size() + writing_.size(); }
   Socket& socket() { return socket_; }
@@ -82,13 +85,18 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
  private:
   void ReadMore() {
     if (closed_) return;
-    if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
+    // Start small (thousands of idle connections cost little) and grow
+    // while reads fill the buffer.
+    if (in_.size() - in_len_ < chunk_) in_.resize(in_len_ + chunk_);
     auto self = this->shared_from_this();
     socket_.async_read_some(
         asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
         [self](const asio::error_code& ec, size_t n) {
           if (ec) return self->Close(ec == asio::error::eof ? Status::Ok()
                                                            : Status(Code::kIo, ec.message()));
+          if (n == self->in_.size() - self->in_len_) {
+            self->chunk_ = std::min(self->chunk_ * 2, kReadChunk);
+          }
           self->in_len_ += n;
           if (self->ParseFrames()) self->ReadMore();
         });
@@ -100,6 +108,7 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     while (!closed_ && in_len_ - pos >= wire::kFrameHeaderSize) {
       uint32_t len;
       Status s = wire::ParseFrameLength(ByteSpan(in_.data() + pos, wire::kFrameHeaderSize), &len);
+      if (s.ok() && len > max_frame_) s = Status(Code::kResourceExhausted, "frame too large here");
       if (!s.ok()) {
         Close(s);
         return false;
@@ -125,7 +134,10 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
                 in_.begin() + static_cast<std::ptrdiff_t>(in_len_), in_.begin());
       in_len_ -= pos;
       // Give back a large buffer once the big frame that needed it is gone.
-      if (in_.size() > 4 * kReadChunk && in_len_ < kReadChunk) in_.resize(kReadChunk);
+      if (in_.size() > 4 * kReadChunk && in_len_ < kReadChunk) {
+        in_.resize(kReadChunk);
+        in_.shrink_to_fit();
+      }
     }
     return true;
   }
@@ -145,9 +157,12 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
   }
 
   static constexpr size_t kReadChunk = 256 * 1024;
+  static constexpr size_t kFirstChunk = 4 * 1024;
 
   Socket socket_;
   size_t max_queued_;
+  size_t max_frame_ = wire::kMaxFrameBody;
+  size_t chunk_ = kFirstChunk;
   FrameHandler on_frame_;
   CloseHandler on_close_;
   Bytes in_;

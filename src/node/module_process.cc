@@ -44,10 +44,17 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
   posix_spawn_file_actions_init(&actions);
   // dup2 onto a fixed number also clears close-on-exec for the child only.
   posix_spawn_file_actions_adddup2(&actions, fds[1], kModuleChannelFd);
+  // The device (if any) goes to this module only; the node's copy is
+  // close-on-exec, so no other module ever inherits it.
+  if (spec.device_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.device_fd, 4);
   std::string fd_arg = std::to_string(kModuleChannelFd), id_arg = std::to_string(spec.id);
   std::vector<char*> argv = {const_cast<char*>(spec.binary_path.c_str()),
                              const_cast<char*>("--aex-fd"), fd_arg.data(),
                              const_cast<char*>("--aex-module-id"), id_arg.data()};
+  if (spec.device_fd >= 0) {
+    argv.push_back(const_cast<char*>("--aex-device-fd"));
+    argv.push_back(const_cast<char*>("4"));
+  }
   if (!spec.platform_key_path.empty()) {
     argv.push_back(const_cast<char*>("--aex-platform-key"));
     argv.push_back(const_cast<char*>(spec.platform_key_path.c_str()));
@@ -130,6 +137,7 @@ void ModuleProcess::FailAll(const Status& why) {
 void ModuleProcess::OnClosed() {
   if (state_ == ModuleState::kRunning) {
     state_ = ModuleState::kExited;
+    closed_first_ = true;
     if (exit_reason_.empty()) exit_reason_ = "module closed its channel";
   }
   FailAll(Status(Code::kUnavailable, "module " + spec_.name + " is " +
@@ -147,7 +155,10 @@ void ModuleProcess::Kill(ModuleState why) {
 
 void ModuleProcess::OnExit(int wait_status) {
   pid_ = -1;
-  if (state_ == ModuleState::kRunning) {
+  // The channel usually closes before the exit is reaped: the wait status
+  // is the better reason then.
+  if (state_ == ModuleState::kRunning ||
+      (state_ == ModuleState::kExited && closed_first_)) {
     state_ = ModuleState::kExited;
     if (WIFSIGNALED(wait_status)) {
       exit_reason_ = "killed by signal " + std::to_string(WTERMSIG(wait_status));

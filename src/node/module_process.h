@@ -39,6 +39,7 @@ struct ModuleSpawn {
   std::string device;
   std::string binary_path;
   std::string platform_key_path;
+  int device_fd = -1;  // the claimed device, placed at fd 4 in the module (devices.h)
 };
 
 class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
@@ -90,6 +91,7 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   std::map<uint32_t, Pending> pending_;
   uint32_t next_id_ = 0;
   ModuleState state_ = ModuleState::kRunning;
+  bool closed_first_ = false;  // channel closed before the exit was reaped
   std::string exit_reason_;
 };
 

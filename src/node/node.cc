@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/crypto.h"
+#include "platform/platform.h"
+#include "node/devices.h"
 
 namespace aex::node {
 
@@ -23,9 +25,32 @@ constexpr size_t kMaxSessionQueue = 64u << 20;
 struct Node::Session {
   uint64_t id = 0;
   std::shared_ptr<TcpStream> stream;
+  std::unique_ptr<asio::steady_timer> hello_timer;  // closes silent connections
   bool greeted = false;
   wire::PeerRole role = wire::PeerRole::kClient;
+  // Events from a peer node are acknowledged in batches (kAck, cumulative).
+  uint64_t events_received = 0;
+  std::unique_ptr<asio::steady_timer> ack_timer;
 };
+
+// Acks go out at most this long after the first unacknowledged event: often
+// enough to keep the sender's retransmission buffer small, rarely enough not
+// to double the frame rate under load.
+constexpr std::chrono::milliseconds kAckDelay(2);
+
+void Node::ScheduleAck(const std::shared_ptr<Session>& s) {
+  if (s->ack_timer) return;  // one is already pending
+  s->ack_timer = std::make_unique<asio::steady_timer>(io_, kAckDelay);
+  std::weak_ptr<Session> weak = s;
+  s->ack_timer->async_wait([weak](const asio::error_code& ec) {
+    auto sp = weak.lock();
+    if (ec || !sp) return;
+    sp->ack_timer.reset();
+    ByteWriter w;
+    w.PutU64(sp->events_received);
+    sp->stream->Send(MsgType::kAck, 0, w.bytes());
+  });
+}
 
 Status EnsureKeyFile(const std::string& path) {
   if (fs::exists(path)) return Status::Ok();
@@ -92,9 +117,9 @@ void Node::WatchChildren() {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       for (auto& [id, m] : modules_) {
         if (m->pid() != pid) continue;
-        bool was_running = m->state() == ModuleState::kRunning;
+        bool was_unloaded = m->state() == ModuleState::kUnloaded;
         m->OnExit(status);
-        if (was_running) {
+        if (!was_unloaded) {
           spdlog::warn("module {} ({}) {}", id, m->spec().name, m->exit_reason());
         }
       }
@@ -103,9 +128,24 @@ void Node::WatchChildren() {
   });
 }
 
+// Before HELLO a connection may send only a small frame, and must send it soon.
+constexpr size_t kMaxHelloFrame = 64;
+constexpr std::chrono::seconds kHelloTimeout(5);
+// What a peer node may send after HELLO: events and requests.
+constexpr size_t kMaxPeerFrame = (1u << 20) + 4096;
+
 void Node::Accept() {
   acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopped_) return;
+    if (ec && ec != asio::error::operation_aborted) {
+      // Out of descriptors (or similar): pause instead of spinning on accept.
+      spdlog::warn("accept failed: {}; retrying shortly", ec.message());
+      auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      retry->async_wait([this, retry](const asio::error_code& e) {
+        if (!e && !stopped_) Accept();
+      });
+      return;
+    }
     if (!ec) {
       if (sessions_.size() >= options_.max_sessions) {
         asio::error_code ignored;
@@ -116,6 +156,13 @@ void Node::Accept() {
         auto s = std::make_shared<Session>();
         s->id = ++next_session_;
         s->stream = std::make_shared<TcpStream>(std::move(socket), kMaxSessionQueue);
+        s->stream->set_max_frame(kMaxHelloFrame);
+        s->hello_timer = std::make_unique<asio::steady_timer>(io_, kHelloTimeout);
+        s->hello_timer->async_wait([stream = std::weak_ptr<TcpStream>(s->stream)](
+                                       const asio::error_code& e) {
+          auto st = stream.lock();
+          if (!e && st) st->Close(Status(Code::kTimeout, "no HELLO in time"));
+        });
         sessions_[s->id] = s;
         ++counters_.sessions_accepted;
         std::weak_ptr<Session> weak = s;
@@ -124,6 +171,9 @@ void Node::Accept() {
               if (auto sp = weak.lock()) OnSessionFrame(sp, f);
             },
             [this, id = s->id](const Status& why) {
+              // A connection closed for a protocol violation (bad frame,
+              // oversized frame, no HELLO in time) counts as a rejection.
+              if (!why.ok() && why.code() != Code::kIo) ++counters_.frames_rejected;
               if (!why.ok()) spdlog::debug("session {} closed: {}", id, why.ToString());
               sessions_.erase(id);
             });
@@ -156,17 +206,39 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
     }
     s->greeted = true;
     s->role = hello->role;
+    s->hello_timer.reset();  // cancels it
+    s->stream->set_max_frame(s->role == wire::PeerRole::kNode ? kMaxPeerFrame
+                                                             : wire::kMaxFrameBody);
     ByteWriter w;
     w.PutU16(wire::kProtocolVersion);
     s->stream->Send(MsgType::kHelloAck, f.request_id, w.bytes());
     return;
   }
+  if (f.type == MsgType::kFence) return OnFence(f.payload);
   if (f.type == MsgType::kEvent) {
     auto op = wire::ModuleOp::Parse(f.payload);
-    if (!op.ok() || !DeliverEvent(op->module_id, op->aux, op->data)) {
-      ++counters_.events_undeliverable;
+    bool delivered = op.ok() && DeliverEvent(op->module_id, op->aux, op->data);
+    if (!delivered) ++counters_.events_undeliverable;
+    if (f.request_id != 0) {  // the deployer asks for a delivery confirmation
+      ReplyTo(s, f.request_id,
+              delivered ? Status::Ok()
+                        : (op.ok() ? Unavailable("module " + std::to_string(op->module_id) +
+                                                 " is not running on this node")
+                                   : op.status()));
+    }
+    if (s->role == wire::PeerRole::kNode) {
+      ++s->events_received;
+      ScheduleAck(s);
     }
     return;
+  }
+  if (s->role == wire::PeerRole::kNode && f.type != MsgType::kRequest) {
+    // A peer node may only forward events and requests; management belongs
+    // to the deployer.
+    ++counters_.frames_rejected;
+    return ReplyTo(s, f.request_id,
+                   Status(Code::kPermissionDenied, "management messages are not accepted from a "
+                                                   "peer node connection"));
   }
   HandleManagement(s, f);
 }
@@ -188,18 +260,34 @@ void Node::HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame
       return ReplyTo(weak, id, r.status(), r.ok() ? ByteSpan(*r) : ByteSpan());
     }
     case MsgType::kStatus:
+    case MsgType::kReset:
+      if (!f.payload.empty()) {
+        ++counters_.frames_rejected;
+        return ReplyTo(weak, id, InvalidArgument(std::string(wire::TypeName(f.type)) +
+                                                 " takes no payload"));
+      }
+      if (f.type == MsgType::kReset) {
+        Reset();
+        return ReplyTo(weak, id, Status::Ok());
+      }
       return CollectStatus([this, weak, id](std::string json) {
         ReplyTo(weak, id, Status::Ok(), AsBytes(json));
       });
-    case MsgType::kReset:
-      Reset();
-      return ReplyTo(weak, id, Status::Ok());
+    case MsgType::kPauseRoutes: {
+      auto r = PauseRoutes(f.payload);
+      return ReplyTo(weak, id, r.status(), r.ok() ? ByteSpan(*r) : ByteSpan());
+    }
+    case MsgType::kResumeRoutes: return ReplyTo(weak, id, ResumeRoutes(f.payload));
+    case MsgType::kAwaitFence:
+      return AwaitFence(f.payload, [this, weak, id](Status st) { ReplyTo(weak, id, st); });
     case MsgType::kUnloadModule:
     case MsgType::kAttest:
     case MsgType::kSetKey:
     case MsgType::kCallEntry:
     case MsgType::kDisable:
     case MsgType::kRequest:
+    case MsgType::kExportState:
+    case MsgType::kImportState:
     case MsgType::kModuleStats: {
       auto op = wire::ModuleOp::Parse(f.payload);
       if (!op.ok()) {
@@ -230,8 +318,10 @@ std::shared_ptr<ModuleProcess> Node::FindModule(uint32_t id) {
 Result<Bytes> Node::LoadModule(ByteSpan payload) {
   AEX_ASSIGN_OR_RETURN(wire::LoadModule req, wire::LoadModule::Parse(payload));
   for (char c : req.name) {
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
-      return InvalidArgument("module name must be [A-Za-z0-9_-]");
+    // Same rule as the descriptor and aex-gen; the stored file name is
+    // prefixed ("m<id>-"), so a leading '.' cannot escape the work dir.
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+      return InvalidArgument("module name must be [A-Za-z0-9_.-]");
     }
   }
   if (modules_.size() >= options_.max_modules) {
@@ -245,6 +335,16 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
                                                  " is already assigned to module " +
                                                  std::to_string(it->second));
     }
+  }
+  // The claimed device, connected now and handed to this module alone
+  // (devices.h). A node without attached devices records the claim only.
+  UniqueFd device_fd;
+  if (!req.device.empty() && !options_.devices.empty()) {
+    auto dev = options_.devices.find(req.device);
+    if (dev == options_.devices.end()) {
+      return NotFound("node has no device " + req.device);
+    }
+    AEX_ASSIGN_OR_RETURN(device_fd, ConnectDevice(req.device, dev->second));
   }
   uint32_t id = ++next_module_id_;
   std::string path = options_.work_dir + "/m" + std::to_string(id) + "-" + req.name;
@@ -260,7 +360,21 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
     close(fd);
     if (done != req.binary.size()) return Status(Code::kIo, "cannot store module binary");
   }
-  ModuleSpawn spec{id, req.name, req.backend, req.device, path, options_.key_file};
+  // An sgx module gets a launch file naming the platform directory and
+  // whether the loader made it a debug enclave; the others get the key file.
+  std::string platform_path = options_.key_file;
+  if (req.backend == static_cast<uint8_t>(tee::Backend::kSgx)) {
+    if (options_.platform_dir.empty()) return FailedPrecondition("node has no sgx platform");
+    platform_path = path + ".launch";
+    std::string text = "platform_dir=" + fs::absolute(options_.platform_dir).string() +
+                       "\ndebug=" + (options_.sgx_debug ? "1" : "0") + "\n";
+    int fd = open(platform_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) close(fd);
+    if (!ok) return Status(Code::kIo, "cannot write the sgx launch file");
+  }
+  ModuleSpawn spec{id, req.name, req.backend, req.device, path, platform_path};
+  spec.device_fd = device_fd.get();
   auto proc = ModuleProcess::Spawn(io_, spec, options_.call_timeout,
                                    [this](ModuleProcess& m, const wire::Frame& f) {
                                      OnModuleFrame(m, f);
@@ -382,6 +496,15 @@ void Node::OnModuleFrame(ModuleProcess& from, const wire::Frame& f) {
 void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, ByteSpan sealed,
                            uint32_t request_id) {
   auto it = routes_.find({src_module, conn_id});
+  if (it != routes_.end() && it->second.paused) {  // aex update in progress
+    if (Hold(it->second, type, sealed, request_id)) return;
+    ++counters_.events_undeliverable;
+    if (type == MsgType::kEvent) return;
+    if (auto m = FindModule(src_module)) {
+      m->Reply(request_id, Status(Code::kResourceExhausted, "paused route is full"), {});
+    }
+    return;
+  }
   if (type == MsgType::kEvent) {
     bool ok = false;
     if (it != routes_.end()) {
@@ -393,7 +516,10 @@ void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, 
     if (ok) {
       ++counters_.events_routed;
     } else {
+      // Refused at the source, never dropped silently: the sender's runtime
+      // counts it (outputs_refused) and so does this node.
       ++counters_.events_undeliverable;
+      if (auto m = FindModule(src_module)) m->Post(MsgType::kEventRefused, conn_id, {});
     }
     return;
   }
@@ -427,6 +553,7 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
   (*doc)["port"] = port_;
   (*doc)["counters"] = {{"events_routed", counters_.events_routed},
                         {"events_undeliverable", counters_.events_undeliverable},
+                        {"events_held", counters_.events_held},
                         {"requests_routed", counters_.requests_routed},
                         {"frames_rejected", counters_.frames_rejected},
                         {"sessions_accepted", counters_.sessions_accepted}};
@@ -437,7 +564,9 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                      {"backlog", p->backlog()},
                      {"sent", p->stats().sent},
                      {"refused", p->stats().refused},
-                     {"connects", p->stats().connects}});
+                     {"connects", p->stats().connects},
+                     {"unacked", p->unacked()},
+                     {"resent", p->stats().resent}});
   }
   auto& routes = (*doc)["routes"] = nlohmann::json::array();
   for (auto& [key, r] : routes_) {
@@ -446,6 +575,7 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                       {"to_module", r.dst_module},
                       {"to", r.peer ? r.peer->host() + ":" + std::to_string(r.peer->port())
                                     : std::string("local")}});
+    if (r.paused) routes.back()["held"] = r.held.size();
   }
   auto& periodic = (*doc)["periodic"] = nlohmann::json::array();
   for (auto& [id, p] : periodic_) {
@@ -470,6 +600,14 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                             {"pid", m->pid()}};
     if (!m->spec().device.empty()) entry["device"] = m->spec().device;
     if (!m->exit_reason().empty()) entry["reason"] = m->exit_reason();
+    if (m->pending_calls() > 0) {
+      // Busy in app code (maybe hung): asking would make status wait for the
+      // call timeout. Report it without counters instead.
+      entry["busy"] = true;
+      (*doc)["modules"].push_back(entry);
+      finish();
+      continue;
+    }
     m->Call(MsgType::kModuleStats, 0, {}, [doc, entry, finish](ModuleReply r) mutable {
       if (r.status.ok()) {
         if (auto stats = wire::ModuleStats::Parse(r.payload); stats.ok()) {

@@ -9,6 +9,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -24,11 +25,16 @@ struct NodeOptions {
   uint16_t port = 0;        // 0: pick a free port
   std::string work_dir;     // where module binaries are stored
   std::string key_file;     // the simulated platform's node key K_N
+  std::string platform_dir;  // simulated platform material (sgx); "" for none
+  bool sgx_debug = false;    // launch sgx modules as debug enclaves
   std::string name = "node";
   std::chrono::milliseconds call_timeout{10000};
   size_t peer_backlog = 10000;  // frames queued per unreachable peer
   size_t max_sessions = 4096;
   size_t max_modules = 1024;
+  // Devices attached to this node: name -> socket of its simulator
+  // (aex-device). A module claiming one gets it, exclusively, as fd 4.
+  std::map<std::string, std::string> devices;
 };
 
 // Creates the 16-byte node key file (0600) if it does not exist yet.
@@ -45,9 +51,18 @@ class Node {
 
  private:
   struct Session;
+  // A frame a paused route holds for its new destination (node_update.cc).
+  struct Held {
+    wire::MsgType type;
+    uint32_t request_id;
+    Bytes sealed;
+  };
   struct Route {
     uint32_t dst_module = 0;
     std::shared_ptr<PeerLink> peer;  // null: the destination is on this node
+    bool paused = false;             // aex update: hold frames until resumed
+    std::deque<Held> held{};
+    size_t held_bytes = 0;
   };
   struct Counters {
     uint64_t events_routed = 0;
@@ -55,10 +70,12 @@ class Node {
     uint64_t requests_routed = 0;
     uint64_t frames_rejected = 0;
     uint64_t sessions_accepted = 0;
+    uint64_t events_held = 0;  // frames held by paused routes (aex update)
   };
 
   void Accept();
   void OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& f);
+  void ScheduleAck(const std::shared_ptr<Session>& s);
   void HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame& f);
   void ReplyTo(const std::weak_ptr<Session>& s, uint32_t id, const Status& st,
                ByteSpan payload = {});
@@ -81,6 +98,14 @@ class Node {
 
   void WatchChildren();
 
+  // Zero-loss update (node_update.cc, docs/update.md).
+  Result<Bytes> PauseRoutes(ByteSpan payload);
+  Status ResumeRoutes(ByteSpan payload);
+  void AwaitFence(ByteSpan payload, std::function<void(Status)> done);
+  void OnFence(ByteSpan payload);
+  // Holds a frame of a paused route; false when the bound is reached.
+  bool Hold(Route& route, wire::MsgType type, ByteSpan sealed, uint32_t request_id);
+
   asio::io_context& io_;
   NodeOptions options_;
   asio::ip::tcp::acceptor acceptor_;
@@ -100,6 +125,15 @@ class Node {
   std::map<uint32_t, Periodic> periodic_;
   uint32_t next_periodic_ = 0;
   std::map<std::string, uint32_t> devices_;  // device -> owning module
+  std::map<uint64_t, uint32_t> fences_;      // token -> FENCE frames received
+  std::deque<uint64_t> fence_order_;         // oldest first, to bound fences_
+  struct FenceWait {
+    uint64_t token;
+    uint32_t count;
+    std::shared_ptr<asio::steady_timer> timer;
+    std::function<void(Status)> done;
+  };
+  std::vector<FenceWait> fence_waits_;
   Counters counters_;
   bool stopped_ = false;
 };

@@ -18,20 +18,39 @@ PeerLink::PeerLink(asio::io_context& io, std::string host, uint16_t port, size_t
 
 bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
   if (stopped_) return false;
-  if (connected() && backlog_.empty()) {
-    if (stream_->SendOp(type, request_id, op)) {
-      ++stats_.sent;
-      return true;
-    }
-  }
-  if (backlog_.size() >= max_backlog_) {
+  // The bound covers everything this link holds for the peer: waiting for a
+  // connection and sent but unacknowledged.
+  if (backlog_.size() + unacked_.size() >= max_backlog_) {
     ++stats_.refused;
     return false;
   }
   Bytes frame;
+  frame.reserve(wire::kFrameHeaderSize + wire::kBodyHeaderSize + 12 + op.data.size());
   wire::AppendFrame(type, request_id, op.Encode(), &frame);
+  DrainBacklog();
+  if (connected() && backlog_.empty() && SendEncoded(frame)) return true;
   backlog_.push_back(std::move(frame));
   if (!stream_ && !connecting_) Connect();
+  return true;
+}
+
+void PeerLink::DrainBacklog() {
+  // Sends from the front, in order, for as long as the stream takes frames;
+  // what it refuses (its write queue is full) waits for the next call.
+  while (!backlog_.empty() && connected()) {
+    if (!SendEncoded(backlog_.front())) break;
+    backlog_.pop_front();
+  }
+}
+
+bool PeerLink::SendEncoded(Bytes& frame) {
+  auto f = wire::ParseFrameBody(ByteSpan(frame).subspan(wire::kFrameHeaderSize));
+  if (!f.ok() || !stream_->Send(f->type, f->request_id, f->payload)) return false;
+  ++stats_.sent;
+  if (f->type == wire::MsgType::kEvent) {
+    ++events_sent_;
+    unacked_.push_back(std::move(frame));
+  }
   return true;
 }
 
@@ -97,18 +116,20 @@ void PeerLink::OnConnected(asio::ip::tcp::socket socket) {
   wire::Hello hello;
   hello.role = wire::PeerRole::kNode;
   stream_->Send(wire::MsgType::kHello, 0, hello.Encode());
-  // Drain the backlog in order.
-  while (!backlog_.empty() && stream_->is_open()) {
-    Bytes& frame = backlog_.front();
-    auto f = wire::ParseFrameBody(ByteSpan(frame).subspan(wire::kFrameHeaderSize));
-    if (f.ok() && !stream_->Send(f->type, f->request_id, f->payload)) break;
-    ++stats_.sent;
-    backlog_.pop_front();
-  }
+  // Unacknowledged events of the previous connection come first.
+  DrainBacklog();
   spdlog::info("peer {}:{} connected", host_, port_);
 }
 
 void PeerLink::OnFrame(const wire::Frame& frame) {
+  if (frame.type == wire::MsgType::kAck) {
+    ByteReader r(frame.payload);
+    uint64_t count;
+    if (!r.ReadU64(&count) || !r.empty() || count > events_sent_) return;
+    for (; events_acked_ < count && !unacked_.empty(); ++events_acked_) unacked_.pop_front();
+    DrainBacklog();
+    return;
+  }
   if (frame.type != wire::MsgType::kResult) return;  // HELLO_ACK and strays
   auto it = pending_.find(frame.request_id);
   if (it == pending_.end()) return;
@@ -121,6 +142,14 @@ void PeerLink::OnFrame(const wire::Frame& frame) {
 
 void PeerLink::OnClosed() {
   stream_.reset();
+  // Whatever the peer did not acknowledge may be lost with the connection:
+  // send it again, first and in order, on the next one.
+  stats_.resent += unacked_.size();
+  while (!unacked_.empty()) {
+    backlog_.push_front(std::move(unacked_.back()));
+    unacked_.pop_back();
+  }
+  events_sent_ = events_acked_ = 0;
   // Requests in flight on the lost connection cannot be answered any more.
   auto pending = std::move(pending_);
   pending_.clear();

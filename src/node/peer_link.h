@@ -6,6 +6,11 @@
 // reconnects with exponential backoff; once back, the backlog goes out in
 // order. A frame beyond the bound is refused at the source and counted: the
 // sender learns it, nothing is dropped silently.
+//
+// Events sent but not yet acknowledged by the peer (kAck carries a cumulative
+// count per connection) are kept; if the connection drops they go out again
+// first on the next one. A resent event the module already accepted is
+// rejected there as a replay, so the application sees each event exactly once.
 
 #ifndef AEX_NODE_PEER_LINK_H_
 #define AEX_NODE_PEER_LINK_H_
@@ -26,6 +31,7 @@ struct PeerStats {
   uint64_t sent = 0;      // frames handed to the socket
   uint64_t refused = 0;   // frames refused because the backlog was full
   uint64_t connects = 0;  // successful (re)connections
+  uint64_t resent = 0;    // events sent again after a connection was lost
 };
 
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
@@ -43,6 +49,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   uint16_t port() const { return port_; }
   bool connected() const { return stream_ && stream_->is_open() && !connecting_; }
   size_t backlog() const { return backlog_.size(); }
+  size_t unacked() const { return unacked_.size(); }
   const PeerStats& stats() const { return stats_; }
 
  private:
@@ -64,7 +71,15 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::shared_ptr<TcpStream> stream_;
   bool connecting_ = false;
   bool stopped_ = false;
+  // Sends one encoded frame on the open stream; an event is moved into the
+  // retransmission buffer. On failure `frame` is left untouched.
+  bool SendEncoded(Bytes& frame);
+  void DrainBacklog();
+
   std::deque<Bytes> backlog_;  // encoded frames awaiting a connection
+  std::deque<Bytes> unacked_;  // events sent on this connection, not yet acked
+  uint64_t events_sent_ = 0;   // events sent on this connection
+  uint64_t events_acked_ = 0;  // cumulative ack received on this connection
   struct Pending {
     ReplyCallback done;
     std::unique_ptr<asio::steady_timer> timer;

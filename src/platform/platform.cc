@@ -6,9 +6,8 @@
 #include <string_view>
 
 namespace aex::tee {
-namespace {
 
-// Reads a whole small file; bounded so a hostile path cannot exhaust memory.
+// Bounded so a hostile path cannot exhaust memory.
 Result<Bytes> ReadFileBounded(const std::string& path, size_t max) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status(Code::kIo, "cannot open " + path);
@@ -26,8 +25,6 @@ Result<Bytes> ReadFileBounded(const std::string& path, size_t max) {
   if (n < 0) return Status(Code::kIo, "cannot read " + path);
   return out;
 }
-
-}  // namespace
 
 const char* BackendName(Backend b) {
   switch (b) {
@@ -54,16 +51,26 @@ Result<crypto::Digest> MeasureSelf() {
   return crypto::Sha256(image);
 }
 
-Result<crypto::Key> ReadKeyFile(const std::string& path) {
+Result<Bytes> ReadSecretFile(const std::string& path) {
   AEX_ASSIGN_OR_RETURN(Bytes text, ReadFileBounded(path, 256));
   std::string_view hex(reinterpret_cast<const char*>(text.data()), text.size());
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.remove_suffix(1);
   Bytes raw;
-  if (!HexDecode(hex, &raw) || raw.size() != crypto::kKeySize) {
+  bool ok = HexDecode(hex, &raw) && (raw.size() == 16 || raw.size() == 32);
+  crypto::Wipe(text);
+  if (!ok) return InvalidArgument(path + " does not hold a 16- or 32-byte hex key");
+  return raw;
+}
+
+Result<crypto::Key> ReadKeyFile(const std::string& path) {
+  AEX_ASSIGN_OR_RETURN(Bytes raw, ReadSecretFile(path));
+  if (raw.size() != crypto::kKeySize) {
+    crypto::Wipe(raw);
     return InvalidArgument(path + " does not hold a 16-byte hex key");
   }
   crypto::Key key;
   std::copy(raw.begin(), raw.end(), key.begin());
+  crypto::Wipe(raw);
   return key;
 }
 

@@ -24,12 +24,19 @@ enum class Backend : uint8_t { kNative = 0, kSgx = 1, kTrustZone = 2, kSancus = 
 const char* BackendName(Backend b);
 bool ParseBackend(std::string_view name, Backend* out);
 
+// Flags a platform puts in its attestation evidence (covered by its MAC or
+// signature). Every non-native platform in this build is simulated and says so.
+inline constexpr uint8_t kEvidenceSimulated = 0x01;
+inline constexpr uint8_t kEvidenceDebug = 0x02;  // sgx: a debug enclave
+
 // What the node tells a starting module. Untrusted: a lie here can only make
 // attestation fail, since the key hierarchy binds the module id and the
 // measurement is taken by the platform itself.
 struct ModuleContext {
   uint32_t module_id = 0;
-  std::string platform_key_path;  // the simulated platform's secret, if any
+  // native, sancus, trustzone: the node key file (K_N, the HUK); sgx: the
+  // per-module launch file the node writes (see sgx/sgx_keys.h).
+  std::string platform_key_path;
 };
 
 class Platform {
@@ -49,11 +56,31 @@ class Platform {
 
 // Defined by the platform library linked into the module.
 std::unique_ptr<Platform> CreateModulePlatform();
+// The backends' module-side platforms by name (each in its own library), so a
+// test can hold several in one process.
+std::unique_ptr<Platform> CreateSgxPlatform();
+std::unique_ptr<Platform> CreateTrustZonePlatform();
+std::unique_ptr<Platform> CreateSancusPlatform();
 
 // SHA-256 of the running executable: what the simulated platforms measure.
 Result<crypto::Digest> MeasureSelf();
 // Reads a 16-byte platform key stored as 32 hex digits.
 Result<crypto::Key> ReadKeyFile(const std::string& path);
+// Reads a 16- or 32-byte secret stored as hex (a TrustZone HUK may be either).
+Result<Bytes> ReadSecretFile(const std::string& path);
+// Reads a whole file of at most `max` bytes.
+Result<Bytes> ReadFileBounded(const std::string& path, size_t max);
+
+// The attestation request of the vendor-keyed symmetric backends (sancus,
+// trustzone): u16 vendor id (little-endian, as Sancus takes it) || a nonce of
+// at least 16 bytes. The vendor id travels with the request as it reaches
+// Sancus' protect instruction: from untrusted software, so that a lie only
+// yields a key the deployer does not share.
+inline bool ParseVendorRequest(ByteSpan request, uint16_t* vendor_id) {
+  if (request.size() < 2 + 16) return false;
+  *vendor_id = static_cast<uint16_t>(request[0] | request[1] << 8);
+  return true;
+}
 
 }  // namespace aex::tee
 

@@ -44,7 +44,9 @@ Status SealEvent(crypto::Aead& aead, uint32_t conn_id, Direction dir, uint64_t c
   size_t at = out->size();
   out->resize(at + 8 + plaintext.size() + crypto::kTagSize);
   StoreU64(out->data() + at, counter);
-  return aead.Seal(EventNonce(conn_id, dir, counter), {}, plaintext, out->data() + at + 8);
+  Status s = aead.Seal(EventNonce(conn_id, dir, counter), {}, plaintext, out->data() + at + 8);
+  if (!s.ok()) out->resize(at);
+  return s;
 }
 
 Status OpenEvent(crypto::Aead& aead, uint32_t conn_id, Direction dir, ByteSpan sealed,
@@ -63,7 +65,7 @@ static void PutGrantHeader(const KeyGrant& g, ByteWriter* w) {
   w->PutU32(g.conn_id);
   w->PutU16(g.io_index);
   w->PutU8(static_cast<uint8_t>(g.role));
-  w->PutU8(static_cast<uint8_t>(g.cipher));
+  w->PutU8(static_cast<uint8_t>(static_cast<uint8_t>(g.cipher) | (g.rekey ? 0x80 : 0)));
   w->PutU64(g.nonce);
 }
 
@@ -94,6 +96,8 @@ Result<KeyGrant> UnwrapGrant(crypto::Aead& module_aead, uint32_t module_id, Byte
   r.ReadU8(&cipher);
   r.ReadU64(&g.nonce);
   r.ReadBytes(crypto::kKeySize + crypto::kTagSize, &sealed);
+  g.rekey = cipher & 0x80;
+  cipher &= 0x7f;
   if (role > 3 || cipher > 1) return InvalidArgument("key grant has an unknown role or cipher");
   g.role = static_cast<Role>(role);
   g.cipher = static_cast<Cipher>(cipher);

@@ -13,6 +13,10 @@
 //                 | sealed(K_c) under K_m, nonce = "GRNT" || u64 nonce,
 //                 ad = u32 module_id || the header above
 // so a grant cannot be moved to another module, slot, role or replayed.
+// Bit 7 of the cipher byte marks a re-key: the receiver keeps the
+// connection's counters and, for opening only, its previous key until an
+// event under the new key arrives (docs/update.md). A grant with conn_id 0
+// carries a state-transfer key instead (io_index 0: export, 1: import).
 
 #ifndef AEX_RUNTIME_CHANNEL_H_
 #define AEX_RUNTIME_CHANNEL_H_
@@ -54,6 +58,7 @@ struct KeyGrant {
   Cipher cipher = Cipher::kAes;
   uint64_t nonce = 0;  // deployer's per-module counter, strictly increasing
   crypto::Key key{};
+  bool rekey = false;  // keep counters; keep the old key for opening
 };
 
 Bytes WrapGrant(crypto::Aead& module_aead, uint32_t module_id, const KeyGrant& grant);

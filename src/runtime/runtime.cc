@@ -17,7 +17,14 @@
 #include "runtime/fd_channel.h"
 #include "wire/module_messages.h"
 
+// Optional application hooks for `aex update` (SM_SAVE_STATE / SM_RESTORE_STATE)
+// and for device events (SM_DEVICE_EVENT); null when the app defines none.
+extern "C" size_t aex_save_state(unsigned char*, size_t) __attribute__((weak));
+extern "C" void aex_restore_state(const unsigned char*, size_t) __attribute__((weak));
+extern "C" void aex_device_event(void) __attribute__((weak));
+
 namespace aex::runtime {
+int g_device_fd = -1;  // the module's device (--aex-device-fd), -1 for none
 namespace {
 
 using channel::Direction;
@@ -28,7 +35,10 @@ using wire::MsgType;
 struct Connection {
   Role role;
   uint16_t io_index;
+  channel::Cipher cipher;
+  crypto::Key key, prev_key{};  // kept for a state export (aex update)
   std::unique_ptr<crypto::Aead> aead;
+  std::unique_ptr<crypto::Aead> prev{};  // key before a re-key, until the new one is seen
   uint64_t sent = 0;           // last counter sealed by this end
   uint64_t last_accepted = 0;  // last counter accepted by this end
 };
@@ -61,6 +71,11 @@ class Runtime {
   Status Attest(ByteSpan challenge, Bytes* evidence);
   Status SetKey(ByteSpan blob);
   Status Disable(ByteSpan blob);
+  void DropAll();
+  Result<channel::KeyGrant> TransferGrant(ByteSpan blob, uint16_t purpose);
+  Status ExportState(ByteSpan blob, Bytes* sealed);
+  Status ImportState(ByteSpan blob);
+  void Bind(uint32_t conn_id, Connection c);
   Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
   void HandleEvent(uint32_t conn_id, ByteSpan sealed);
   Status HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response);
@@ -83,6 +98,7 @@ class Runtime {
   uint64_t last_mgmt_nonce_ = 0;
   uint32_t next_request_id_ = 0;
   bool disabled_ = false;
+  bool accepted_prev_ = false;  // the last Accept opened with the previous key
   ModuleStats stats_;
   Bytes plain_, sealed_;
   std::unique_ptr<uint8_t[]> scratch_;  // AEX_MAX_PAYLOAD bytes for app responses
@@ -119,7 +135,11 @@ bool Runtime::NextFrame(Bytes* body) {
     if (fds[0].revents) break;  // node traffic first
     auto snapshot = watches_;   // callbacks may (un)watch
     for (size_t i = 1; i < n; ++i) {
-      if (fds[i].revents) snapshot[i - 1].cb(snapshot[i - 1].fd, snapshot[i - 1].ctx);
+      if (fds[i].revents & POLLNVAL) {
+        UnwatchFd(fds[i].fd);  // closed by the app without unwatching
+      } else if (fds[i].revents) {
+        snapshot[i - 1].cb(snapshot[i - 1].fd, snapshot[i - 1].ctx);
+      }
     }
   }
   return channel_.ReadBody(body).ok();
@@ -148,6 +168,16 @@ void Runtime::Dispatch(const Bytes& body) {
     return;
   }
   const uint32_t id = frame->request_id;
+  if (frame->type == MsgType::kResult) {
+    // Results only answer this module's own requests (IssueRequest); a stray
+    // one must not be answered, or the node could match it to its own call.
+    Count(ModuleStats::kRejectedMalformed);
+    return;
+  }
+  if (frame->type == MsgType::kEventRefused) {
+    // The node could not take an event of ours towards an unreachable peer.
+    return Count(ModuleStats::kOutputsRefused);
+  }
   if (frame->type == MsgType::kModuleStats) {
     stats_.values[ModuleStats::kDisabled] = disabled_;
     return Reply(id, Status::Ok(), stats_.Encode());
@@ -165,6 +195,12 @@ void Runtime::Dispatch(const Bytes& body) {
     }
     case MsgType::kSetKey: return Reply(id, SetKey(op->data));
     case MsgType::kDisable: return Reply(id, Disable(op->data));
+    case MsgType::kExportState: {
+      Bytes sealed;
+      Status s = ExportState(op->data, &sealed);
+      return Reply(id, s, sealed);
+    }
+    case MsgType::kImportState: return Reply(id, ImportState(op->data));
     case MsgType::kCallEntry: {
       size_t n = 0;
       Status s = CallEntry(op->aux, op->data, &n);
@@ -217,17 +253,30 @@ Status Runtime::SetKey(ByteSpan blob) {
     return InvalidArgument("key grant names no such connection end");
   }
   auto cipher = channel::NewCipher(grant->cipher, grant->key);
-  crypto::Wipe(grant->key);
   if (!cipher) return InvalidArgument("cipher not supported by this module");
   last_mgmt_nonce_ = grant->nonce;
-  // A re-keyed connection id may move to another slot: unbind it first.
-  for (auto& list : output_conns_) std::erase(list, grant->conn_id);
-  for (auto& c : request_conn_) c = c == grant->conn_id ? 0 : c;
-  conns_[grant->conn_id] = Connection{grant->role, grant->io_index, std::move(cipher)};
-  if (grant->role == Role::kOutput) output_conns_[grant->io_index].push_back(grant->conn_id);
-  if (grant->role == Role::kRequest) request_conn_[grant->io_index] = grant->conn_id;
+  Connection c{grant->role, grant->io_index, grant->cipher, grant->key, {}, std::move(cipher)};
+  crypto::Wipe(grant->key);
+  auto it = conns_.find(grant->conn_id);
+  if (grant->rekey && it != conns_.end() && it->second.role == c.role &&
+      it->second.io_index == c.io_index && it->second.cipher == c.cipher) {
+    c.sent = it->second.sent;  // counters continue: no replay across the key change
+    c.last_accepted = it->second.last_accepted;
+    c.prev = std::move(it->second.aead);
+    c.prev_key = it->second.key;
+  }
+  Bind(grant->conn_id, std::move(c));
   Count(ModuleStats::kGrantsAccepted);
   return Status::Ok();
+}
+
+void Runtime::Bind(uint32_t conn_id, Connection c) {
+  // A re-keyed connection id may move to another slot: unbind it first.
+  for (auto& list : output_conns_) std::erase(list, conn_id);
+  for (auto& r : request_conn_) r = r == conn_id ? 0 : r;
+  if (c.role == Role::kOutput) output_conns_[c.io_index].push_back(conn_id);
+  if (c.role == Role::kRequest) request_conn_[c.io_index] = conn_id;
+  conns_[conn_id] = std::move(c);
 }
 
 Status Runtime::Disable(ByteSpan blob) {
@@ -236,10 +285,96 @@ Status Runtime::Disable(ByteSpan blob) {
   AEX_ASSIGN_OR_RETURN(uint64_t nonce, channel::OpenDisable(*aead, module_id_, blob));
   if (nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale disable nonce");
   last_mgmt_nonce_ = nonce;
+  DropAll();
+  return Status::Ok();
+}
+
+void Runtime::DropAll() {
   disabled_ = true;
   conns_.clear();
   for (auto& list : output_conns_) list.clear();
   for (auto& c : request_conn_) c = 0;
+}
+
+// A state-transfer key K_t from the deployer (a grant with conn_id 0).
+Result<channel::KeyGrant> Runtime::TransferGrant(ByteSpan blob, uint16_t purpose) {
+  auto aead = ManagementAead();
+  if (!aead) return FailedPrecondition("module key not established");
+  if (disabled_) return Status(Code::kDisabled, "module is disabled");
+  AEX_ASSIGN_OR_RETURN(auto g, channel::UnwrapGrant(*aead, module_id_, blob));
+  if (g.conn_id != 0 || g.io_index != purpose || !channel::NewCipher(g.cipher, g.key)) {
+    return InvalidArgument("not a usable transfer grant");
+  }
+  if (g.nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale transfer grant nonce");
+  last_mgmt_nonce_ = g.nonce;
+  return g;
+}
+
+// Disables this instance and returns its connections (keys, counters) and
+// the app's state, sealed under K_t: only the new instance can open them.
+Status Runtime::ExportState(ByteSpan blob, Bytes* sealed) {
+  AEX_ASSIGN_OR_RETURN(auto g, TransferGrant(blob, 0));
+  ByteWriter w;
+  w.PutU16(static_cast<uint16_t>(conns_.size()));
+  for (const auto& [id, c] : conns_) {
+    w.PutU32(id);
+    w.PutU8(static_cast<uint8_t>(c.role));
+    w.PutU16(c.io_index);
+    w.PutU8(static_cast<uint8_t>(c.cipher) | (c.prev ? 0x80 : 0));
+    w.PutBytes(c.key);
+    w.PutBytes(c.prev_key);
+    w.PutU64(c.sent);
+    w.PutU64(c.last_accepted);
+  }
+  size_t n = aex_save_state ? aex_save_state(Scratch(), AEX_MAX_PAYLOAD) : 0;
+  if (n > AEX_MAX_PAYLOAD) return Internal("state hook returned more than its buffer");
+  w.PutBytes(ByteSpan(Scratch(), n));
+  DropAll();
+  Bytes plain = w.Take();
+  Status s = channel::SealEvent(*channel::NewCipher(g.cipher, g.key), 0,
+                                Direction::kForward, 1, plain, sealed);
+  crypto::Wipe(g.key);
+  crypto::Wipe(plain);
+  return s;
+}
+
+Status Runtime::ImportState(ByteSpan blob) {
+  if (blob.size() < channel::kGrantSize) return InvalidArgument("state blob too short");
+  AEX_ASSIGN_OR_RETURN(auto g, TransferGrant(blob.first(channel::kGrantSize), 1));
+  uint64_t counter = 0;
+  Bytes plain;
+  Status s = channel::OpenEvent(*channel::NewCipher(g.cipher, g.key), 0, Direction::kForward,
+                                blob.subspan(channel::kGrantSize), &counter, &plain);
+  crypto::Wipe(g.key);
+  if (!s.ok() || counter != 1) return AuthFailed("state blob does not authenticate");
+  ByteReader r(plain);
+  uint16_t n = 0;
+  r.ReadU16(&n);
+  const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
+                             desc_->n_handlers};
+  for (uint16_t i = 0; i < n; ++i) {
+    uint32_t id = 0;
+    uint8_t role = 0, cipher = 0;
+    Connection c{};
+    ByteSpan key, prev;
+    if (!r.ReadU32(&id) || !r.ReadU8(&role) || !r.ReadU16(&c.io_index) || !r.ReadU8(&cipher) ||
+        !r.ReadBytes(crypto::kKeySize, &key) || !r.ReadBytes(crypto::kKeySize, &prev) ||
+        !r.ReadU64(&c.sent) || !r.ReadU64(&c.last_accepted) || role > 3 ||
+        c.io_index >= limits[role]) {
+      return InvalidArgument("state does not fit this module's interface");
+    }
+    c.role = static_cast<Role>(role);
+    c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
+    std::copy(key.begin(), key.end(), c.key.begin());
+    std::copy(prev.begin(), prev.end(), c.prev_key.begin());
+    c.aead = channel::NewCipher(c.cipher, c.key);
+    if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key);
+    if (!c.aead) return InvalidArgument("cipher not supported by this module");
+    Bind(id, std::move(c));
+  }
+  ByteSpan app = r.rest();
+  if (aex_restore_state) aex_restore_state(app.data(), app.size());
+  crypto::Wipe(plain);
   return Status::Ok();
 }
 
@@ -264,8 +399,12 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
     Count(ModuleStats::kRejectedRouting);
     return NotFound("no such connection at this module");
   }
-  Status s = channel::OpenEvent(*it->second.aead, conn_id, Direction::kForward, sealed, counter,
-                                &plain_);
+  Connection& c = it->second;
+  Status s = channel::OpenEvent(*c.aead, conn_id, Direction::kForward, sealed, counter, &plain_);
+  accepted_prev_ = !s.ok() && c.prev &&
+                   channel::OpenEvent(*c.prev, conn_id, Direction::kForward, sealed, counter,
+                                      &plain_).ok();
+  if (accepted_prev_) s = Status::Ok();
   if (!s.ok()) {
     Count(ModuleStats::kRejectedAuth);
     return s;
@@ -274,8 +413,9 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
     Count(ModuleStats::kRejectedReplay);
     return Status(Code::kReplay, "replayed or reordered event");
   }
-  it->second.last_accepted = *counter;
-  *conn = &it->second;
+  c.last_accepted = *counter;
+  if (!accepted_prev_) c.prev.reset();  // the sender has switched: retire the old key
+  *conn = &c;
   return Status::Ok();
 }
 
@@ -298,8 +438,10 @@ Status Runtime::HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_r
   // The handler may have re-keyed or disabled; look the connection up again.
   auto it = conns_.find(conn_id);
   if (it == conns_.end()) return Status(Code::kDisabled, "connection removed by the handler");
-  // The response reuses the request's counter in the backward direction.
-  return channel::SealEvent(*it->second.aead, conn_id, Direction::kBackward, counter,
+  // The response reuses the request's counter in the backward direction,
+  // under the key that opened the request.
+  auto& aead = accepted_prev_ && it->second.prev ? it->second.prev : it->second.aead;
+  return channel::SealEvent(*aead, conn_id, Direction::kBackward, counter,
                             ByteSpan(Scratch(), n), sealed_response);
 }
 
@@ -393,6 +535,9 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
       ParseU32(argv[i + 1], &module_id);
     } else if (flag == "--aex-platform-key") {
       ctx.platform_key_path = argv[i + 1];
+    } else if (flag == "--aex-device-fd") {
+      uint32_t dev = 0;
+      if (ParseU32(argv[i + 1], &dev)) g_device_fd = static_cast<int>(dev);
     }
   }
   if (!have_fd || module_id == 0) {
@@ -408,6 +553,9 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
   }
   Runtime runtime(desc, std::move(platform), static_cast<int>(fd), module_id);
   g_runtime = &runtime;
+  if (g_device_fd >= 0 && aex_device_event) {
+    runtime.WatchFd(g_device_fd, [](int, void*) { aex_device_event(); }, nullptr);
+  }
   return runtime.Run();
 }
 
@@ -445,3 +593,6 @@ extern "C" void aex_unwatch_fd(int fd) {
 }
 
 extern "C" uint32_t aex_module_id(void) { return g_runtime ? g_runtime->module_id() : 0; }
+
+// The device the node assigned to this module alone at load (aex/device.h).
+extern "C" int aex_device_fd(void) { return aex::runtime::g_device_fd; }

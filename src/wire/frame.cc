@@ -10,30 +10,8 @@ Status Malformed(const char* what) {
 }  // namespace
 
 bool IsKnownType(uint8_t t) {
-  return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x19) || t == 0x20 || t == 0x21 ||
+  return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x1F) || (t >= 0x20 && t <= 0x23) ||
          t == 0x30;
-}
-
-const char* TypeName(MsgType type) {
-  switch (type) {
-    case MsgType::kHello: return "HELLO";
-    case MsgType::kHelloAck: return "HELLO_ACK";
-    case MsgType::kResult: return "RESULT";
-    case MsgType::kLoadModule: return "LOAD_MODULE";
-    case MsgType::kUnloadModule: return "UNLOAD_MODULE";
-    case MsgType::kAttest: return "ATTEST";
-    case MsgType::kSetKey: return "SET_KEY";
-    case MsgType::kCallEntry: return "CALL_ENTRY";
-    case MsgType::kConnect: return "CONNECT";
-    case MsgType::kRegisterPeriodic: return "REGISTER_PERIODIC";
-    case MsgType::kDisable: return "DISABLE";
-    case MsgType::kStatus: return "STATUS";
-    case MsgType::kReset: return "RESET";
-    case MsgType::kEvent: return "EVENT";
-    case MsgType::kRequest: return "REQUEST";
-    case MsgType::kModuleStats: return "MODULE_STATS";
-  }
-  return "UNKNOWN";
 }
 
 void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out) {
@@ -44,12 +22,6 @@ void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out
   p[4] = static_cast<uint8_t>(type);
   StoreU32(p + 5, request_id);
   if (!payload.empty()) std::copy(payload.begin(), payload.end(), p + 9);
-}
-
-Bytes EncodeFrame(MsgType type, uint32_t request_id, ByteSpan payload) {
-  Bytes out;
-  AppendFrame(type, request_id, payload, &out);
-  return out;
 }
 
 Status ParseFrameLength(ByteSpan header, uint32_t* body_len) {

@@ -42,8 +42,21 @@ enum class MsgType : uint8_t {
   kDisable = 0x17,
   kStatus = 0x18,
   kReset = 0x19,
+  // Zero-loss update (docs/update.md).
+  kPauseRoutes = 0x1A,
+  kResumeRoutes = 0x1B,
+  kAwaitFence = 0x1C,
+  kFence = 0x1D,
+  kExportState = 0x1E,
+  kImportState = 0x1F,
   kEvent = 0x20,
   kRequest = 0x21,
+  // Node to node: cumulative count of events received on this connection,
+  // so the sender can drop them from its retransmission buffer.
+  kAck = 0x22,
+  // Node to module: an event of this module's output was refused (the bound
+  // on an unreachable peer's backlog was hit).
+  kEventRefused = 0x23,
   kModuleStats = 0x30,
 };
 bool IsKnownType(uint8_t type);

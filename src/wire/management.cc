@@ -94,4 +94,74 @@ Result<RegisterPeriodic> RegisterPeriodic::Parse(ByteSpan p) {
   return m;
 }
 
+// Largest number of routes in one PAUSE_ROUTES / RESUME_ROUTES.
+constexpr uint16_t kMaxRoutesPerMessage = 4096;
+
+Bytes PauseRoutes::Encode() const {
+  ByteWriter w;
+  w.PutU64(token);
+  w.PutU16(static_cast<uint16_t>(routes.size()));
+  for (const RouteKey& r : routes) {
+    w.PutU32(r.src_module);
+    w.PutU32(r.conn_id);
+  }
+  return w.Take();
+}
+
+Result<PauseRoutes> PauseRoutes::Parse(ByteSpan p) {
+  ByteReader r(p);
+  PauseRoutes m;
+  uint16_t n;
+  if (!r.ReadU64(&m.token) || !r.ReadU16(&n) || n > kMaxRoutesPerMessage ||
+      r.remaining() != size_t{n} * 8) {
+    return Malformed("PAUSE_ROUTES");
+  }
+  m.routes.resize(n);
+  for (RouteKey& k : m.routes) {
+    r.ReadU32(&k.src_module);
+    r.ReadU32(&k.conn_id);
+  }
+  return m;
+}
+
+Bytes ResumeRoutes::Encode() const {
+  ByteWriter w;
+  w.PutU16(static_cast<uint16_t>(routes.size()));
+  for (const Connect& c : routes) w.PutLengthPrefixed(c.Encode());
+  return w.Take();
+}
+
+Result<ResumeRoutes> ResumeRoutes::Parse(ByteSpan p) {
+  ByteReader r(p);
+  ResumeRoutes m;
+  uint16_t n;
+  if (!r.ReadU16(&n) || n > kMaxRoutesPerMessage) return Malformed("RESUME_ROUTES");
+  for (uint16_t i = 0; i < n; ++i) {
+    ByteSpan one;
+    if (!r.ReadLengthPrefixed(&one, 512)) return Malformed("RESUME_ROUTES");
+    AEX_ASSIGN_OR_RETURN(Connect c, Connect::Parse(one));
+    m.routes.push_back(std::move(c));
+  }
+  if (!r.empty()) return Malformed("RESUME_ROUTES");
+  return m;
+}
+
+Bytes AwaitFence::Encode() const {
+  ByteWriter w;
+  w.PutU64(token);
+  w.PutU32(count);
+  w.PutU32(timeout_ms);
+  return w.Take();
+}
+
+Result<AwaitFence> AwaitFence::Parse(ByteSpan p) {
+  ByteReader r(p);
+  AwaitFence m;
+  if (!r.ReadU64(&m.token) || !r.ReadU32(&m.count) || !r.ReadU32(&m.timeout_ms) || !r.empty()) {
+    return Malformed("AWAIT_FENCE");
+  }
+  if (m.timeout_ms > 600000) return InvalidArgument("fence wait longer than 10 minutes");
+  return m;
+}
+
 }  // namespace aex::wire

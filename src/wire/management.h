@@ -5,6 +5,7 @@
 #define AEX_WIRE_MANAGEMENT_H_
 
 #include <string>
+#include <vector>
 
 #include "wire/frame.h"
 
@@ -48,6 +49,42 @@ struct RegisterPeriodic {
   uint32_t period_ms = 0;
   Bytes Encode() const;
   static Result<RegisterPeriodic> Parse(ByteSpan p);
+};
+
+// Zero-loss update (docs/update.md). A route is named by its source.
+struct RouteKey {
+  uint32_t src_module = 0;
+  uint32_t conn_id = 0;
+};
+
+// PAUSE_ROUTES: the node stops forwarding on these routes and holds what
+// their sources emit (bounded, in order) until RESUME_ROUTES. Then it sends
+// FENCE(token) on every peer link one of them uses, behind the frames
+// already forwarded. RESULT payload: u32 number of fences sent.
+struct PauseRoutes {
+  uint64_t token = 0;
+  std::vector<RouteKey> routes;
+  Bytes Encode() const;
+  static Result<PauseRoutes> Parse(ByteSpan p);
+};
+
+// RESUME_ROUTES: re-points each route (as CONNECT does, creating it if
+// needed) and releases what it holds, in order, to the new destination.
+struct ResumeRoutes {
+  std::vector<Connect> routes;
+  Bytes Encode() const;
+  static Result<ResumeRoutes> Parse(ByteSpan p);
+};
+
+// AWAIT_FENCE: answered once `count` FENCE frames carrying `token` have
+// reached this node (at once if they already have), else kTimeout after
+// timeout_ms. FENCE itself (node -> node, one-way) is ModuleOp(0, 0, u64 token).
+struct AwaitFence {
+  uint64_t token = 0;
+  uint32_t count = 0;
+  uint32_t timeout_ms = 0;
+  Bytes Encode() const;
+  static Result<AwaitFence> Parse(ByteSpan p);
 };
 
 }  // namespace aex::wire

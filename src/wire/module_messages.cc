@@ -49,12 +49,6 @@ void ModuleOp::AppendTo(Bytes* out) const {
   if (!data.empty()) std::copy(data.begin(), data.end(), p + 12);
 }
 
-Bytes ModuleOp::Encode() const {
-  Bytes out;
-  AppendTo(&out);
-  return out;
-}
-
 Result<ModuleOp> ModuleOp::Parse(ByteSpan p, size_t max_data) {
   ByteReader r(p);
   ModuleOp m;
@@ -65,33 +59,11 @@ Result<ModuleOp> ModuleOp::Parse(ByteSpan p, size_t max_data) {
   return m;
 }
 
-const char* ModuleStats::FieldName(int field) {
-  static const char* const kNames[kFieldCount] = {
-      "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
-      "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
-      "grants_accepted", "grants_rejected",  "disabled"};
-  return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
-}
-
 Bytes ModuleStats::Encode() const {
   ByteWriter w(2 + 8 * kFieldCount);
   w.PutU16(kFieldCount);
   for (uint64_t v : values) w.PutU64(v);
   return w.Take();
-}
-
-Result<ModuleStats> ModuleStats::Parse(ByteSpan p) {
-  ByteReader r(p);
-  uint16_t n;
-  ModuleStats s;
-  if (!r.ReadU16(&n) || r.remaining() != size_t{n} * 8) return Malformed("MODULE_STATS");
-  // Newer modules may report more fields; older ones fewer.
-  for (uint16_t i = 0; i < n; ++i) {
-    uint64_t v;
-    r.ReadU64(&v);
-    if (i < kFieldCount) s.values[i] = v;
-  }
-  return s;
 }
 
 }  // namespace aex::wire

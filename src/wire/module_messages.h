@@ -42,7 +42,7 @@ struct ModuleStats {
   enum Field {
     kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
     kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
-    kDisabled, kFieldCount
+    kDisabled, kOutputsRefused, kFieldCount
   };
   static const char* FieldName(int field);
   uint64_t values[kFieldCount] = {};

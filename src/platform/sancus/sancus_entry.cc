@@ -1,0 +1,10 @@
+// The module entry of the sancus platform library (kept apart so a test can link
+// several backends' platforms into one process).
+
+#include "platform/platform.h"
+
+namespace aex::tee {
+
+std::unique_ptr<Platform> CreateModulePlatform() { return CreateSancusPlatform(); }
+
+}  // namespace aex::tee

@@ -1,0 +1,46 @@
+#include "platform/sancus/sancus_keys.h"
+
+#include "crypto/spongent.h"
+
+namespace aex::tee {
+namespace {
+
+crypto::Key ToKey(const std::array<uint8_t, 16>& a) {
+  crypto::Key k;
+  std::copy(a.begin(), a.end(), k.begin());
+  return k;
+}
+
+}  // namespace
+
+crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id) {
+  const uint8_t id[2] = {static_cast<uint8_t>(vendor_id), static_cast<uint8_t>(vendor_id >> 8)};
+  return ToKey(crypto::SancusKdf(node_key, id));
+}
+
+crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement) {
+  uint8_t identity[32 + 8];
+  std::copy(measurement.begin(), measurement.end(), identity);
+  const uint16_t layout[4] = {kSancusPublicStart, kSancusPublicEnd, kSancusSecretStart,
+                              kSancusSecretEnd};
+  for (int i = 0; i < 4; ++i) {
+    identity[32 + 2 * i] = static_cast<uint8_t>(layout[i]);
+    identity[33 + 2 * i] = static_cast<uint8_t>(layout[i] >> 8);
+  }
+  return ToKey(crypto::SancusKdf(vendor_key, identity));
+}
+
+Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
+                     ByteSpan request) {
+  ByteWriter w(request.size() + 5);
+  w.PutBytes(request);
+  w.PutU32(module_id);
+  w.PutU8(flags);
+  auto mac = crypto::SancusMac(module_key, w.bytes());
+  Bytes out(1 + mac.size());
+  out[0] = flags;
+  std::copy(mac.begin(), mac.end(), out.begin() + 1);
+  return out;
+}
+
+}  // namespace aex::tee

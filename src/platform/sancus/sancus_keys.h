@@ -1,0 +1,36 @@
+// The Sancus key model, shared by the module's platform layer and the
+// deployer's verifier so both sides compute exactly the same values
+// (docs/tee.md, docs/spongent.md). Keys are 128-bit; every derivation and MAC
+// is Sancus' SpongeWrap MAC (SancusKdf = SancusMac, SPONGENT-based).
+//
+//   K_N,SP    = SancusKdf(K_N, LE16(vendor_id))                    vendor key
+//   identity  = SHA-256(module binary) || LE16(public_start) || LE16(public_end)
+//               || LE16(secret_start) || LE16(secret_end)
+//   K_N,SP,SM = SancusKdf(K_N,SP, identity)                        module key K_m
+//   evidence  = u8 flags || SancusMac(K_m, request || u32 module_id || u8 flags)
+//
+// Deviation from Sancus hardware, on purpose: real Sancus MACs the module's
+// text section itself; SpongeWrap runs at about 75 KB/s here, so the simulated
+// platform MACs the SHA-256 digest of the whole module binary instead, and the
+// section bounds are a fixed simulated layout (there are no MSP430 addresses
+// here). Real Sancus hardware would not produce these keys.
+
+#ifndef AEX_PLATFORM_SANCUS_SANCUS_KEYS_H_
+#define AEX_PLATFORM_SANCUS_SANCUS_KEYS_H_
+
+#include "crypto/crypto.h"
+
+namespace aex::tee {
+
+// The simulated memory layout every Sancus module gets (an MSP430 map).
+inline constexpr uint16_t kSancusPublicStart = 0x6000, kSancusPublicEnd = 0x7000;
+inline constexpr uint16_t kSancusSecretStart = 0x0400, kSancusSecretEnd = 0x0600;
+
+crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id);
+crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement);
+Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
+                     ByteSpan request);
+
+}  // namespace aex::tee
+
+#endif  // AEX_PLATFORM_SANCUS_SANCUS_KEYS_H_

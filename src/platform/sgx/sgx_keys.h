@@ -1,0 +1,72 @@
+// The SGX (DCAP-like) model, shared by the module's platform layer and the
+// deployer's verifier so both sides encode and derive exactly the same bytes.
+//
+// Simulated platform directory (created by aex-node, see platform/setup.h):
+//   sgx_root_ca.pem  self-signed root CA certificate, ECDSA P-256: the trust
+//                    anchor the deployer is given (descriptor node `root_ca`),
+//                    as Intel's SGX root CA is for real DCAP quotes
+//   sgx_qe_cert.pem  the quoting key's certificate, issued by that root
+//   sgx_qe_key.pem   the quoting key (ECDSA P-256, private, mode 0600)
+// Launch file, written by the node per module (untrusted; a lie only makes
+// attestation fail or reports the truth about debug):
+//   platform_dir=<directory>\n   debug=<0|1>\n
+//
+// Attestation request, deployer -> module (all lengths u32 big-endian):
+//   len|signer_spki     the vendor's P-256 public key (DER SubjectPublicKeyInfo) \ SIGSTRUCT
+//   len|sigstruct_sig   ECDSA(vendor, "aex/sgx/sigstruct/v1" || MRENCLAVE)       /
+//   deployer_pub[32]    the deployer's ephemeral X25519 public key
+//   nonce[32]           the deployer's fresh random challenge
+//   len|request_sig     ECDSA(vendor, "aex/sgx/request/v1" || u32 module_id
+//                             || deployer_pub || nonce)
+// Quote, module -> deployer:
+//   len|body            u8 version (1) || u8 flags || u32 module_id || MRENCLAVE
+//                       || MRSIGNER || report_data || module_pub[32] || len|qe_cert (DER)
+//   len|signature       ECDSA-SHA256 by the quoting key over body
+// with MRENCLAVE = SHA-256(module binary), MRSIGNER = SHA-256(signer_spki),
+// report_data = SHA-256(module_pub || request), and
+//   K_m = HKDF-SHA256(ikm = X25519(ephemeral, peer), salt = "aex/sgx/v1",
+//                     info = SHA-256(request || body))[0..16).
+
+#ifndef AEX_PLATFORM_SGX_SGX_KEYS_H_
+#define AEX_PLATFORM_SGX_SGX_KEYS_H_
+
+#include <array>
+#include <memory>
+
+#include "crypto/crypto.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace aex::tee::sgx {
+
+inline constexpr char kRootCaFile[] = "sgx_root_ca.pem";
+inline constexpr char kQeCertFile[] = "sgx_qe_cert.pem";
+inline constexpr char kQeKeyFile[] = "sgx_qe_key.pem";
+inline constexpr uint8_t kQuoteVersion = 1;
+inline constexpr size_t kMaxSpki = 512, kMaxSignature = 256, kMaxCert = 8192;
+
+using X25519Key = std::array<uint8_t, 32>;
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const;
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// A P-256 public key from DER SubjectPublicKeyInfo, or null.
+Pkey ParseP256PublicKey(ByteSpan spki);
+// A private key from PEM, or null.
+Pkey ParsePrivateKeyPem(ByteSpan pem);
+bool EcdsaVerify(EVP_PKEY* key, ByteSpan data, ByteSpan signature_der);
+Result<Bytes> EcdsaSign(EVP_PKEY* key, ByteSpan data);
+
+Status X25519Keypair(X25519Key* private_key, X25519Key* public_key);
+// HKDF over the X25519 shared secret, bound to the whole transcript.
+Result<crypto::Key> DeriveSgxModuleKey(const X25519Key& private_key, ByteSpan peer_public,
+                                       ByteSpan request, ByteSpan quote_body);
+
+Bytes SigstructMessage(const crypto::Digest& mrenclave);
+Bytes RequestMessage(uint32_t module_id, ByteSpan deployer_pub, ByteSpan nonce);
+crypto::Digest ReportData(ByteSpan module_pub, ByteSpan request);
+
+}  // namespace aex::tee::sgx
+
+#endif  // AEX_PLATFORM_SGX_SGX_KEYS_H_

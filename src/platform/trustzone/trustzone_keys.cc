@@ -1,0 +1,64 @@
+#include "platform/trustzone/trustzone_keys.h"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+
+namespace aex::tee {
+
+Uuid TaUuid(std::string_view module_name) {
+  static constexpr uint8_t kNamespace[16] = {0x76, 0xef, 0x74, 0xf9, 0x32, 0x0f, 0x5d, 0x85,
+                                             0xb6, 0x4d, 0xee, 0xb2, 0x72, 0xa6, 0x74, 0xc5};
+  Bytes in(kNamespace, kNamespace + 16);
+  in.insert(in.end(), module_name.begin(), module_name.end());
+  uint8_t sha1[SHA_DIGEST_LENGTH];
+  SHA1(in.data(), in.size(), sha1);
+  Uuid u;
+  std::copy(sha1, sha1 + 16, u.begin());
+  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x50);  // version 5
+  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return u;
+}
+
+std::string UuidString(const Uuid& u) {
+  std::string hex = HexEncode(u);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+crypto::Digest TrustZoneVendorKey(ByteSpan huk, uint16_t vendor_id) {
+  Bytes in(huk.begin(), huk.end());
+  in.push_back(static_cast<uint8_t>(vendor_id));
+  in.push_back(static_cast<uint8_t>(vendor_id >> 8));
+  crypto::Digest d = crypto::Sha256(in);
+  crypto::Wipe(in);
+  return d;
+}
+
+crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
+                               const crypto::Digest& measurement, uint32_t module_id) {
+  uint8_t info[16 + 32 + 4];
+  std::copy(uuid.begin(), uuid.end(), info);
+  std::copy(measurement.begin(), measurement.end(), info + 16);
+  StoreU32(info + 48, module_id);
+  crypto::Key key;
+  key.fill(0);  // HKDF fails only if OpenSSL is broken; a zero key then fails attestation
+  (void)crypto::Hkdf(vendor_key, AsBytes("aex/trustzone/v1"), ByteSpan(info, sizeof info), key);
+  return key;
+}
+
+Bytes TrustZoneEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
+                        ByteSpan request) {
+  ByteWriter w(request.size() + 32);
+  w.PutBytes(AsBytes("aex/trustzone/attest"));
+  w.PutU32(module_id);
+  w.PutU8(flags);
+  w.PutBytes(request);
+  crypto::Digest mac = crypto::HmacSha256(module_key, w.bytes());
+  Bytes out(1 + mac.size());
+  out[0] = flags;
+  std::copy(mac.begin(), mac.end(), out.begin() + 1);
+  return out;
+}
+
+}  // namespace aex::tee

@@ -1,0 +1,70 @@
+// The simulated TrustZone (OP-TEE) platform: the hardware unique key (HUK) is
+// the node's key file; a trusted application (TA) is identified by its UUID,
+// derived from the module name compiled into the binary (as OP-TEE takes it
+// from the signed TA header), and its measurement. The TA key comes from the
+// HUK through the vendor key, as an OP-TEE pseudo-TA would derive it with
+// huk_subkey_derive(); attestation is an HMAC under the TA key.
+// No hardware protection: any process that reads the key file has the HUK.
+
+#include "aex/module.h"
+#include "platform/platform.h"
+#include "platform/trustzone/trustzone_keys.h"
+
+extern "C" const aex_module_desc aex_module;  // generated glue: the TA's name
+
+namespace aex::tee {
+namespace {
+
+class TrustZonePlatform final : public Platform {
+ public:
+  ~TrustZonePlatform() override {
+    crypto::Wipe(huk_);
+    crypto::Wipe(key_);
+  }
+  Backend backend() const override { return Backend::kTrustZone; }
+
+  Status Init(const ModuleContext& ctx) override {
+    module_id_ = ctx.module_id;
+    AEX_ASSIGN_OR_RETURN(huk_, ReadSecretFile(ctx.platform_key_path));
+    AEX_ASSIGN_OR_RETURN(measurement_, MeasureSelf());
+    uuid_ = TaUuid(aex_module.name);
+    return Status::Ok();
+  }
+
+  // The vendor id arrives with the first request and is then fixed.
+  Result<Bytes> Attest(ByteSpan request) override {
+    uint16_t vendor_id;
+    if (!ParseVendorRequest(request, &vendor_id)) return InvalidArgument("bad trustzone request");
+    if (!ready_) {
+      crypto::Digest vendor_key = TrustZoneVendorKey(huk_, vendor_id);
+      key_ = TrustZoneModuleKey(vendor_key, uuid_, measurement_, module_id_);
+      crypto::Wipe(vendor_key);
+      crypto::Wipe(huk_);
+      vendor_id_ = vendor_id;
+      ready_ = true;
+    } else if (vendor_id != vendor_id_) {
+      return Status(Code::kPermissionDenied,
+                    "TA key was derived for vendor id " + std::to_string(vendor_id_));
+    }
+    return TrustZoneEvidence(key_, module_id_, kEvidenceSimulated, request);
+  }
+
+  const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
+
+ private:
+  uint32_t module_id_ = 0;
+  uint16_t vendor_id_ = 0;
+  Bytes huk_;
+  crypto::Key key_{};
+  crypto::Digest measurement_{};
+  Uuid uuid_{};
+  bool ready_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Platform> CreateTrustZonePlatform() {
+  return std::make_unique<TrustZonePlatform>();
+}
+
+}  // namespace aex::tee

@@ -1,0 +1,254 @@
+// End to end through the `aex` CLI, as a user runs it: the heterogeneous
+// example (sancus, trustzone, sgx and native nodes, each its own aex-node),
+// and the ping-pong example with both nodes on each backend (the same module
+// source built for every backend). Ports are picked free at run time.
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "platform_test_util.h"
+
+namespace aex::ptest {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs the aex CLI with `args` in `dir`; stdout and stderr together.
+CliRun Aex(const std::string& dir, const std::string& args) {
+  std::string cmd = "cd '" + dir + "' && '" AEX_BIN "' " + args + " 2>&1";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  uint16_t port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+// `aex --json call ...` -> the response bytes.
+Result<Bytes> CallEntry(const std::string& dir, const std::string& module,
+                        const std::string& entry) {
+  CliRun r = Aex(dir, "--json call descriptor.yaml --module " + module + " --entry " + entry);
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  if (r.exit_code != 0 || j.is_discarded() || !j.value("ok", false)) {
+    return Internal("aex call failed: " + r.output);
+  }
+  Bytes b;
+  if (!HexDecode(j.value("hex", ""), &b)) return Internal("bad hex: " + r.output);
+  return b;
+}
+
+uint32_t U32(const Bytes& b, size_t at) {
+  return b.size() < at + 4 ? 0 : LoadU32(b.data() + at);
+}
+
+// Polls `pred` for up to `seconds`.
+bool Eventually(const std::function<bool()>& pred, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+class CliApp {
+ public:
+  explicit CliApp(const TempDir& dir) : dir_(dir.path()) {}
+  ~CliApp() {
+    if (started_) {
+      CliRun down = Aex(dir_, "down descriptor.yaml");
+      CliRun stop = Aex(dir_, "nodes stop descriptor.yaml");
+      if (down.exit_code != 0) fprintf(stderr, "aex down: %s\n", down.output.c_str());
+      if (stop.exit_code != 0) fprintf(stderr, "aex nodes stop: %s\n", stop.output.c_str());
+    }
+  }
+  const std::string& dir() const { return dir_; }
+  CliRun Do(const std::string& args) {
+    if (args.rfind("nodes start", 0) == 0) started_ = true;
+    return Aex(dir_, args);
+  }
+
+ private:
+  std::string dir_;
+  bool started_ = false;
+};
+
+std::string Logs(const std::string& dir) {
+  std::string all;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir + "/.aex/logs", ec)) {
+    all += "==== " + e.path().filename().string() + "\n" + ReadText(e.path().string());
+  }
+  return all;
+}
+
+TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
+  TempDir dir;
+  const std::string src = AEX_SOURCE_DIR "/examples/heterogeneous";
+  for (const auto& e : fs::directory_iterator(src)) {
+    if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename().string());
+  }
+  // The example's fixed ports, replaced by free ones.
+  std::string descriptor = ReadText(dir / "descriptor.yaml");
+  for (const char* port : {"6101", "6102", "6103", "6104"}) {
+    descriptor = std::regex_replace(descriptor, std::regex(port),
+                                    std::to_string(FreePort()));
+  }
+  WriteText(dir / "descriptor.yaml", descriptor);
+
+  CliApp app(dir);
+  CliRun validate = app.Do("validate descriptor.yaml");
+  ASSERT_EQ(validate.exit_code, 0) << validate.output;
+  CliRun start = app.Do("nodes start descriptor.yaml");
+  ASSERT_EQ(start.exit_code, 0) << start.output;
+  EXPECT_TRUE(fs::exists(dir / "keys/sgx-node.platform/sgx_root_ca.pem"));
+  CliRun up = app.Do("up descriptor.yaml");
+  ASSERT_EQ(up.exit_code, 0) << up.output << Logs(dir.path());
+  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard"}) {
+    EXPECT_NE(up.output.find(m), std::string::npos) << up.output;
+  }
+
+  // The operator lowers the threshold over the direct connection: every
+  // reading now raises an alert.
+  CliRun output = app.Do("output descriptor.yaml --connection set-threshold --arg 00000000");
+  ASSERT_EQ(output.exit_code, 0) << output.output;
+
+  // sancus -> trustzone -> sancus (SpongeWrap both ways), trustzone -> sgx ->
+  // native (AES-GCM), native <-> sgx request/response.
+  Bytes sensor, gateway, report;
+  bool flowing = Eventually(
+      [&] {
+        auto s = CallEntry(app.dir(), "sensor", "status");
+        auto g = CallEntry(app.dir(), "gateway", "status");
+        auto r = CallEntry(app.dir(), "dashboard", "report");
+        if (!s.ok() || !g.ok() || !r.ok()) return false;
+        sensor = *s, gateway = *g, report = *r;
+        return U32(sensor, 4) >= 3 && U32(gateway, 0) >= 3 && U32(report, 0) >= 1 &&
+               U32(report, 4) >= 1 && U32(report, 8) >= 1;
+      },
+      30);
+  EXPECT_TRUE(flowing) << "sensor sent " << U32(sensor, 0) << ", acks " << U32(sensor, 4)
+                       << "; gateway forwarded " << U32(gateway, 0) << "; dashboard polls "
+                       << U32(report, 0) << ", alerts " << U32(report, 4) << ", readings "
+                       << U32(report, 8) << "\n"
+                       << Logs(dir.path());
+  EXPECT_EQ(U32(gateway, 4), 0u);      // nothing malformed reached the gateway
+  EXPECT_EQ(U32(report, 8 + 16), 0u);  // the threshold the operator set
+
+  CliRun status = app.Do("status descriptor.yaml");
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+
+  // Policy: a node that refuses simulated platforms refuses the attestation,
+  // with the reason, and the module gets no key.
+  std::string strict = std::regex_replace(
+      descriptor, std::regex("(    vendor_id: 4661\n)"), "$1    allow_simulated: false\n");
+  ASSERT_NE(strict, descriptor);
+  WriteText(dir / "strict.yaml", strict);
+  CliRun refused = app.Do("up strict.yaml");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_NE(refused.output.find("allow_simulated: false"), std::string::npos) << refused.output;
+  CliRun strict_down = app.Do("down strict.yaml");
+  EXPECT_EQ(strict_down.exit_code, 0) << strict_down.output;
+}
+
+// ping-pong's descriptor with both nodes (and modules) on `backend`.
+std::string PingPong(const std::string& backend, uint16_t p1, uint16_t p2) {
+  const bool vendor = backend == "sancus" || backend == "trustzone";
+  const std::string enc = backend == "sancus" ? "spongent" : "aes";
+  auto node = [&](const std::string& name, uint16_t port) {
+    std::string n = "  - type: " + backend + "\n    name: " + name +
+                    "\n    host: 127.0.0.1\n    reactive_port: " + std::to_string(port) +
+                    "\n    node_key_file: keys/" + name + ".key\n";
+    if (vendor) n += "    vendor_id: 4660\n";
+    if (backend == "sgx") n += "    root_ca: keys/" + name + ".platform/sgx_root_ca.pem\n";
+    return n;
+  };
+  auto module = [&](const std::string& name, const std::string& node, const std::string& file) {
+    return "  - type: " + backend + "\n    name: " + name + "\n    node: " + node +
+           "\n    sources: [" + file + "]\n";
+  };
+  auto conn = [&](const std::string& name, const std::string& body) {
+    return "  - name: " + name + "\n" + body + "    encryption: " + enc + "\n";
+  };
+  return "nodes:\n" + node("node1", p1) + node("node2", p2) + "modules:\n" +
+         module("ping", "node1", "ping.c") + module("pong", "node2", "pong.cc") +
+         "connections:\n" +
+         conn("ping-to-pong",
+              "    from_module: ping\n    from_output: send_ping\n    to_module: pong\n"
+              "    to_input: recv_ping\n") +
+         conn("pong-to-ping",
+              "    from_module: pong\n    from_output: send_pong\n    to_module: ping\n"
+              "    to_input: recv_pong\n") +
+         conn("ping-asks-count",
+              "    from_module: ping\n    from_request: ask_count\n    to_module: pong\n"
+              "    to_handler: count\n") +
+         conn("operator-reverse", "    direct: true\n    to_module: pong\n    to_handler: reverse\n") +
+         "periodic-events:\n  - name: ping-every-200ms\n    module: ping\n    entry: tick\n"
+         "    frequency: 200\n";
+}
+
+class PingPongOnEveryBackend : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PingPongOnEveryBackend, SameSourceRunsAndEventsFlow) {
+  TempDir dir;
+  for (const char* f : {"ping.c", "pong.cc"}) {
+    fs::copy_file(AEX_SOURCE_DIR "/examples/ping-pong/" + std::string(f), dir / f);
+  }
+  WriteText(dir / "descriptor.yaml", PingPong(GetParam(), FreePort(), FreePort()));
+  CliApp app(dir);
+  CliRun start = app.Do("nodes start descriptor.yaml");
+  ASSERT_EQ(start.exit_code, 0) << start.output;
+  CliRun up = app.Do("up descriptor.yaml");
+  ASSERT_EQ(up.exit_code, 0) << up.output << Logs(dir.path());
+  Bytes pongs;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto r = CallEntry(app.dir(), "ping", "pongs_received");
+        if (r.ok()) pongs = *r;
+        return U32(pongs, 0) >= 2;
+      },
+      20))
+      << Logs(dir.path());
+  CliRun reverse = app.Do("--json request descriptor.yaml --connection operator-reverse --text " +
+                       GetParam());
+  ASSERT_EQ(reverse.exit_code, 0) << reverse.output;
+  std::string expected = GetParam();
+  std::reverse(expected.begin(), expected.end());
+  EXPECT_NE(reverse.output.find(HexEncode(AsBytes(expected))), std::string::npos)
+      << reverse.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PingPongOnEveryBackend,
+                         ::testing::Values("native", "sgx", "trustzone", "sancus"));
+
+}  // namespace
+}  // namespace aex::ptest

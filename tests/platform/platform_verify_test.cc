@@ -1,0 +1,449 @@
+// The simulated platforms (module side, in this process) against the
+// deployer's verifiers: a correct attestation yields the module's own K_m;
+// each attack fails with its reason and yields no key. The module side
+// measures this test executable, as a module process measures itself.
+
+#include <gtest/gtest.h>
+
+#include "aex/module.h"
+#include "crypto/spongent.h"
+#include "deployer/attestation.h"
+#include "platform/platform.h"
+#include "platform/sancus/sancus_keys.h"
+#include "platform/setup.h"
+#include "platform/trustzone/trustzone_keys.h"
+#include "platform_test_util.h"
+
+// The trustzone platform takes the TA name from the module's generated glue.
+extern "C" const aex_module_desc aex_module = {"tz-module", nullptr, 0, nullptr, 0, nullptr,
+                                               0,           nullptr, 0, nullptr, 0};
+
+namespace aex::ptest {
+namespace {
+
+using deploy::AttestationTarget;
+using deploy::Challenge;
+using tee::Backend;
+
+crypto::Digest SelfMeasurement() {
+  auto m = tee::MeasureSelf();
+  EXPECT_TRUE(m.ok());
+  return m.ok() ? *m : crypto::Digest{};
+}
+
+std::string KeyHex(const Bytes& raw) { return HexEncode(raw) + "\n"; }
+
+// Attests `platform` for `target`: the deployer's challenge, the module's
+// evidence, the deployer's verdict.
+Result<crypto::Key> RoundTrip(tee::Platform& platform, const AttestationTarget& target) {
+  AEX_ASSIGN_OR_RETURN(Challenge c, deploy::NewChallenge(target));
+  AEX_ASSIGN_OR_RETURN(Bytes evidence, platform.Attest(c.request));
+  return deploy::VerifyEvidence(target, c, evidence);
+}
+
+void ExpectRejected(const Result<crypto::Key>& r, Code code, const std::string& reason) {
+  ASSERT_FALSE(r.ok()) << "attestation succeeded where it must fail (" << reason << ")";
+  EXPECT_EQ(r.status().code(), code) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().ToString();
+}
+
+// ------------------------------------------------------------------ sancus
+
+TEST(SancusKeys, MatchesTheSancusToolchainVendorKey) {
+  // AuthenticExecution/env sancus/README.md, for the 128-bit Sancus image:
+  // node key deadbeefcafebabec0defeeddefec8ed, vendor id 0x1234 ->
+  // vendor key 0b7bf3ae40880a8be430d0da34fb76f0 (sancus-crypto --gen-vendor-key).
+  Bytes raw;
+  ASSERT_TRUE(HexDecode("deadbeefcafebabec0defeeddefec8ed", &raw));
+  crypto::Key node_key;
+  std::copy(raw.begin(), raw.end(), node_key.begin());
+  EXPECT_EQ(HexEncode(tee::SancusVendorKey(node_key, 0x1234)),
+            "0b7bf3ae40880a8be430d0da34fb76f0");
+}
+
+class SymmetricTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    Bytes k1(GetParam() == Backend::kTrustZone ? 32 : 16), k2(k1.size());
+    ASSERT_TRUE(crypto::RandomBytes(k1).ok() && crypto::RandomBytes(k2).ok());
+    key_ = k1;
+    WriteText(dir_ / "node.key", KeyHex(k1));
+    WriteText(dir_ / "other.key", KeyHex(k2));
+    target_.backend = GetParam();
+    target_.module_id = 5;
+    target_.measurement = SelfMeasurement();
+    target_.vendor_id = 0x1234;
+    target_.module_name = "tz-module";
+    if (GetParam() == Backend::kSancus) {
+      std::copy(k1.begin(), k1.end(), target_.node_key.begin());
+    } else {
+      target_.huk = k1;
+    }
+  }
+
+  std::unique_ptr<tee::Platform> Module(uint32_t id, const std::string& key_file) {
+    auto p = GetParam() == Backend::kSancus ? tee::CreateSancusPlatform()
+                                            : tee::CreateTrustZonePlatform();
+    Status s = p->Init({id, key_file});
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return p;
+  }
+
+  TempDir dir_;
+  Bytes key_;
+  AttestationTarget target_;
+};
+
+TEST_P(SymmetricTest, CorrectAttestationYieldsTheModulesKey) {
+  auto m = Module(5, dir_ / "node.key");
+  EXPECT_EQ(m->module_key(), nullptr);
+  EXPECT_EQ(m->uses_spongent(), GetParam() == Backend::kSancus);
+  auto key = RoundTrip(*m, target_);
+  PT_ASSERT_OK(key);
+  ASSERT_NE(m->module_key(), nullptr);
+  EXPECT_EQ(*key, *m->module_key());
+  // Attesting again (the same vendor) keeps the key.
+  auto again = RoundTrip(*m, target_);
+  PT_ASSERT_OK(again);
+  EXPECT_EQ(*again, *key);
+}
+
+TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
+  auto m = Module(5, dir_ / "node.key");
+  PT_ASSERT_OK(RoundTrip(*m, target_));
+  crypto::Key expected;
+  if (GetParam() == Backend::kSancus) {
+    // K_N -> K_N,SP -> K_N,SP,SM, each a SpongeWrap MAC.
+    crypto::Key k_n;
+    std::copy(key_.begin(), key_.end(), k_n.begin());
+    const uint8_t vid[2] = {0x34, 0x12};
+    auto vendor = crypto::SancusKdf(k_n, vid);
+    Bytes identity(target_.measurement.begin(), target_.measurement.end());
+    for (uint16_t v : {0x6000, 0x7000, 0x0400, 0x0600}) {
+      identity.push_back(static_cast<uint8_t>(v));
+      identity.push_back(static_cast<uint8_t>(v >> 8));
+    }
+    auto module = crypto::SancusKdf(vendor, identity);
+    std::copy(module.begin(), module.end(), expected.begin());
+  } else {
+    // vendor key = SHA-256(HUK || LE16(vendor id)) as the original tool.
+    Bytes in = key_;
+    in.push_back(0x34);
+    in.push_back(0x12);
+    crypto::Digest vendor = crypto::Sha256(in);
+    EXPECT_EQ(tee::UuidString(tee::TaUuid("pong")), "9c40b365-e30d-5c2c-aa95-be60810d0147");
+    expected = tee::TrustZoneModuleKey(vendor, tee::TaUuid("tz-module"), target_.measurement, 5);
+  }
+  EXPECT_EQ(*m->module_key(), expected);
+}
+
+TEST_P(SymmetricTest, DescriptorVendorKeyWorksWithoutTheNodeKey) {
+  auto m = Module(5, dir_ / "node.key");
+  AttestationTarget t = target_;
+  if (GetParam() == Backend::kSancus) {
+    t.vendor_key = Bytes(16);
+    crypto::Key vk = tee::SancusVendorKey(target_.node_key, 0x1234);
+    std::copy(vk.begin(), vk.end(), t.vendor_key.begin());
+    t.node_key.fill(0);
+  } else {
+    crypto::Digest vk = tee::TrustZoneVendorKey(key_, 0x1234);
+    t.vendor_key.assign(vk.begin(), vk.end());
+    t.huk.clear();
+  }
+  PT_ASSERT_OK(RoundTrip(*m, t));
+}
+
+TEST_P(SymmetricTest, WrongMeasurementFails) {
+  auto m = Module(5, dir_ / "node.key");
+  AttestationTarget t = target_;
+  t.measurement[0] ^= 1;
+  ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "MAC does not verify");
+}
+
+TEST_P(SymmetricTest, StaleOrReplayedEvidenceFails) {
+  auto m = Module(5, dir_ / "node.key");
+  auto first = deploy::NewChallenge(target_);
+  auto second = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(first);
+  PT_ASSERT_OK(second);
+  auto old_evidence = m->Attest(first->request);
+  PT_ASSERT_OK(old_evidence);
+  ExpectRejected(deploy::VerifyEvidence(target_, *second, *old_evidence), Code::kAuthFailed,
+                 "MAC does not verify");
+}
+
+TEST_P(SymmetricTest, ModuleOnAnotherNodeFails) {
+  auto m = Module(5, dir_ / "other.key");
+  ExpectRejected(RoundTrip(*m, target_), Code::kAuthFailed, "MAC does not verify");
+}
+
+TEST_P(SymmetricTest, WrongModuleIdFails) {
+  auto m = Module(6, dir_ / "node.key");  // the node started another instance
+  ExpectRejected(RoundTrip(*m, target_), Code::kAuthFailed, "MAC does not verify");
+}
+
+TEST_P(SymmetricTest, VendorIdIsFixedByTheFirstRequest) {
+  auto m = Module(5, dir_ / "node.key");
+  AttestationTarget other = target_;
+  other.vendor_id = 0x4321;
+  PT_ASSERT_OK(RoundTrip(*m, other));  // an untrusted node asked first
+  auto r = RoundTrip(*m, target_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+}
+
+TEST_P(SymmetricTest, SimulatedPlatformRefusedByPolicy) {
+  auto m = Module(5, dir_ / "node.key");
+  AttestationTarget t = target_;
+  t.allow_simulated = false;
+  ExpectRejected(RoundTrip(*m, t), Code::kPermissionDenied, "allow_simulated: false");
+}
+
+TEST_P(SymmetricTest, TamperedEvidenceFails) {
+  auto m = Module(5, dir_ / "node.key");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  for (size_t i = 0; i < evidence->size(); ++i) {
+    Bytes bad = *evidence;
+    bad[i] ^= 0x01;  // flipping the "simulated" flag too
+    EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, bad).ok()) << "byte " << i;
+  }
+  EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, {}).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SymmetricTest,
+                         ::testing::Values(Backend::kSancus, Backend::kTrustZone),
+                         [](const auto& info) { return std::string(tee::BackendName(info.param)); });
+
+// --------------------------------------------------------------------- sgx
+
+class SgxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PT_ASSERT_OK(tee::EnsureSimulatedPlatform(dir_ / "p1"));
+    PT_ASSERT_OK(tee::EnsureSimulatedPlatform(dir_ / "p2"));
+    target_.backend = Backend::kSgx;
+    target_.module_id = 7;
+    target_.measurement = SelfMeasurement();
+    target_.root_ca_pem = ReadText(dir_ / "p1/sgx_root_ca.pem");
+    target_.root_ca_name = "p1/sgx_root_ca.pem";
+    auto signer = deploy::LoadOrCreateSgxSigner(dir_ / "signer.pem");
+    PT_ASSERT_OK(signer);
+    target_.signer_pem = *signer;
+  }
+
+  std::unique_ptr<tee::Platform> Module(uint32_t id, const std::string& platform,
+                                        bool debug = false) {
+    std::string launch = dir_ / ("launch-" + std::to_string(launches_++));
+    WriteText(launch, "platform_dir=" + (dir_ / platform) + "\ndebug=" + (debug ? "1" : "0") +
+                          "\n");
+    auto p = tee::CreateSgxPlatform();
+    Status s = p->Init({id, launch});
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return p;
+  }
+
+  TempDir dir_;
+  AttestationTarget target_;
+  int launches_ = 0;
+};
+
+TEST_F(SgxTest, CorrectAttestationYieldsTheModulesKey) {
+  auto m = Module(7, "p1");
+  EXPECT_EQ(m->module_key(), nullptr);  // no key before attestation
+  auto key = RoundTrip(*m, target_);
+  PT_ASSERT_OK(key);
+  ASSERT_NE(m->module_key(), nullptr);
+  EXPECT_EQ(*key, *m->module_key());
+  // Re-attestation by the same signer establishes a fresh key on both sides.
+  auto again = RoundTrip(*m, target_);
+  PT_ASSERT_OK(again);
+  EXPECT_NE(*again, *key);
+  EXPECT_EQ(*again, *m->module_key());
+}
+
+TEST_F(SgxTest, SignerKeyIsCreatedOnceAndPrivate) {
+  auto again = deploy::LoadOrCreateSgxSigner(dir_ / "signer.pem");
+  PT_ASSERT_OK(again);
+  EXPECT_EQ(*again, target_.signer_pem);
+  auto st = std::filesystem::status(dir_ / "signer.pem");
+  EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto qe = std::filesystem::status(dir_ / "p1/sgx_qe_key.pem");
+  EXPECT_EQ(qe.permissions() & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+}
+
+TEST_F(SgxTest, WrongMeasurementFailsAtEinit) {
+  // The deployer expects another binary: its SIGSTRUCT does not sign this
+  // enclave, which therefore refuses to run (EINIT) and holds no key.
+  auto m = Module(7, "p1");
+  AttestationTarget t = target_;
+  t.measurement[0] ^= 1;
+  auto c = deploy::NewChallenge(t);
+  PT_ASSERT_OK(c);
+  auto evidence = m->Attest(c->request);
+  ASSERT_FALSE(evidence.ok());
+  EXPECT_EQ(evidence.status().code(), Code::kAuthFailed);
+  EXPECT_NE(evidence.status().message().find("EINIT"), std::string::npos);
+  EXPECT_EQ(m->module_key(), nullptr);
+}
+
+TEST_F(SgxTest, WrongMeasurementFailsAtTheVerifier) {
+  // A quote for this enclave checked against another expected MRENCLAVE.
+  auto m = Module(7, "p1");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  AttestationTarget t = target_;
+  t.measurement[5] ^= 0x80;
+  ExpectRejected(deploy::VerifyEvidence(t, *c, *evidence), Code::kAuthFailed, "MRENCLAVE");
+}
+
+TEST_F(SgxTest, QuoteFromAnUntrustedCaFails) {
+  // The module runs on platform p2; the deployer trusts only p1's root.
+  auto m = Module(7, "p2");
+  ExpectRejected(RoundTrip(*m, target_), Code::kAuthFailed,
+                 "does not chain to the trust anchor");
+}
+
+TEST_F(SgxTest, SelfSignedQuotingKeyFails) {
+  // An attacker's platform: its own root made the quoting key's certificate,
+  // and the deployer is told to trust a root it did not get from that node.
+  auto m = Module(7, "p1");
+  AttestationTarget t = target_;
+  t.root_ca_pem = ReadText(dir_ / "p2/sgx_root_ca.pem");
+  ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "does not chain to the trust anchor");
+  t.root_ca_pem = ReadText(dir_ / "p1/sgx_qe_cert.pem");  // a leaf is no anchor
+  EXPECT_FALSE(RoundTrip(*m, t).ok());
+  t.root_ca_pem = "not a certificate";
+  ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "not a PEM certificate");
+}
+
+TEST_F(SgxTest, StaleOrReplayedQuoteFails) {
+  auto m = Module(7, "p1");
+  auto first = deploy::NewChallenge(target_);
+  auto second = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(first);
+  PT_ASSERT_OK(second);
+  auto old_quote = m->Attest(first->request);
+  PT_ASSERT_OK(old_quote);
+  ExpectRejected(deploy::VerifyEvidence(target_, *second, *old_quote), Code::kAuthFailed,
+                 "stale or replayed");
+}
+
+TEST_F(SgxTest, DebugEnclaveRefusedWhenPolicyForbidsIt) {
+  auto m = Module(7, "p1", /*debug=*/true);
+  AttestationTarget t = target_;
+  PT_ASSERT_OK(RoundTrip(*m, t));  // allowed by default
+  t.allow_debug = false;
+  ExpectRejected(RoundTrip(*m, t), Code::kPermissionDenied, "debug enclave");
+}
+
+TEST_F(SgxTest, SimulatedPlatformRefusedByPolicy) {
+  auto m = Module(7, "p1");
+  AttestationTarget t = target_;
+  t.allow_simulated = false;
+  ExpectRejected(RoundTrip(*m, t), Code::kPermissionDenied, "allow_simulated: false");
+}
+
+TEST_F(SgxTest, WrongModuleIdFails) {
+  // The node started the enclave as module 8: the signed request names 7.
+  auto m8 = Module(8, "p1");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto refused = m8->Attest(c->request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kAuthFailed);
+  EXPECT_EQ(m8->module_key(), nullptr);
+  // A quote for module 7 handed in as module 8's answer.
+  auto m7 = Module(7, "p1");
+  auto quote = m7->Attest(c->request);
+  PT_ASSERT_OK(quote);
+  AttestationTarget t = target_;
+  t.module_id = 8;
+  ExpectRejected(deploy::VerifyEvidence(t, *c, *quote), Code::kAuthFailed, "module id 7");
+}
+
+TEST_F(SgxTest, OnlyTheEnclavesSignerCanEstablishAKey) {
+  auto m = Module(7, "p1");
+  PT_ASSERT_OK(RoundTrip(*m, target_));
+  const crypto::Key established = *m->module_key();
+  // Another party (an untrusted node) with its own signing key.
+  AttestationTarget rogue = target_;
+  auto other = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(other);
+  rogue.signer_pem = *other;
+  auto c = deploy::NewChallenge(rogue);
+  PT_ASSERT_OK(c);
+  auto refused = m->Attest(c->request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(*m->module_key(), established);
+  // A request whose signature is not the signer's (SIGSTRUCT copied).
+  auto good = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(good);
+  Bytes forged = good->request;
+  forged[forged.size() - 10] ^= 1;
+  EXPECT_FALSE(m->Attest(forged).ok());
+  EXPECT_EQ(*m->module_key(), established);
+}
+
+TEST_F(SgxTest, TamperedQuoteFails) {
+  auto m = Module(7, "p1");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto quote = m->Attest(c->request);
+  PT_ASSERT_OK(quote);
+  // Every byte of the body (flags, ids, measurements, keys, certificate) is
+  // covered by the quoting key's signature.
+  for (size_t i = 4; i < quote->size(); i += 7) {
+    Bytes bad = *quote;
+    bad[i] ^= 0x04;
+    EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, bad).ok()) << "byte " << i;
+  }
+  EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, {}).ok());
+  Bytes truncated(quote->begin(), quote->end() - 1);
+  EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, truncated).ok());
+}
+
+TEST_F(SgxTest, MalformedRequestsAreRefused) {
+  auto m = Module(7, "p1");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  for (size_t cut : {size_t{0}, size_t{3}, size_t{50}, c->request.size() - 1}) {
+    Bytes part(c->request.begin(), c->request.begin() + cut);
+    EXPECT_FALSE(m->Attest(part).ok()) << cut;
+  }
+  Bytes longer = c->request;
+  longer.push_back(0);
+  EXPECT_FALSE(m->Attest(longer).ok());
+  EXPECT_EQ(m->module_key(), nullptr);
+}
+
+TEST_F(SgxTest, LaunchFileIsParsedStrictly) {
+  for (const char* text : {"", "debug=1\n", "platform_dir=/nonexistent\ndebug=0\n",
+                           "platform_dir=x\ndebug=2\n", "garbage\n"}) {
+    WriteText(dir_ / "bad-launch", text);
+    auto p = tee::CreateSgxPlatform();
+    EXPECT_FALSE(p->Init({7, dir_ / "bad-launch"}).ok()) << text;
+  }
+}
+
+// ------------------------------------------------------------------ native
+
+TEST(NativeAttestation, StillRunsTheFullProtocol) {
+  AttestationTarget t;
+  t.module_id = 3;
+  t.measurement = SelfMeasurement();
+  PT_ASSERT_OK(crypto::RandomBytes(t.node_key));
+  auto c = deploy::NewChallenge(t);
+  PT_ASSERT_OK(c);
+  EXPECT_EQ(c->request.size(), 32u);
+}
+
+}  // namespace
+}  // namespace aex::ptest
