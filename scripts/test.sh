@@ -35,11 +35,12 @@ run_ctest() {  # name build-dir [ctest args...]
   [ "$rc" -eq 0 ] || status=1
 }
 
-build() {  # dir cmake-args...
+build() {  # dir cmake-args...   (BUILD_TARGET: build only this target)
   local dir=$1
   shift
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null || { status=1; return 1; }
-  cmake --build "$dir" -j "$JOBS" || { status=1; return 1; }
+  cmake --build "$dir" -j "$JOBS" ${BUILD_TARGET:+--target "$BUILD_TARGET"} ||
+    { status=1; return 1; }
 }
 
 if [[ " $CONFIGS " == *" release "* ]]; then
@@ -55,7 +56,7 @@ if [[ " $CONFIGS " == *" asan "* ]]; then
 fi
 if [[ " $CONFIGS " == *" fuzz "* ]]; then
   echo "=== build (clang, libFuzzer)"
-  build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  BUILD_TARGET=aex_fuzz_all build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DAEX_FUZZ=ON -DAEX_BUILD_TESTS=OFF -DAEX_BUILD_BENCH=OFF &&
     run_ctest fuzz build-fuzz -L fuzz
 fi
