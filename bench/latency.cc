@@ -2,7 +2,10 @@
 // real aex-node processes and real module processes on loopback, each next to
 // a baseline measured in the same run.
 //
-//   latency [--iterations N] [--blast N] [--repeat R]
+//   latency [--iterations N] [--blast N] [--repeat R] [--soak N]
+//
+// --soak N: only set up, print the pids of nodes and modules, then run N
+// event round trips across nodes (for attaching perf or strace), and exit.
 //
 // Figures (RESULT lines at the end are parsed by bench/run):
 //  - bare TCP ping-pong between two processes over loopback (the baseline);
@@ -31,6 +34,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -232,6 +236,63 @@ std::vector<double> ChainPingPong(const std::vector<bool>& tcp, int n, size_t si
   return ns;
 }
 
+// Streams n messages of `size` bytes, one write() each (as the runtime emits
+// events), through a chain of relays that forward in bulk, to a sink that
+// answers one byte when all arrived. Returns messages per second.
+double ChainStream(const std::vector<bool>& tcp, int n, size_t size) {
+  std::vector<std::array<int, 2>> links(tcp.size());
+  for (size_t i = 0; i < tcp.size(); ++i) {
+    int fds[2];
+    bool ok = tcp[i] ? TcpPair(fds) : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0;
+    if (!ok) {
+      std::perror("socket pair");
+      std::exit(1);
+    }
+    links[i] = {fds[0], fds[1]};
+  }
+  std::vector<pid_t> children;
+  const size_t total = static_cast<size_t>(n) * size;
+  for (size_t hop = 1; hop <= links.size(); ++hop) {
+    int in = links[hop - 1][1];
+    int out = hop < links.size() ? links[hop][0] : -1;
+    children.push_back(ForkChild([=] {
+      std::vector<uint8_t> buf(64 * 1024);
+      size_t got = 0;
+      while (got < total) {
+        ssize_t r = read(in, buf.data(), buf.size());
+        if (r <= 0) return;
+        got += static_cast<size_t>(r);
+        if (out >= 0 && !WriteAll(out, buf.data(), static_cast<size_t>(r))) return;
+      }
+      if (out < 0) {
+        uint8_t done = 1;
+        WriteAll(in, &done, 1);
+      } else {  // pass the sink's answer back
+        uint8_t done;
+        if (ReadExact(out, &done, 1)) WriteAll(in, &done, 1);
+      }
+    }));
+  }
+  std::vector<uint8_t> msg(size, 0xa5);
+  const int fd = links[0][0];
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    if (!WriteAll(fd, msg.data(), size)) break;
+  }
+  uint8_t done = 0;
+  bool ok = ReadExact(fd, &done, 1);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& l : links) {
+    close(l[0]);
+    close(l[1]);
+  }
+  for (pid_t p : children) {
+    kill(p, SIGKILL);
+    waitpid(p, nullptr, 0);
+  }
+  return ok ? n / secs : 0;
+}
+
 // ------------------------------------------------------------- resources
 
 struct Rss {
@@ -380,15 +441,17 @@ pid_t ModulePid(TestDeployer& d, TestModule& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint32_t iterations = 5000, blast = 200000, repeat = 3;
+  uint32_t iterations = 5000, blast = 200000, repeat = 3, soak = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
     uint32_t v = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
     if (f == "--iterations") iterations = std::min<uint32_t>(v, 20000);
     else if (f == "--blast") blast = v;
     else if (f == "--repeat") repeat = std::max<uint32_t>(v, 1);
+    else if (f == "--soak") soak = v;
     else {
-      std::fprintf(stderr, "usage: latency [--iterations N] [--blast N] [--repeat R]\n");
+      std::fprintf(stderr,
+                   "usage: latency [--iterations N] [--blast N] [--repeat R] [--soak N]\n");
       return 2;
     }
   }
@@ -421,9 +484,14 @@ int main(int argc, char** argv) {
     reattest_ms.push_back(ms_since(t0));
     return m;
   };
-  Pair cross{load(a, AEX_BENCH_DRIVER_BIN, "driver"), load(b, AEX_BENCH_ECHO_BIN, "echo")};
-  Pair local{load(a, AEX_BENCH_DRIVER_BIN, "driver-local"),
-             load(a, AEX_BENCH_ECHO_BIN, "echo-local")};
+  // The module binaries can be swapped for A/B experiments with another
+  // runtime build (AEX_BENCH_DRIVER_BIN, AEX_BENCH_ECHO_BIN).
+  const char* env_driver = getenv("AEX_BENCH_DRIVER_BIN");
+  const char* env_echo = getenv("AEX_BENCH_ECHO_BIN");
+  const char* driver_bin = env_driver && *env_driver ? env_driver : AEX_BENCH_DRIVER_BIN;
+  const char* echo_bin = env_echo && *env_echo ? env_echo : AEX_BENCH_ECHO_BIN;
+  Pair cross{load(a, driver_bin, "driver"), load(b, echo_bin, "echo")};
+  Pair local{load(a, driver_bin, "driver-local"), load(a, echo_bin, "echo-local")};
   Wire(d, cross);
   Wire(d, local);
 
@@ -432,6 +500,19 @@ int main(int argc, char** argv) {
   // kinds alike instead of whichever happened to run at a bad moment.
   for (TestModule* m : {cross.driver, cross.echo, local.driver}) {
     Check("client", d.Client(*m->node))->set_timeout(std::chrono::seconds(60));
+  }
+  if (soak > 0) {
+    std::printf("node a %d, node b %d, driver %d, echo %d\n", a.pid(), b.pid(),
+                ModulePid(d, *cross.driver), ModulePid(d, *cross.echo));
+    std::fflush(stdout);
+    (void)EventRoundTrips(d, *cross.driver, 200);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (uint32_t done = 0; done < soak; done += 20000) {
+      Stats s = Summarize(EventRoundTrips(d, *cross.driver, std::min(soak - done, 20000u)).rtt);
+      std::printf("soak: p50 %.1f us p99 %.1f us (n=%zu)\n", s.p50, s.p99, s.n);
+      std::fflush(stdout);
+    }
+    return 0;
   }
   const uint32_t rounds = 5, per_round = std::max<uint32_t>(iterations / rounds, 50);
   const int n = static_cast<int>(per_round);
@@ -484,6 +565,17 @@ int main(int argc, char** argv) {
     }
     Result("tput." + name + ".events_per_s", best.events_per_s);
     Result("tput." + name + ".sender_per_s", best.sender_per_s);
+    // Baseline: the same topology, no crypto, no framing, one write() per
+    // message, bulk relays; measured right after, best of as many runs.
+    std::vector<bool> links = name == "cross" ? std::vector<bool>{false, true, false}
+                                              : std::vector<bool>{false, false};
+    double bare = 0;
+    for (uint32_t i = 0; i < repeat; ++i) {
+      bare = std::max(bare, ChainStream(links, static_cast<int>(blast), 64));
+    }
+    std::printf("  %-6s bare relay chain (%s), one write per message: %9.0f messages/s\n",
+                name.c_str(), name == "cross" ? "unix-tcp-unix" : "unix-unix", bare);
+    Result("tput.chain_" + name + ".msgs_per_s", bare);
   }
 
   auto mean = [](const std::vector<double>& v) {

@@ -26,7 +26,7 @@ say "Deploy: build, load, attest every module, key every connection"
 "$DEV" set "$SOIL" 50
 "$AEX" graph "$D" --format svg -o smart-irrigation.svg 2>/dev/null && echo "(graph: smart-irrigation.svg)"
 
-"$DEV" watch "$VALVE" | sed 's/^/   [valve device] /' &
+"$DEV" watch "$VALVE" > >(sed -u 's/^/   [valve device] /') &
 WATCH=$!
 trap 'kill $WATCH 2>/dev/null || true' EXIT
 sleep 1

@@ -1,5 +1,6 @@
 #include "deployer/attestation.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -89,8 +90,15 @@ struct X509Free {
 };
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 
+tee::sgx::Pkey ParsePrivateKeyPem(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  tee::sgx::Pkey key(bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr);
+  BIO_free(bio);
+  return key;
+}
+
 Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
-  tee::sgx::Pkey signer = tee::sgx::ParsePrivateKeyPem(AsBytes(target.signer_pem));
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(target.signer_pem);
   if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(signer.get(), &der);
@@ -312,14 +320,17 @@ Result<std::string> LoadOrCreateSgxSigner(const fs::path& file) {
     BIO_free(bio);
     if (pem.empty()) return Internal("cannot generate the sgx signing key");
     fs::create_directories(file.parent_path(), ec);
-    // O_EXCL: another deployer process that got there first wins.
-    int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      bool ok = write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-      close(fd);
-      if (!ok) return Status(Code::kIo, "cannot write " + file.string());
-    }
+    // Written in full under a temporary name, then published with link(),
+    // which fails if another deployer process got there first (it wins).
+    fs::path tmp = file.string() + ".tmp" + std::to_string(getpid());
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
+    if (fd >= 0) ok = fsync(fd) == 0 && ok;
+    if (fd >= 0) close(fd);
+    ok = ok && (link(tmp.c_str(), file.c_str()) == 0 || errno == EEXIST);
+    unlink(tmp.c_str());
     crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(pem.data()), pem.size()));
+    if (!ok) return Status(Code::kIo, "cannot write " + file.string());
   }
   AEX_ASSIGN_OR_RETURN(Bytes pem, tee::ReadFileBounded(file.string(), 16384));
   return std::string(pem.begin(), pem.end());

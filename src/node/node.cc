@@ -366,7 +366,8 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   if (req.backend == static_cast<uint8_t>(tee::Backend::kSgx)) {
     if (options_.platform_dir.empty()) return FailedPrecondition("node has no sgx platform");
     platform_path = path + ".launch";
-    std::string text = "platform_dir=" + fs::absolute(options_.platform_dir).string() +
+    std::error_code aec;
+    std::string text = "platform_dir=" + fs::absolute(options_.platform_dir, aec).string() +
                        "\ndebug=" + (options_.sgx_debug ? "1" : "0") + "\n";
     int fd = open(platform_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());

@@ -1,6 +1,7 @@
 #include "platform/platform.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <string_view>
@@ -46,9 +47,23 @@ bool ParseBackend(std::string_view name, Backend* out) {
   return false;
 }
 
+// Streams the file through SHA-256: no copy of the binary in memory (page
+// faults on a fresh multi-megabyte buffer cost far more than the hash).
 Result<crypto::Digest> MeasureSelf() {
-  AEX_ASSIGN_OR_RETURN(Bytes image, ReadFileBounded("/proc/self/exe", 64u << 20));
-  return crypto::Sha256(image);
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status(Code::kIo, "cannot open /proc/self/exe");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
+  uint8_t buf[65536];
+  ssize_t n = 0;
+  while (ok && (n = read(fd, buf, sizeof buf)) > 0) ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+  crypto::Digest d;
+  unsigned int len = 0;
+  ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, d.data(), &len) == 1 && len == d.size();
+  EVP_MD_CTX_free(ctx);
+  close(fd);
+  if (!ok) return Status(Code::kIo, "cannot measure /proc/self/exe");
+  return d;
 }
 
 Result<Bytes> ReadSecretFile(const std::string& path) {

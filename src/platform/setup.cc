@@ -96,6 +96,15 @@ std::string ToPem(F write) {
   return out;
 }
 
+template <typename F>
+std::string ToDer(F encode) {
+  unsigned char* der = nullptr;
+  int n = encode(&der);
+  std::string out = n > 0 ? std::string(reinterpret_cast<char*>(der), static_cast<size_t>(n)) : "";
+  if (n > 0) OPENSSL_clear_free(der, static_cast<size_t>(n));
+  return out;
+}
+
 }  // namespace
 
 std::string DefaultPlatformDir(const std::string& key_file) {
@@ -125,15 +134,17 @@ Status EnsureSimulatedPlatform(const std::string& dir_name) {
                                root.get(), root_key.get(), false)
                     : nullptr;
   if (!qe) return Internal("cannot create the simulated SGX certificates");
-  std::string key_pem = ToPem([&](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, qe_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  std::string qe_pem = ToPem([&](BIO* b) { return PEM_write_bio_X509(b, qe.get()); });
+  // The quoting key and its certificate in DER (what the module reads); the
+  // root CA in PEM (what the operator hands to the deployer).
+  std::string key_der = ToDer([&](unsigned char** p) { return i2d_PrivateKey(qe_key.get(), p); });
+  std::string qe_der = ToDer([&](unsigned char** p) { return i2d_X509(qe.get(), p); });
   std::string root_pem = ToPem([&](BIO* b) { return PEM_write_bio_X509(b, root.get()); });
-  if (key_pem.empty() || qe_pem.empty() || root_pem.empty()) return Internal("PEM encoding failed");
+  if (key_der.empty() || qe_der.empty() || root_pem.empty()) return Internal("encoding failed");
   // The key and its certificate first: a root CA on disk means a usable platform.
-  AEX_RETURN_IF_ERROR(WriteAtomically(dir, sgx::kQeKeyFile, key_pem, 0600));
-  AEX_RETURN_IF_ERROR(WriteAtomically(dir, sgx::kQeCertFile, qe_pem, 0644));
+  Status written = WriteAtomically(dir, sgx::kQeKeyFile, key_der, 0600);
+  OPENSSL_cleanse(key_der.data(), key_der.size());
+  AEX_RETURN_IF_ERROR(written);
+  AEX_RETURN_IF_ERROR(WriteAtomically(dir, sgx::kQeCertFile, qe_der, 0644));
   return WriteAtomically(dir, sgx::kRootCaFile, root_pem, 0644);
 }
 

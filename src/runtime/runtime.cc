@@ -76,6 +76,7 @@ class Runtime {
   Status ExportState(ByteSpan blob, Bytes* sealed);
   Status ImportState(ByteSpan blob);
   void Bind(uint32_t conn_id, Connection c);
+  const char* IoName(Role role, uint16_t index) const;
   Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
   void HandleEvent(uint32_t conn_id, ByteSpan sealed);
   Status HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response);
@@ -270,6 +271,13 @@ Status Runtime::SetKey(ByteSpan blob) {
   return Status::Ok();
 }
 
+const char* Runtime::IoName(Role role, uint16_t i) const {
+  if (role == Role::kOutput || role == Role::kRequest) {
+    return (role == Role::kOutput ? desc_->outputs : desc_->requests)[i];
+  }
+  return role == Role::kInput ? desc_->inputs[i].name : desc_->handlers[i].name;
+}
+
 void Runtime::Bind(uint32_t conn_id, Connection c) {
   // A re-keyed connection id may move to another slot: unbind it first.
   for (auto& list : output_conns_) std::erase(list, conn_id);
@@ -319,7 +327,7 @@ Status Runtime::ExportState(ByteSpan blob, Bytes* sealed) {
   for (const auto& [id, c] : conns_) {
     w.PutU32(id);
     w.PutU8(static_cast<uint8_t>(c.role));
-    w.PutU16(c.io_index);
+    w.PutString16(IoName(c.role, c.io_index));  // a new version may renumber its endpoints
     w.PutU8(static_cast<uint8_t>(c.cipher) | (c.prev ? 0x80 : 0));
     w.PutBytes(c.key);
     w.PutBytes(c.prev_key);
@@ -355,15 +363,17 @@ Status Runtime::ImportState(ByteSpan blob) {
   for (uint16_t i = 0; i < n; ++i) {
     uint32_t id = 0;
     uint8_t role = 0, cipher = 0;
+    std::string name;
     Connection c{};
     ByteSpan key, prev;
-    if (!r.ReadU32(&id) || !r.ReadU8(&role) || !r.ReadU16(&c.io_index) || !r.ReadU8(&cipher) ||
+    if (!r.ReadU32(&id) || !r.ReadU8(&role) || !r.ReadString16(&name) || !r.ReadU8(&cipher) ||
         !r.ReadBytes(crypto::kKeySize, &key) || !r.ReadBytes(crypto::kKeySize, &prev) ||
-        !r.ReadU64(&c.sent) || !r.ReadU64(&c.last_accepted) || role > 3 ||
-        c.io_index >= limits[role]) {
-      return InvalidArgument("state does not fit this module's interface");
+        !r.ReadU64(&c.sent) || !r.ReadU64(&c.last_accepted) || role > 3) {
+      return InvalidArgument("malformed state");
     }
     c.role = static_cast<Role>(role);
+    while (c.io_index < limits[role] && name != IoName(c.role, c.io_index)) ++c.io_index;
+    if (c.io_index == limits[role]) return InvalidArgument("no endpoint '" + name + "' here");
     c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
     std::copy(key.begin(), key.end(), c.key.begin());
     std::copy(prev.begin(), prev.end(), c.prev_key.begin());

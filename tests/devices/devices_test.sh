@@ -76,6 +76,10 @@ echo "command interface sweep (answers per code): $sweep"
 expect_eq "$(status_field driver_gets)" "$gets" "device reads during the sweep"
 expect_eq "$("$DEV" get "$SOCK")" "$SECRET" "device value untouched by the sweep"
 
+# A driver cannot be updated in place of its device (docs/update.md).
+out=$("$AEX" update "$D" --module driver 2>&1) && fail "update of a driver module accepted"
+case "$out" in *"drives device 'sensor'"*) ;; *) fail "unexpected refusal: $out" ;; esac
+
 # The node kept no copy: unloading the driver frees the device.
 "$AEX" down "$D" -q
 wait_for_output "0" status_field driver

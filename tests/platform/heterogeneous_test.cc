@@ -178,6 +178,19 @@ TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
   EXPECT_NE(refused.output.find("allow_simulated: false"), std::string::npos) << refused.output;
   CliRun strict_down = app.Do("down strict.yaml");
   EXPECT_EQ(strict_down.exit_code, 0) << strict_down.output;
+
+  // An expected_measurement that is not the built binary's stops the module
+  // before it is attested.
+  std::string pinned = std::regex_replace(
+      descriptor, std::regex("(    sources: \\[aggregator.cc\\]\n)"),
+      "$1    expected_measurement: " + std::string(64, '0') + "\n");
+  ASSERT_NE(pinned, descriptor);
+  WriteText(dir / "pinned.yaml", pinned);
+  CliRun mismatch = app.Do("up pinned.yaml");
+  EXPECT_NE(mismatch.exit_code, 0) << mismatch.output;
+  EXPECT_NE(mismatch.output.find("expected_measurement"), std::string::npos) << mismatch.output;
+  CliRun pinned_down = app.Do("down pinned.yaml");
+  EXPECT_EQ(pinned_down.exit_code, 0) << pinned_down.output;
 }
 
 // ping-pong's descriptor with both nodes (and modules) on `backend`.
@@ -248,7 +261,8 @@ TEST_P(PingPongOnEveryBackend, SameSourceRunsAndEventsFlow) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PingPongOnEveryBackend,
-                         ::testing::Values("native", "sgx", "trustzone", "sancus"));
+                         ::testing::Values("native", "sgx", "trustzone", "sancus"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace aex::ptest

@@ -22,6 +22,8 @@ struct BackendCase {
   const char* ping;
 };
 
+void PrintTo(const BackendCase& c, std::ostream* os) { *os << tee::BackendName(c.backend); }
+
 std::string CaseName(const ::testing::TestParamInfo<BackendCase>& info) {
   return tee::BackendName(info.param.backend);
 }

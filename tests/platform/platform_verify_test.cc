@@ -4,6 +4,8 @@
 // measures this test executable, as a module process measures itself.
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "aex/module.h"
 #include "crypto/spongent.h"
@@ -219,6 +221,22 @@ INSTANTIATE_TEST_SUITE_P(Backends, SymmetricTest,
 
 // --------------------------------------------------------------------- sgx
 
+std::string LeafAsPem(const std::string& der_file) {
+  Bytes der = ReadBytes(der_file);
+  const unsigned char* p = der.data();
+  X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+  BIO* bio = BIO_new(BIO_s_mem());
+  std::string out;
+  if (cert && bio && PEM_write_bio_X509(bio, cert) == 1) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    out.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  X509_free(cert);
+  return out;
+}
+
 class SgxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -271,7 +289,7 @@ TEST_F(SgxTest, SignerKeyIsCreatedOnceAndPrivate) {
   auto st = std::filesystem::status(dir_ / "signer.pem");
   EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  auto qe = std::filesystem::status(dir_ / "p1/sgx_qe_key.pem");
+  auto qe = std::filesystem::status(dir_ / "p1/sgx_qe_key.der");
   EXPECT_EQ(qe.permissions() & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
 }
@@ -317,7 +335,8 @@ TEST_F(SgxTest, SelfSignedQuotingKeyFails) {
   AttestationTarget t = target_;
   t.root_ca_pem = ReadText(dir_ / "p2/sgx_root_ca.pem");
   ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "does not chain to the trust anchor");
-  t.root_ca_pem = ReadText(dir_ / "p1/sgx_qe_cert.pem");  // a leaf is no anchor
+  t.root_ca_pem = LeafAsPem(dir_ / "p1/sgx_qe_cert.der");  // a leaf is no anchor
+  ASSERT_FALSE(t.root_ca_pem.empty());
   EXPECT_FALSE(RoundTrip(*m, t).ok());
   t.root_ca_pem = "not a certificate";
   ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "not a PEM certificate");

@@ -4,7 +4,8 @@
 # times: in place on b, moved to c, moved back to b, each from changed sources.
 # Every sequence number must arrive exactly once and in order, the relay's
 # state must survive each update, and every connection touching it must be
-# re-keyed. Prints the switchover pauses (the update's own measure and the
+# re-keyed (the third version also renumbers the relay's endpoints). Prints
+# the switchover pauses (the update's own measure and the
 # longest silence the sink saw) for docs/update.md.
 # usage: update_test.sh AEX_BIN
 source "$(dirname "$0")/../deployer/lib.sh"
@@ -32,12 +33,22 @@ relay_count() {  # -> forwarded version restored_from
 
 "$AEX" nodes start "$D" -q
 "$AEX" up "$D" -q
+# Refused before anything happens: an unknown node, an unknown module.
+"$AEX" update "$D" --module relay --node nowhere -q 2>/dev/null && fail "update to an unknown node"
+"$AEX" update "$D" --module nothing -q 2>/dev/null && fail "update of an unknown module"
 call_hex source start 0000000a >/dev/null   # 10 events per 10 ms tick
 T0=$(date +%s.%N)
 sleep 1.5
 
 update() {  # version [node]
   sed -i "s/^#define RELAY_VERSION .*/#define RELAY_VERSION $1/" "$DIR/relay.c"
+  if [ "$1" = 3 ]; then
+    # New endpoints ahead of the used ones: their indexes shift, the
+    # connections follow them by name.
+    sed -i -e 's/^SM_OUTPUT(out);/SM_OUTPUT(audit);\nSM_OUTPUT(out);/' \
+      -e 's/^SM_INPUT(in, data, len) {/SM_INPUT(config, data, len) { (void)data, (void)len; }\nSM_INPUT(in, data, len) {/' \
+      "$DIR/relay.c"
+  fi
   # Baseline: the longest silence at the sink over a second without update.
   call_hex sink reset_gap >/dev/null
   sleep 1

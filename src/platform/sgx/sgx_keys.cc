@@ -1,7 +1,6 @@
 #include "platform/sgx/sgx_keys.h"
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <cstring>
@@ -20,13 +19,6 @@ Pkey ParseP256PublicKey(ByteSpan spki) {
       strcmp(group, "prime256v1") != 0) {
     return nullptr;
   }
-  return key;
-}
-
-Pkey ParsePrivateKeyPem(ByteSpan pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  Pkey key(bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr);
-  BIO_free(bio);
   return key;
 }
 

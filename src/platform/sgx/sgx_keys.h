@@ -5,11 +5,11 @@
 //   sgx_root_ca.pem  self-signed root CA certificate, ECDSA P-256: the trust
 //                    anchor the deployer is given (descriptor node `root_ca`),
 //                    as Intel's SGX root CA is for real DCAP quotes
-//   sgx_qe_cert.pem  the quoting key's certificate, issued by that root
-//   sgx_qe_key.pem   the quoting key (ECDSA P-256, private, mode 0600)
+//   sgx_qe_cert.der  the quoting key's certificate, issued by that root (DER)
+//   sgx_qe_key.der   the quoting key (ECDSA P-256, private, DER, mode 0600)
 // Launch file, written by the node per module (untrusted; a lie only makes
-// attestation fail or reports the truth about debug):
-//   platform_dir=<directory>\n   debug=<0|1>\n
+// attestation fail or reports the truth about debug), exactly:
+//   platform_dir=<directory>\ndebug=<0|1>\n
 //
 // Attestation request, deployer -> module (all lengths u32 big-endian):
 //   len|signer_spki     the vendor's P-256 public key (DER SubjectPublicKeyInfo) \ SIGSTRUCT
@@ -40,8 +40,8 @@ typedef struct evp_pkey_st EVP_PKEY;
 namespace aex::tee::sgx {
 
 inline constexpr char kRootCaFile[] = "sgx_root_ca.pem";
-inline constexpr char kQeCertFile[] = "sgx_qe_cert.pem";
-inline constexpr char kQeKeyFile[] = "sgx_qe_key.pem";
+inline constexpr char kQeCertFile[] = "sgx_qe_cert.der";
+inline constexpr char kQeKeyFile[] = "sgx_qe_key.der";
 inline constexpr uint8_t kQuoteVersion = 1;
 inline constexpr size_t kMaxSpki = 512, kMaxSignature = 256, kMaxCert = 8192;
 
@@ -53,8 +53,6 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // A P-256 public key from DER SubjectPublicKeyInfo, or null.
 Pkey ParseP256PublicKey(ByteSpan spki);
-// A private key from PEM, or null.
-Pkey ParsePrivateKeyPem(ByteSpan pem);
 bool EcdsaVerify(EVP_PKEY* key, ByteSpan data, ByteSpan signature_der);
 Result<Bytes> EcdsaSign(EVP_PKEY* key, ByteSpan data);
 

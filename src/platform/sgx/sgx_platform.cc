@@ -15,8 +15,7 @@
 // K_m comes out of an X25519 key agreement bound to the quote, so it is null
 // until the first successful attestation.
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/evp.h>
 
 #include <string_view>
 
@@ -37,34 +36,19 @@ class SgxPlatform final : public Platform {
     module_id_ = ctx.module_id;
     AEX_ASSIGN_OR_RETURN(Bytes launch, ReadFileBounded(ctx.platform_key_path, 4096));
     std::string_view text(reinterpret_cast<const char*>(launch.data()), launch.size());
-    std::string dir;
-    bool have_debug = false;
-    while (!text.empty()) {
-      size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-      if (line.starts_with("platform_dir=")) {
-        dir = line.substr(13);
-      } else if (line == "debug=0" || line == "debug=1") {
-        debug_ = line == "debug=1";
-        have_debug = true;
-      } else if (!line.empty()) {
-        return InvalidArgument("bad line in sgx launch file");
-      }
+    constexpr std::string_view kDir = "platform_dir=", kDebug = "\ndebug=1\n",
+                               kProduction = "\ndebug=0\n";
+    debug_ = text.ends_with(kDebug);
+    if (!text.starts_with(kDir) || !(debug_ || text.ends_with(kProduction)) ||
+        text.size() <= kDir.size() + kDebug.size()) {
+      return InvalidArgument("bad sgx launch file");
     }
-    if (dir.empty() || !have_debug) return InvalidArgument("incomplete sgx launch file");
-    AEX_ASSIGN_OR_RETURN(Bytes key_pem, ReadFileBounded(dir + "/" + sgx::kQeKeyFile, 8192));
-    qe_key_ = sgx::ParsePrivateKeyPem(key_pem);
-    crypto::Wipe(key_pem);
-    AEX_ASSIGN_OR_RETURN(Bytes cert_pem, ReadFileBounded(dir + "/" + sgx::kQeCertFile, 16384));
-    BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
-    X509* cert = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
-    BIO_free(bio);
-    unsigned char* der = nullptr;
-    int n = cert ? i2d_X509(cert, &der) : -1;
-    X509_free(cert);
-    if (n > 0) qe_cert_.assign(der, der + n);
-    OPENSSL_free(der);
+    std::string dir(text.substr(kDir.size(), text.size() - kDir.size() - kDebug.size()));
+    AEX_ASSIGN_OR_RETURN(Bytes key_der, ReadFileBounded(dir + "/" + sgx::kQeKeyFile, 4096));
+    const unsigned char* p = key_der.data();
+    qe_key_.reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der.size())));
+    crypto::Wipe(key_der);
+    AEX_ASSIGN_OR_RETURN(qe_cert_, ReadFileBounded(dir + "/" + sgx::kQeCertFile, sgx::kMaxCert));
     if (!qe_key_ || qe_cert_.empty()) return InvalidArgument("bad sgx quoting key or cert");
     AEX_ASSIGN_OR_RETURN(mrenclave_, MeasureSelf());
     return Status::Ok();
@@ -91,7 +75,8 @@ class SgxPlatform final : public Platform {
     }
     if (!sgx::EcdsaVerify(signer.get(), sgx::RequestMessage(module_id_, peer, nonce),
                           request_sig)) {
-      return AuthFailed("attestation request not signed by the enclave's signer");
+      return AuthFailed("attestation request not signed by the enclave's signer for module " +
+                        std::to_string(module_id_));
     }
     mrsigner_ = mrsigner;
     initialised_ = true;
