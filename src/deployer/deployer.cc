@@ -134,16 +134,6 @@ Result<std::unique_ptr<NodeClient>> Deployer::ClientFor(const Node& node) {
   return client;
 }
 
-Result<crypto::Key> Deployer::NodeKey(const Node& node) const {
-  if (node.node_key && node.node_key->size() == crypto::kKeySize) {
-    crypto::Key k;
-    std::copy(node.node_key->begin(), node.node_key->end(), k.begin());
-    return k;
-  }
-  if (node.node_key_file) return tee::ReadKeyFile(node.node_key_file->string());
-  return FailedPrecondition("node '" + node.name + "' has no node_key or node_key_file");
-}
-
 uint16_t Deployer::IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const {
   if (ref.index) return *ref.index;
   // Validated against the manifest at Open, so the name exists.

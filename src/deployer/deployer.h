@@ -77,7 +77,6 @@ class Deployer {
 
   Status WaitForNodes();
   Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
-  Result<crypto::Key> NodeKey(const Node& node) const;
   // Runs fn over items with at most `jobs` in flight; returns all failures joined.
   Status ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn);
   Status SaveAfter(Status step);
