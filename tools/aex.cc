@@ -30,6 +30,7 @@ struct Globals {
   bool quiet = false;
   unsigned jobs = 0;
   double wait_s = 10;
+  bool manager = false;
 };
 
 int ExitCode(const Status& s) {
@@ -162,6 +163,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json_out, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", g.quiet, "no progress lines");
   app.add_option("-j,--jobs", g.jobs, "parallel builds (default: cores)");
+  app.add_flag("--manager", g.manager,
+               "attest and key modules through the descriptor's attestation manager (the "
+               "descriptor's `manager` decides; this flag checks that it has one)");
 
   auto add = [&](const char* name, const char* help) {
     auto* cmd = app.add_subcommand(name, help);
@@ -246,6 +250,10 @@ int main(int argc, char** argv) {
   auto opened = OpenDeployer(g);
   if (!opened.ok()) return Fail(g, opened.status());
   Deployer& d = **opened;
+  if (g.manager && !d.descriptor().manager_spec) {
+    return Fail(g, aex::InvalidArgument("--manager: " + g.descriptor +
+                                        " has no manager (manager: {node: <node name>})"));
+  }
   aex::Bytes arg;
   if ((call->parsed() || output->parsed() || request->parsed()) &&
       !ParseArg(arg_hex, arg_text, &arg)) {

@@ -59,6 +59,10 @@ inline Status Unavailable(std::string m) { return Status(Code::kUnavailable, std
 inline Status FailedPrecondition(std::string m) {
   return Status(Code::kFailedPrecondition, std::move(m));
 }
+// The same failure, its message prefixed with "what: "; OK stays OK.
+inline Status WithContext(const std::string& what, const Status& s) {
+  return s.ok() ? s : Status(s.code(), what + ": " + s.message());
+}
 
 // Result<T> holds either a T or a non-OK Status.
 template <typename T>

@@ -10,14 +10,16 @@
 #include "gen/annotation_parser.h"
 #include "platform/platform.h"
 
-#ifndef AEX_SDK_INCLUDE_DIR
-#error "AEX_SDK_INCLUDE_DIR must be defined by the build"
+#if !defined(AEX_SDK_INCLUDE_DIR) || !defined(AEX_SDK_SOURCE_DIR)
+#error "AEX_SDK_INCLUDE_DIR and AEX_SDK_SOURCE_DIR must be defined by the build"
 #endif
 
 namespace aex::deploy {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr size_t kMaxModuleBinary = 64u << 20;
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = getenv(name);
@@ -45,7 +47,7 @@ std::string LibraryFingerprint(const Sdk& sdk, const std::string& backend) {
   // Rebuild modules when the runtime or platform layer changed.
   std::string fp;
   for (const char* lib : {"aex_runtime", "aex_channel", "aex_wire", "aex_platform_common",
-                          "aex_crypto", "aex_common"}) {
+                          "aex_crypto", "aex_common", "aex_attest", "aex_manager"}) {
     fp += std::string(lib) + ":";
     std::error_code ec;
     fs::path p = sdk.lib_dir / ("lib" + std::string(lib) + ".a");
@@ -69,7 +71,53 @@ Sdk Sdk::Default() {
   sdk.cc = EnvOr("CC", "cc");
   sdk.cxx = EnvOr("CXX", "c++");
   sdk.extra_flags = AEX_SDK_EXTRA_FLAGS;
+  sdk.source_dir = EnvOr("AEX_SDK_SOURCE", AEX_SDK_SOURCE_DIR);
+  sdk.manager_source = sdk.source_dir / "manager" / "manager_module.cc";
   return sdk;
+}
+
+Module ManagerModule(const Descriptor& d, const ManagerSpec& spec, const Sdk& sdk) {
+  Module m;
+  m.name = spec.name;
+  m.node = spec.node;
+  if (const Node* node = d.FindNode(spec.node)) m.type = node->type;
+  m.sources = {sdk.manager_source};
+  m.cflags = {"-I", sdk.source_dir.string()};
+  // After the runtime's own libraries: the verifiers and what they use.
+  m.ldflags = {"-laex_manager", "-laex_attest", "-laex_platform_common", "-laex_channel",
+               "-laex_crypto", "-laex_common", "-lcrypto"};
+  return m;
+}
+
+std::string ManagerControl(const ManagerSpec& spec) { return spec.name + ".control"; }
+
+Status AddManager(Descriptor* d, const Sdk& sdk) {
+  const ManagerSpec& spec = *d->manager_spec;
+  Connection control;
+  control.name = ManagerControl(spec);
+  if (d->FindConnection(control.name)) {
+    return InvalidArgument(d->source_name + ": connection name '" + control.name +
+                           "' is reserved for the attestation manager");
+  }
+  Module m = ManagerModule(*d, spec, sdk);
+  m.is_manager = true;
+  d->modules.push_back(std::move(m));
+  // An id no other connection of the file uses (descriptor ids are unique).
+  uint32_t id = 0;
+  for (const auto& c : d->connections) id = std::max<uint32_t>(id, c.id + 1u);
+  if (id > 65535) return InvalidArgument(d->source_name + ": no connection id left for the manager");
+  control.id = static_cast<uint16_t>(id);
+  control.direct = true;
+  control.to_module = spec.name;
+  control.to_handler = IoRef{"command", std::nullopt};
+  control.encryption = Encryption::kAes;
+  d->connections.push_back(std::move(control));
+  return Status::Ok();
+}
+
+Result<Bytes> ReadModuleBinary(const fs::path& binary) {
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, kMaxModuleBinary));
+  return Bytes(image.begin(), image.end());
 }
 
 Result<std::vector<fs::path>> ModuleSources(const Descriptor& d, const Module& m) {
@@ -182,7 +230,7 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     if (ec && !fs::exists(binary)) return Status(Code::kIo, "cannot publish " + out_dir.string());
     fs::remove_all(work, ec);
   }
-  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, 64u << 20));
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, kMaxModuleBinary));
   built.measurement = crypto::Sha256(AsBytes(image));
   return built;
 }

@@ -23,6 +23,9 @@ struct Sdk {
   std::string cc = "cc";
   std::string cxx = "c++";
   std::string extra_flags;  // e.g. sanitizer flags the SDK was built with
+  // The attestation manager's source and the source tree it includes from.
+  std::filesystem::path manager_source;
+  std::filesystem::path source_dir;
 
   // The SDK this aex binary was built with, overridable by AEX_SDK_INCLUDE,
   // AEX_SDK_LIB, AEX_GEN, CC and CXX.
@@ -36,6 +39,18 @@ struct BuiltModule {
   crypto::Digest measurement{};  // SHA-256 of the binary
   bool cached = false;
 };
+
+// The attestation manager of `spec` as a module: built from the SDK's
+// manager source for the backend of its node (docs/tee.md).
+Module ManagerModule(const Descriptor& d, const ManagerSpec& spec, const Sdk& sdk);
+
+// Adds the manager of d.manager_spec to `d` as a module, with the direct
+// connection the deployer sends it commands on (ManagerControl).
+Status AddManager(Descriptor* d, const Sdk& sdk);
+std::string ManagerControl(const ManagerSpec& spec);
+
+// Reads a built module binary (bounded: 64 MiB).
+Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 
 // The module's source files: `sources`, or every C/C++ file in `folder`.
 Result<std::vector<std::filesystem::path>> ModuleSources(const Descriptor& d, const Module& m);

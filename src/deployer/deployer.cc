@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "attest/manager_protocol.h"
 #include "deployer/attestation.h"
 #include "deployer/node_client.h"
 #include "runtime/channel.h"
@@ -24,15 +25,6 @@ channel::Cipher CipherOf(Encryption e) {
   return e == Encryption::kSpongent ? channel::Cipher::kSpongent : channel::Cipher::kAes;
 }
 
-Result<Bytes> ReadBinary(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return NotFound("cannot read " + p.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return Bytes(s.begin(), s.end());
-}
-
 // One progress line: "  deploy   ping          module id 3 on node1  (0.012 s)".
 std::string ProgressLine(const std::string& step, const std::string& what,
                          const std::string& detail, double seconds) {
@@ -44,10 +36,6 @@ std::string ProgressLine(const std::string& step, const std::string& what,
     out += line;
   }
   return out;
-}
-
-Status WithContext(const std::string& what, Status s) {
-  return s.ok() ? s : Status(s.code(), what + ": " + s.message());
 }
 
 }  // namespace
@@ -63,6 +51,7 @@ Deployer::Deployer(DeployerOptions options, Descriptor d,
 static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>> LoadChecked(
     const fs::path& path) {
   AEX_ASSIGN_OR_RETURN(Descriptor d, LoadDescriptor(path));
+  if (d.manager_spec) AEX_RETURN_IF_ERROR(AddManager(&d, Sdk::Default()));
   AEX_RETURN_IF_ERROR(ValidateDescriptor(d));
   std::map<std::string, gen::ModuleManifest> manifests;
   for (const auto& m : d.modules) {
@@ -189,6 +178,17 @@ Status Deployer::Deploy(const std::string& only) {
     }
     return false;
   };
+  if (const ManagerSpec* spec = descriptor_.manager_spec ? &*descriptor_.manager_spec : nullptr;
+      spec && (only.empty() || only == spec->name)) {
+    // A manager that is (re)loaded starts with no keys: the modules it
+    // attested are deployed again too.
+    auto it = state_file_->state().modules.find(spec->name);
+    bool kept = it != state_file_->state().modules.end() && it->second.id != 0 &&
+                it->second.node == spec->node &&
+                it->second.measurement == HexEncode(built_.at(spec->name).measurement) &&
+                is_running(spec->node, it->second.id);
+    if (!kept) ForgetManagedModules();
+  }
   Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Module& m = descriptor_.modules[i];
     if (!only.empty() && m.name != only) return Status::Ok();
@@ -218,13 +218,20 @@ Status Deployer::Deploy(const std::string& only) {
         if (!st.ok() && st.code() != Code::kNotFound) {
           return WithContext("unload old instance of '" + m.name + "'", st);
         }
-        Progress(ProgressLine("replace", m.name, "old instance " + std::to_string(previous->id) +
-                                                     " unloaded (sources changed)", 0));
+        // ForgetManagedModules clears the measurement of what a lost
+        // attestation manager had attested.
+        Progress(ProgressLine("replace", m.name,
+                              "old instance " + std::to_string(previous->id) + " unloaded (" +
+                                  (previous->measurement.empty()
+                                       ? "its attestation manager was replaced"
+                                       : "sources changed") +
+                                  ")",
+                              0));
       }
     }
     const Node& node = *descriptor_.FindNode(m.node);
     AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
-    AEX_ASSIGN_OR_RETURN(Bytes image, ReadBinary(b.binary));
+    AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(b.binary));
     auto id = client->LoadModule(m.name, static_cast<uint8_t>(m.type), m.device.value_or(""),
                                  image);
     if (!id.ok()) return WithContext("deploy '" + m.name + "'", id.status());
@@ -251,116 +258,188 @@ Status Deployer::Deploy(const std::string& only) {
   return SaveAfter(s);
 }
 
+Status Deployer::AttestOne(const Module& m) {
+  AttestationTarget target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& st = state_file_->state().modules;
+    auto it = st.find(m.name);
+    if (it == st.end() || it->second.id == 0) {
+      return FailedPrecondition("attest '" + m.name + "': module is not deployed");
+    }
+    if (it->second.attested()) return Status::Ok();
+    target.module_id = it->second.id;
+    Bytes digest;
+    if (!HexDecode(it->second.measurement, &digest) || digest.size() != 32) {
+      return Internal("bad measurement in state for " + m.name);
+    }
+    std::copy(digest.begin(), digest.end(), target.measurement.begin());
+  }
+  if (m.expected_measurement && !crypto::Equal(*m.expected_measurement, target.measurement)) {
+    return AuthFailed("attest '" + m.name + "': built binary does not match "
+                      "expected_measurement");
+  }
+  auto t0 = Clock::now();
+  if (IsManaged(m.name)) {
+    AEX_RETURN_IF_ERROR(WithContext("attest '" + m.name + "'",
+                                    AttestViaManager(m, target.module_id, target.measurement)));
+    Progress(ProgressLine("attest", m.name, "verified by the attestation manager", Seconds(t0)));
+    return Status::Ok();
+  }
+  const Node& node = *descriptor_.FindNode(m.node);
+  Status filled = FillAttestationTarget(descriptor_, node, m, &target);
+  auto client = filled.ok() ? ClientFor(node) : Result<std::unique_ptr<NodeClient>>(filled);
+  if (!client.ok()) {
+    WipeTarget(&target);
+    return WithContext("attest '" + m.name + "'", client.status());
+  }
+  auto key = AttestModule(**client, target);
+  WipeTarget(&target);
+  if (!key.ok()) return WithContext("attest '" + m.name + "'", key.status());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_file_->state().modules[m.name].key = *key;
+  }
+  crypto::Wipe(*key);
+  Progress(ProgressLine("attest", m.name, "verified", Seconds(t0)));
+  return Status::Ok();
+}
+
 Status Deployer::Attest(const std::string& only) {
   auto start = Clock::now();
+  // With a manager, it is attested first and learns the nodes' trust
+  // anchors; then it attests the others, concurrently with each other.
+  std::set<std::string> managed_nodes;
+  for (const Module& m : descriptor_.modules) {
+    if ((!only.empty() && m.name != only) || !IsManaged(m.name)) continue;
+    auto it = state_file_->state().modules.find(m.name);
+    if (it == state_file_->state().modules.end() || !it->second.attested()) {
+      managed_nodes.insert(m.node);
+    }
+  }
+  if (!managed_nodes.empty()) {
+    Status s = PrepareManager(managed_nodes);
+    if (!s.ok()) {
+      timings_["attest"] = Seconds(start);
+      return SaveAfter(s);
+    }
+  }
   Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Module& m = descriptor_.modules[i];
     if (!only.empty() && m.name != only) return Status::Ok();
-    AttestationTarget target;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto& st = state_file_->state().modules;
-      auto it = st.find(m.name);
-      if (it == st.end() || it->second.id == 0) {
-        return FailedPrecondition("attest '" + m.name + "': module is not deployed");
-      }
-      if (it->second.key) return Status::Ok();
-      target.module_id = it->second.id;
-      Bytes digest;
-      if (!HexDecode(it->second.measurement, &digest) || digest.size() != 32) {
-        return Internal("bad measurement in state for " + m.name);
-      }
-      std::copy(digest.begin(), digest.end(), target.measurement.begin());
-    }
-    if (m.expected_measurement &&
-        !crypto::Equal(*m.expected_measurement, target.measurement)) {
-      return AuthFailed("attest '" + m.name + "': built binary does not match "
-                        "expected_measurement");
-    }
-    auto t0 = Clock::now();
-    const Node& node = *descriptor_.FindNode(m.node);
-    Status filled = FillAttestationTarget(descriptor_, node, m, &target);
-    auto client = filled.ok() ? ClientFor(node) : Result<std::unique_ptr<NodeClient>>(filled);
-    if (!client.ok()) {
-      WipeTarget(&target);
-      return WithContext("attest '" + m.name + "'", client.status());
-    }
-    auto key = AttestModule(**client, target);
-    WipeTarget(&target);
-    if (!key.ok()) return WithContext("attest '" + m.name + "'", key.status());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      state_file_->state().modules[m.name].key = *key;
-    }
-    Progress(ProgressLine("attest", m.name, "verified", Seconds(t0)));
-    return Status::Ok();
+    return AttestOne(m);
   });
   timings_["attest"] = Seconds(start);
   return SaveAfter(s);
 }
 
 Status Deployer::EstablishConnection(const Connection& c) {
+  // The ends that get a key grant, the receiving end first: it must hold the
+  // key before the sender can emit.
+  struct End {
+    const Module* module;
+    channel::Role role;
+    uint16_t index;
+    ModuleState state;
+  };
+  std::vector<End> ends;
   const Module* to = descriptor_.FindModule(c.to_module);
   const Module* from = c.direct ? nullptr : descriptor_.FindModule(c.from_module);
-  crypto::Key conn_key;
-  if (c.key && c.key->size() == crypto::kKeySize) {
-    std::copy(c.key->begin(), c.key->end(), conn_key.begin());
-  } else {
-    AEX_RETURN_IF_ERROR(crypto::RandomBytes(conn_key));
+  const bool to_handler = c.to_handler.has_value();
+  ends.push_back({to, to_handler ? channel::Role::kHandler : channel::Role::kInput,
+                  IndexOf(*to, to_handler ? gen::IoKind::kHandler : gen::IoKind::kInput,
+                          to_handler ? *c.to_handler : *c.to_input),
+                  {}});
+  if (from) {
+    const bool request = c.from_request.has_value();
+    ends.push_back({from, request ? channel::Role::kRequest : channel::Role::kOutput,
+                    IndexOf(*from, request ? gen::IoKind::kRequest : gen::IoKind::kOutput,
+                            request ? *c.from_request : *c.from_output),
+                    {}});
   }
-  ModuleState to_state, from_state;
   uint32_t conn_id;
+  size_t managed = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& st = state_file_->state();
     auto& cs = st.connections[c.name];
     if (cs.id == 0) cs.id = st.next_connection_id++;
     conn_id = cs.id;
-    auto get = [&](const Module* m, ModuleState* out) -> Status {
-      auto it = st.modules.find(m->name);
-      if (it == st.modules.end() || !it->second.key) {
-        return FailedPrecondition("connect '" + c.name + "': module '" + m->name +
+    for (End& e : ends) {
+      auto it = st.modules.find(e.module->name);
+      if (it == st.modules.end() || !it->second.attested()) {
+        return FailedPrecondition("connect '" + c.name + "': module '" + e.module->name +
                                   "' is not attested");
       }
-      *out = it->second;
-      return Status::Ok();
-    };
-    AEX_RETURN_IF_ERROR(get(to, &to_state));
-    if (from) AEX_RETURN_IF_ERROR(get(from, &from_state));
-  }
-  auto grant_to = [&](const Module& m, const ModuleState& ms, channel::Role role,
-                      uint16_t index) -> Status {
-    // A module accepts only increasing grant nonces, so the grants for one
-    // module go out one at a time, in nonce order, even when connections
-    // are set up concurrently.
-    std::unique_lock<std::mutex> module_lock(*GrantLock(m.name));
-    uint64_t nonce;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      nonce = ++state_file_->state().modules[m.name].nonce;
+      e.state = it->second;
+      managed += e.state.by_manager ? 1 : 0;
     }
-    channel::KeyGrant g{conn_id, index, role, CipherOf(c.encryption), nonce, conn_key};
-    auto mgmt = channel::NewCipher(m.type == Backend::kSancus ? channel::Cipher::kSpongent
-                                                              : channel::Cipher::kAes,
-                                   *ms.key);
-    if (!mgmt) return FailedPrecondition("cipher not available for module " + m.name);
-    Bytes blob = channel::WrapGrant(*mgmt, ms.id, g);
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
-    return WithContext("set_key on '" + m.name + "'", client->SetKey(ms.id, blob));
-  };
-  bool to_handler = c.to_handler.has_value();
-  AEX_RETURN_IF_ERROR(grant_to(*to, to_state,
-                               to_handler ? channel::Role::kHandler : channel::Role::kInput,
-                               IndexOf(*to, to_handler ? gen::IoKind::kHandler
-                                                       : gen::IoKind::kInput,
-                                       to_handler ? *c.to_handler : *c.to_input)));
+  }
+  if (managed != 0 && managed != ends.size()) {
+    return FailedPrecondition("connect '" + c.name + "': one end was attested by the "
+                              "attestation manager and the other by the deployer; attest both "
+                              "the same way (aex down, then aex up)");
+  }
+  // A module accepts only increasing grant nonces, so the grants for one
+  // module go out one at a time, in nonce order, even when connections are
+  // set up concurrently. Locks are taken in name order: no deadlock.
+  std::vector<std::string> names;
+  for (const End& e : ends) names.push_back(e.module->name);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<std::unique_lock<std::mutex>> held;
+  for (const auto& n : names) held.emplace_back(*GrantLock(n));
+
+  crypto::Key conn_key{};
+  std::vector<Bytes> blobs;
+  if (managed != 0) {
+    attest::GrantRequest request{conn_id, static_cast<uint8_t>(CipherOf(c.encryption)), false,
+                                 c.direct, {}};
+    for (const End& e : ends) {
+      request.ends.push_back({e.module->name, e.index, static_cast<uint8_t>(e.role)});
+    }
+    AEX_ASSIGN_OR_RETURN(Bytes body, ManagerCall(attest::EncodeGrant(request)));
+    auto reply = attest::DecodeGrantReply(body, ends.size(), c.direct);
+    crypto::Wipe(body);
+    if (!reply.ok()) return WithContext("connect '" + c.name + "'", reply.status());
+    blobs = std::move(reply->blobs);
+    if (reply->key) conn_key = *reply->key;
+    if (reply->key) crypto::Wipe(*reply->key);
+  } else {
+    if (c.key && c.key->size() == crypto::kKeySize) {
+      std::copy(c.key->begin(), c.key->end(), conn_key.begin());
+    } else {
+      AEX_RETURN_IF_ERROR(crypto::RandomBytes(conn_key));
+    }
+    for (const End& e : ends) {
+      uint64_t nonce;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        nonce = ++state_file_->state().modules[e.module->name].nonce;
+      }
+      channel::KeyGrant g{conn_id, e.index, e.role, CipherOf(c.encryption), nonce, conn_key};
+      auto mgmt = channel::NewCipher(e.module->type == Backend::kSancus
+                                         ? channel::Cipher::kSpongent
+                                         : channel::Cipher::kAes,
+                                     *e.state.key);
+      if (!mgmt) return FailedPrecondition("cipher not available for module " + e.module->name);
+      blobs.push_back(channel::WrapGrant(*mgmt, e.state.id, g));
+      crypto::Wipe(g.key);
+    }
+  }
+  for (size_t i = 0; i < ends.size(); ++i) {
+    const End& e = ends[i];
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(e.module->node)));
+    Status st = client->SetKey(e.state.id, blobs[i]);
+    if (!st.ok()) {
+      crypto::Wipe(conn_key);
+      return WithContext("set_key on '" + e.module->name + "'", st);
+    }
+  }
+  held.clear();
   if (from) {
-    bool request = c.from_request.has_value();
-    AEX_RETURN_IF_ERROR(grant_to(*from, from_state,
-                                 request ? channel::Role::kRequest : channel::Role::kOutput,
-                                 IndexOf(*from, request ? gen::IoKind::kRequest
-                                                        : gen::IoKind::kOutput,
-                                         request ? *c.from_request : *c.from_output)));
+    const ModuleState& from_state = ends[1].state;
+    const ModuleState& to_state = ends[0].state;
     const Node& src_node = *descriptor_.FindNode(from->node);
     const Node& dst_node = *descriptor_.FindNode(to->node);
     wire::Connect route{from_state.id, conn_id, to_state.id, "", 0};
@@ -368,12 +447,22 @@ Status Deployer::EstablishConnection(const Connection& c) {
       route.dst_host = dst_node.host;
       route.dst_port = dst_node.reactive_port;
     }
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(src_node));
-    AEX_RETURN_IF_ERROR(WithContext("route for '" + c.name + "'", client->AddRoute(route)));
+    auto client = ClientFor(src_node);
+    Status routed = client.ok() ? (*client)->AddRoute(route) : client.status();
+    if (!routed.ok()) {
+      crypto::Wipe(conn_key);
+      return WithContext("route for '" + c.name + "'", routed);
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto& cs = state_file_->state().connections[c.name];
-  cs.key = conn_key;  // kept: the deployer seals direct events with it
+  // Kept: the deployer seals direct events with it. A manager's keys for
+  // connections between modules never reach the deployer.
+  if (managed == 0 || c.direct) {
+    cs.key = conn_key;
+  } else {
+    cs.key.reset();
+  }
   cs.counter = 0;
   cs.established = true;
   crypto::Wipe(conn_key);
@@ -394,6 +483,17 @@ Status Deployer::Connect(const std::string& only) {
   for (const Connection& c : descriptor_.connections) {
     auto& cs = state_file_->state().connections[c.name];
     if (cs.id == 0) cs.id = state_file_->state().next_connection_id++;
+  }
+  if (descriptor_.manager_spec) {
+    // Managed connections are keyed through the control connection.
+    const Connection& control = *descriptor_.FindConnection(ManagerControl(*descriptor_.manager_spec));
+    if (!state_file_->state().connections[control.name].established) {
+      Status s = EstablishConnection(control);
+      if (!s.ok()) {
+        timings_["connect"] = Seconds(start);
+        return SaveAfter(s);
+      }
+    }
   }
   Status s = ForEach(descriptor_.connections.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Connection& c = descriptor_.connections[i];
@@ -547,12 +647,15 @@ Result<Bytes> Deployer::Request(const std::string& connection, ByteSpan arg) {
   if (!c || !c->direct || !c->to_handler) {
     return InvalidArgument("'" + connection + "' is not a direct connection to a handler");
   }
+  // Also called by worker threads (manager commands): state under mu_.
+  std::unique_lock<std::mutex> lock(mu_);
   AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*state_file_, *c, arg));
-  const auto& ms = state_file_->state().modules[c->to_module];
-  const auto& cs = state_file_->state().connections[c->name];
+  const uint32_t module_id = state_file_->state().modules[c->to_module].id;
+  const ConnectionState cs = state_file_->state().connections[c->name];
+  lock.unlock();
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(
                                         descriptor_.FindModule(c->to_module)->node)));
-  AEX_ASSIGN_OR_RETURN(Bytes response, client->Request(ms.id, cs.id, sealed.second));
+  AEX_ASSIGN_OR_RETURN(Bytes response, client->Request(module_id, cs.id, sealed.second));
   auto aead = channel::NewCipher(CipherOf(c->encryption), *cs.key);
   uint64_t counter = 0;
   Bytes plain;
@@ -565,16 +668,28 @@ Result<Bytes> Deployer::Request(const std::string& connection, ByteSpan arg) {
 Status Deployer::Disable(const std::string& module) {
   const Module* m = descriptor_.FindModule(module);
   auto it = state_file_->state().modules.find(module);
-  if (!m || it == state_file_->state().modules.end() || !it->second.key) {
+  if (!m || it == state_file_->state().modules.end() || !it->second.attested()) {
     return FailedPrecondition("module '" + module + "' is not attested");
   }
-  uint64_t nonce = ++it->second.nonce;
-  AEX_RETURN_IF_ERROR(state_file_->Save());
-  auto aead = channel::NewCipher(m->type == Backend::kSancus ? channel::Cipher::kSpongent
-                                                             : channel::Cipher::kAes,
-                                 *it->second.key);
-  if (!aead) return FailedPrecondition("cipher not available");
-  Bytes blob = channel::SealDisable(*aead, it->second.id, nonce);
+  Bytes blob;
+  if (it->second.by_manager) {
+    // The manager holds K_m and the module's nonce: it seals the command.
+    AEX_ASSIGN_OR_RETURN(Bytes body, ManagerCall(attest::EncodeDisable(module)));
+    ByteReader r(body);
+    ByteSpan sealed;
+    if (!r.ReadLengthPrefixed(&sealed, attest::kMaxManagerField) || !r.empty()) {
+      return Status(Code::kProtocol, "malformed DISABLE reply from the attestation manager");
+    }
+    blob.assign(sealed.begin(), sealed.end());
+  } else {
+    uint64_t nonce = ++it->second.nonce;
+    AEX_RETURN_IF_ERROR(state_file_->Save());
+    auto aead = channel::NewCipher(m->type == Backend::kSancus ? channel::Cipher::kSpongent
+                                                               : channel::Cipher::kAes,
+                                   *it->second.key);
+    if (!aead) return FailedPrecondition("cipher not available");
+    blob = channel::SealDisable(*aead, it->second.id, nonce);
+  }
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m->node)));
   AEX_RETURN_IF_ERROR(client->Disable(it->second.id, blob));
   it->second.disabled = true;
@@ -613,7 +728,10 @@ json Deployer::StatusReport() {
     auto it = state_file_->state().modules.find(m.name);
     bool deployed = it != state_file_->state().modules.end() && it->second.id != 0;
     j["deployed"] = deployed;
-    j["attested"] = deployed && it->second.key.has_value();
+    j["attested"] = deployed && it->second.attested();
+    if (deployed && it->second.attested()) {
+      j["attested_by"] = it->second.by_manager ? "manager" : "deployer";
+    }
     j["disabled"] = deployed && it->second.disabled;
     if (deployed) {
       j["id"] = it->second.id;

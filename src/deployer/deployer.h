@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -84,6 +85,23 @@ class Deployer {
   uint16_t IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const;
   Status EstablishConnection(const Connection& c);
   std::mutex* GrantLock(const std::string& module);
+  Status AttestOne(const Module& m);
+
+  // The attestation manager (manager.cc, docs/tee.md). A module is managed
+  // when the descriptor has a manager and the module is not the manager.
+  bool IsManaged(const std::string& module) const;
+  // Attests the manager itself, keys the deployer's control connection to
+  // it and provisions it with the trust anchors of the nodes in `nodes`.
+  Status PrepareManager(const std::set<std::string>& nodes);
+  // One command on the control connection, answered by the manager.
+  Result<Bytes> ManagerCall(const Bytes& command);
+  Status AttestViaManager(const Module& m, uint32_t id, const crypto::Digest& measurement);
+  // Key grants for both ends of `c` (only the receiving end when direct),
+  // from the manager; *conn_key is set for a direct connection.
+  Result<std::vector<Bytes>> GrantsFromManager(const Connection& c, uint32_t conn_id,
+                                               crypto::Key* conn_key);
+  // Unloaded or replaced manager: forget what it attested (Deploy).
+  void ForgetManagedModules();
 
   DeployerOptions options_;
   Descriptor descriptor_;
@@ -93,6 +111,7 @@ class Deployer {
   std::map<std::string, double> timings_;
   std::mutex mu_;  // guards state_file_->state() and built_ during parallel steps
   std::map<std::string, std::unique_ptr<std::mutex>> grant_locks_;
+  std::mutex manager_mu_;  // one manager command at a time, in counter order
   Sdk sdk_;
 };
 

@@ -1128,10 +1128,38 @@ void AssignIds(std::vector<Entry>& entries, const std::vector<bool>& has_id,
   if (assigned) *current_id = static_cast<uint32_t>(next);
 }
 
+// manager: {node: <node name>, name: <module name>}. Checked against the
+// nodes and modules by the validator.
+void ParseManager(const Json& object, Descriptor* d, Diagnostics* diag) {
+  ManagerSpec spec;
+  bool ok = true;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string& key = it.key();
+    if (key != "node" && key != "name") {
+      diag->Error(Where{}, "manager", "unknown key '" + key + "' (expected node, name)");
+      ok = false;
+    } else if (!it->is_string()) {
+      diag->Error(Where{}, "manager", "'" + key + "' must be a string, got " + TypeName(*it));
+      ok = false;
+    } else {
+      (key == "node" ? spec.node : spec.name) = it->get<std::string>();
+    }
+  }
+  if (ok && spec.node.empty()) {
+    diag->Error(Where{}, "manager", "needs 'node': the node the attestation manager runs on");
+    ok = false;
+  }
+  if (ok) d->manager_spec = std::move(spec);
+}
+
 void ParseTopLevel(const Json& root, const fs::path& base, Descriptor* d, Diagnostics* diag) {
   EntryReader r(root, Where{}, diag);
   r.CheckKeys(kTopKeys);
-  r.Path("manager", base, &d->manager);
+  if (const Json* m = r.Get("manager"); m && m->is_object()) {
+    ParseManager(*m, d, diag);
+  } else {
+    r.Path("manager", base, &d->manager);
+  }
   uint64_t value = 0;
   if (r.Uint("connections_current_id", Need::kOptional, 0, 65536, &value)) {
     d->connections_current_id = static_cast<uint32_t>(value);

@@ -111,6 +111,7 @@ struct Module {
   std::optional<uint16_t> port;
 
   std::vector<std::string> ignored_fields;
+  bool is_manager = false;  // the attestation manager, added by the deployer
 };
 
 struct Connection {
@@ -138,12 +139,23 @@ struct PeriodicEvent {
   bool established = false;
 };
 
+// aex's attestation manager (docs/tee.md): a module the deployer builds from
+// the SDK, loads on `node`, attests itself, and then lets attest the other
+// modules and install their connection keys.
+struct ManagerSpec {
+  std::string node;
+  std::string name = "aex-manager";  // its module name (must not clash)
+};
+
 struct Descriptor {
   std::vector<Node> nodes;
   std::vector<Module> modules;
   std::vector<Connection> connections;
   std::vector<PeriodicEvent> periodic_events;
-  std::optional<std::filesystem::path> manager;  // resolved against base_dir
+  // `manager` as a string: the original tool's manager file (resolved against
+  // base_dir, kept, not used); as a mapping: aex's attestation manager.
+  std::optional<std::filesystem::path> manager;
+  std::optional<ManagerSpec> manager_spec;
   uint32_t connections_current_id = 0;           // next id to hand out (<= 65536)
   uint32_t events_current_id = 0;
 

@@ -202,6 +202,7 @@ class Validator {
     for (size_t i = 0; i < d_.modules.size(); ++i) CheckModule(i);
     for (size_t i = 0; i < d_.connections.size(); ++i) CheckConnection(i);
     for (size_t i = 0; i < d_.periodic_events.size(); ++i) CheckEvent(i);
+    if (d_.manager_spec) CheckManager(*d_.manager_spec);
     if (d_.connections_current_id > 65536 && Ok(Where{}, "connections_current_id")) {
       Error(Where{}, "connections_current_id",
             "must be in 0..65536, got " + std::to_string(d_.connections_current_id));
@@ -216,6 +217,25 @@ class Validator {
   }
 
   static Where At(Section s, size_t i) { return Where{s, static_cast<int>(i)}; }
+
+  // The manager runs on a node of the file, as a module of its own name. It
+  // verifies X.509 chains and ECDSA quotes, which a Sancus node cannot host.
+  void CheckManager(const ManagerSpec& m) {
+    const Node* node = NodeNamed(m.node);
+    if (!node) {
+      Error(Where{}, "manager", "no node named " + Quote(m.node));
+    } else if (NodeTypeKnown(m.node) && node->type == Backend::kSancus) {
+      Error(Where{}, "manager",
+            "the attestation manager cannot run on sancus node " + Quote(m.node) +
+                " (it needs X.509 and ECDSA); use an sgx, trustzone or native node");
+    }
+    if (!IsValidEntityName(m.name)) {
+      Error(Where{}, "manager", "invalid name " + Quote(m.name));
+    } else if (const Module* mod = ModuleNamed(m.name); mod && !mod->is_manager) {
+      Error(Where{}, "manager",
+            "name " + Quote(m.name) + " is already a module's; give the manager another 'name'");
+    }
+  }
 
   // First entry of each name, for references and duplicate messages.
   void IndexNames() {

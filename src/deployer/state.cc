@@ -71,6 +71,7 @@ Result<DeploymentState> StateFile::Parse(const std::string& text) {
       ms.nonce = m.value("nonce", uint64_t{0});
       ms.disabled = m.value("disabled", false);
       ms.moved_from = m.value("moved_from", "");
+      ms.by_manager = m.value("by_manager", false);
       s.modules[name] = ms;
     }
     for (auto& [name, c] : doc.at("connections").items()) {
@@ -99,6 +100,7 @@ std::string StateFile::Serialize() const {
                             {"key", KeyToHex(m.key)}, {"nonce", m.nonce},
                             {"disabled", m.disabled}};
     if (!m.moved_from.empty()) doc["modules"][name]["moved_from"] = m.moved_from;
+    if (m.by_manager) doc["modules"][name]["by_manager"] = true;
   }
   doc["connections"] = json::object();
   for (const auto& [name, c] : state_.connections) {

@@ -25,6 +25,11 @@ struct ModuleState {
   uint64_t nonce = 0;              // last grant/disable nonce sent
   bool disabled = false;
   std::string moved_from{};  // aex update --node: the node the descriptor names (update.h)
+  // Attested by the attestation manager, which holds K_m (key stays empty)
+  // and the module's grant nonce.
+  bool by_manager = false;
+
+  bool attested() const { return key.has_value() || by_manager; }
 };
 
 struct ConnectionState {

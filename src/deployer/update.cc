@@ -40,19 +40,6 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-Status Context(const std::string& what, const Status& s) {
-  return s.ok() ? s : Status(s.code(), what + ": " + s.message());
-}
-
-Result<Bytes> ReadImage(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return NotFound("cannot read " + p.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return Bytes(s.begin(), s.end());
-}
-
 channel::Cipher ManagementCipher(Backend b) {
   return b == Backend::kSancus ? channel::Cipher::kSpongent : channel::Cipher::kAes;
 }
@@ -105,6 +92,15 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   if (!mp) return NotFound("no module named '" + name + "'");
   DeploymentState& st = state_file_->state();
   auto sit = st.modules.find(name);
+  if (descriptor_.manager_spec && name == descriptor_.manager_spec->name) {
+    return FailedPrecondition("'" + name + "' is the attestation manager: it cannot be updated "
+                              "in place (its module keys live in its memory)");
+  }
+  if (sit != st.modules.end() && sit->second.by_manager) {
+    return FailedPrecondition("module '" + name + "' was attested by the attestation manager, "
+                              "which holds its key; aex update needs the deployer to hold it "
+                              "(deploy without a manager to update modules in place)");
+  }
   if (sit == st.modules.end() || sit->second.id == 0 || !sit->second.key) {
     return FailedPrecondition("module '" + name + "' is not deployed and attested (aex up)");
   }
@@ -145,7 +141,8 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
     }
     const std::string& other = c.to_module == name ? c.from_module : c.to_module;
     if (!c.direct && (!st.modules.count(other) || !st.modules.at(other).key)) {
-      return FailedPrecondition("module '" + other + "' is not attested");
+      return FailedPrecondition("module '" + other + "' is not attested by the deployer, which "
+                                "needs its key to re-key connection '" + c.name + "'");
     }
     touching.push_back(&c);
   }
@@ -170,14 +167,14 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   }
   AEX_ASSIGN_OR_RETURN(NodeClient * new_client, client(*new_node));
   AEX_ASSIGN_OR_RETURN(NodeClient * old_client, client(*old_node));
-  AEX_ASSIGN_OR_RETURN(Bytes image, ReadImage(built.binary));
+  AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(built.binary));
   auto loaded = new_client->LoadModule(name, static_cast<uint8_t>(m.type), "", image);
-  if (!loaded.ok()) return Context("update '" + name + "': load", loaded.status());
+  if (!loaded.ok()) return WithContext("update '" + name + "': load", loaded.status());
   const uint32_t new_id = *loaded;
   rep.new_id = new_id;
   auto abandon = [&](const std::string& what, const Status& why) -> Status {
     (void)new_client->Unload(new_id);
-    return Context("update '" + name + "': " + what, why);
+    return WithContext("update '" + name + "': " + what, why);
   };
   Progress("  update    " + name + ": new instance id " + std::to_string(new_id) + " on " +
            new_node->name);
@@ -260,7 +257,7 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
     Status all;
     for (auto& [n, g] : into) {
       wire::ResumeRoutes r{to_new ? g.to_new : g.to_old};
-      Status s = Context("resume routes on '" + n + "'",
+      Status s = WithContext("resume routes on '" + n + "'",
                          clients.at(n)->Call(MsgType::kResumeRoutes, r.Encode()).status());
       if (!s.ok() && all.ok()) all = s;
     }
@@ -325,7 +322,7 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   }
   crypto::Wipe(import_payload);
   if (!imported.ok()) {
-    return Context("update '" + name + "': import into the new instance failed; the old "
+    return WithContext("update '" + name + "': import into the new instance failed; the old "
                    "instance is disabled and the routes into it stay paused (their events "
                    "are held by the nodes)",
                    imported);
@@ -379,7 +376,7 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
       if (!aead) return FailedPrecondition("no cipher for module " + module);
       Bytes wrapped = channel::WrapGrant(*aead, ms.id, g);
       AEX_ASSIGN_OR_RETURN(NodeClient * nc, client(node_of(module)));
-      return Context("re-key '" + c->name + "' at '" + module + "'", nc->SetKey(ms.id, wrapped));
+      return WithContext("re-key '" + c->name + "' at '" + module + "'", nc->SetKey(ms.id, wrapped));
     };
     const Module& to = *descriptor_.FindModule(c->to_module);
     bool handler = c->to_handler.has_value();

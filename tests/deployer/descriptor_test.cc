@@ -368,6 +368,18 @@ std::vector<BadCase> BadCases() {
       {"EmptyDocument", "", "the top level must be a mapping"},
       {"PythonYamlTag", kGood + "manager: !!python/object/apply:os.system [ls]\n",
        "unsupported YAML tag"},
+
+      // aex's attestation manager.
+      {"ManagerOnUnknownNode", kGood + "manager: {node: n9}\n",
+       "app.yaml: field 'manager': no node named 'n9'"},
+      {"ManagerOnSancusNode", kGood + "manager: {node: s1}\n",
+       "the attestation manager cannot run on sancus node 's1'"},
+      {"ManagerNameIsAModule", kGood + "manager: {node: n1, name: ping}\n",
+       "name 'ping' is already a module's"},
+      {"ManagerWithoutNode", kGood + "manager: {name: am}\n", "needs 'node'"},
+      {"ManagerUnknownKey", kGood + "manager: {node: n1, host: x}\n", "unknown key 'host'"},
+      {"ManagerNodeNotAString", kGood + "manager: {node: [n1]}\n",
+       "'node' must be a string, got a list"},
   };
 }
 
@@ -391,6 +403,15 @@ INSTANTIATE_TEST_SUITE_P(Table, BadDescriptorTest, testing::ValuesIn(BadCases())
                          [](const testing::TestParamInfo<BadCase>& info) {
                            return info.param.name;
                          });
+
+TEST(DescriptorTest, ManagerMappingNamesTheNodeAndTheModule) {
+  Result<Descriptor> r = ParseDescriptor(kGood + "manager: {node: n2}\n", "app.yaml", "/base");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->manager_spec.has_value());
+  EXPECT_EQ(r->manager_spec->node, "n2");
+  EXPECT_EQ(r->manager_spec->name, "aex-manager");
+  EXPECT_FALSE(r->manager.has_value());  // not the original's manager file
+}
 
 TEST(DescriptorTest, TableIsLargeEnough) { EXPECT_GE(BadCases().size(), 25u); }
 

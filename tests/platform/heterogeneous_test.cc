@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -111,19 +112,51 @@ std::string Logs(const std::string& dir) {
   return all;
 }
 
-TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
-  TempDir dir;
+// Copies the heterogeneous example into `dir` with free ports in place of its
+// fixed ones, `extra` appended to its descriptor; returns the descriptor.
+std::string CopyHeterogeneousExample(const TempDir& dir, const std::string& extra = "") {
   const std::string src = AEX_SOURCE_DIR "/examples/heterogeneous";
   for (const auto& e : fs::directory_iterator(src)) {
     if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename().string());
   }
-  // The example's fixed ports, replaced by free ones.
   std::string descriptor = ReadText(dir / "descriptor.yaml");
   for (const char* port : {"6101", "6102", "6103", "6104"}) {
     descriptor = std::regex_replace(descriptor, std::regex(port),
                                     std::to_string(FreePort()));
   }
+  descriptor += extra;
   WriteText(dir / "descriptor.yaml", descriptor);
+  return descriptor;
+}
+
+// After the operator set the alert threshold to 0: sancus -> trustzone ->
+// sancus (SpongeWrap both ways), trustzone -> sgx -> native (AES-GCM),
+// native <-> sgx request/response, all within 30 s.
+void ExpectEventsFlowBothWays(const std::string& dir) {
+  Bytes sensor, gateway, report;
+  bool flowing = Eventually(
+      [&] {
+        auto s = CallEntry(dir, "sensor", "status");
+        auto g = CallEntry(dir, "gateway", "status");
+        auto r = CallEntry(dir, "dashboard", "report");
+        if (!s.ok() || !g.ok() || !r.ok()) return false;
+        sensor = *s, gateway = *g, report = *r;
+        return U32(sensor, 4) >= 3 && U32(gateway, 0) >= 3 && U32(report, 0) >= 1 &&
+               U32(report, 4) >= 1 && U32(report, 8) >= 1;
+      },
+      30);
+  EXPECT_TRUE(flowing) << "sensor sent " << U32(sensor, 0) << ", acks " << U32(sensor, 4)
+                       << "; gateway forwarded " << U32(gateway, 0) << "; dashboard polls "
+                       << U32(report, 0) << ", alerts " << U32(report, 4) << ", readings "
+                       << U32(report, 8) << "\n"
+                       << Logs(dir);
+  EXPECT_EQ(U32(gateway, 4), 0u);      // nothing malformed reached the gateway
+  EXPECT_EQ(U32(report, 8 + 16), 0u);  // the threshold the operator set
+}
+
+TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
+  TempDir dir;
+  const std::string descriptor = CopyHeterogeneousExample(dir);
 
   CliApp app(dir);
   CliRun validate = app.Do("validate descriptor.yaml");
@@ -142,27 +175,7 @@ TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
   CliRun output = app.Do("output descriptor.yaml --connection set-threshold --arg 00000000");
   ASSERT_EQ(output.exit_code, 0) << output.output;
 
-  // sancus -> trustzone -> sancus (SpongeWrap both ways), trustzone -> sgx ->
-  // native (AES-GCM), native <-> sgx request/response.
-  Bytes sensor, gateway, report;
-  bool flowing = Eventually(
-      [&] {
-        auto s = CallEntry(app.dir(), "sensor", "status");
-        auto g = CallEntry(app.dir(), "gateway", "status");
-        auto r = CallEntry(app.dir(), "dashboard", "report");
-        if (!s.ok() || !g.ok() || !r.ok()) return false;
-        sensor = *s, gateway = *g, report = *r;
-        return U32(sensor, 4) >= 3 && U32(gateway, 0) >= 3 && U32(report, 0) >= 1 &&
-               U32(report, 4) >= 1 && U32(report, 8) >= 1;
-      },
-      30);
-  EXPECT_TRUE(flowing) << "sensor sent " << U32(sensor, 0) << ", acks " << U32(sensor, 4)
-                       << "; gateway forwarded " << U32(gateway, 0) << "; dashboard polls "
-                       << U32(report, 0) << ", alerts " << U32(report, 4) << ", readings "
-                       << U32(report, 8) << "\n"
-                       << Logs(dir.path());
-  EXPECT_EQ(U32(gateway, 4), 0u);      // nothing malformed reached the gateway
-  EXPECT_EQ(U32(report, 8 + 16), 0u);  // the threshold the operator set
+  ExpectEventsFlowBothWays(app.dir());
 
   CliRun status = app.Do("status descriptor.yaml");
   EXPECT_EQ(status.exit_code, 0) << status.output;
@@ -191,6 +204,122 @@ TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
   EXPECT_NE(mismatch.output.find("expected_measurement"), std::string::npos) << mismatch.output;
   CliRun pinned_down = app.Do("down pinned.yaml");
   EXPECT_EQ(pinned_down.exit_code, 0) << pinned_down.output;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+nlohmann::json StatusJson(CliApp& app, const std::string& descriptor) {
+  CliRun r = app.Do("--json status " + descriptor);
+  return nlohmann::json::parse(r.output, nullptr, false);
+}
+
+const nlohmann::json* ModuleIn(const nlohmann::json& status, const std::string& name) {
+  if (!status.is_object() || !status.contains("modules")) return nullptr;
+  for (const auto& m : status["modules"]) {
+    if (m.value("name", "") == name) return &m;
+  }
+  return nullptr;
+}
+
+// The same application with an attestation manager on the sgx node: the
+// deployer attests only the manager; the manager attests the four modules
+// (sancus, trustzone, sgx, native) and makes their key grants.
+TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
+  TempDir dir;
+  const std::string descriptor =
+      CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n");
+  CliApp app(dir);
+  CliRun start = app.Do("nodes start descriptor.yaml");
+  ASSERT_EQ(start.exit_code, 0) << start.output;
+  CliRun up = app.Do("--manager up descriptor.yaml");
+  ASSERT_EQ(up.exit_code, 0) << up.output << Logs(dir.path());
+  EXPECT_EQ(Count(up.output, "verified by the attestation manager"), 4u) << up.output;
+  CliRun output = app.Do("output descriptor.yaml --connection set-threshold --arg 00000000");
+  ASSERT_EQ(output.exit_code, 0) << output.output;
+  ExpectEventsFlowBothWays(app.dir());
+
+  // The deployer holds the manager's key and the control connection's, not
+  // the keys of the modules the manager attested nor of their connections.
+  auto state = nlohmann::json::parse(ReadText(dir / ".aex/descriptor.state.json"));
+  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard"}) {
+    EXPECT_EQ(state["modules"][m].value("key", "?"), "") << m;
+    EXPECT_TRUE(state["modules"][m].value("by_manager", false)) << m;
+  }
+  EXPECT_NE(state["modules"]["aex-manager"].value("key", ""), "");
+  for (const char* c : {"sensor-readings", "sensor-acks", "forwarded-readings", "alerts",
+                        "summary"}) {
+    EXPECT_EQ(state["connections"][c].value("key", "?"), "") << c;
+  }
+  EXPECT_NE(state["connections"]["set-threshold"].value("key", ""), "");  // the deployer's own
+  auto status = StatusJson(app, "descriptor.yaml");
+  const nlohmann::json* gateway = ModuleIn(status, "gateway");
+  ASSERT_NE(gateway, nullptr) << status.dump();
+  EXPECT_EQ(gateway->value("attested_by", ""), "manager");
+
+  // Hostile bytes on the control connection get an error answer, and the
+  // manager keeps serving (the disable below goes through it).
+  CliRun junk = app.Do("--json request descriptor.yaml --connection aex-manager.control --arg ff");
+  ASSERT_EQ(junk.exit_code, 0) << junk.output;
+  EXPECT_NE(junk.output.find("\"hex\": \"0001"), std::string::npos) << junk.output;  // kInvalidArgument
+
+  // Update needs the module key, which only the manager has: refused.
+  CliRun update = app.Do("update descriptor.yaml --module gateway");
+  EXPECT_NE(update.exit_code, 0);
+  EXPECT_NE(update.output.find("attested by the attestation manager"), std::string::npos)
+      << update.output;
+
+  // Disable through the manager, which seals the command under K_m.
+  CliRun disable = app.Do("disable descriptor.yaml --module dashboard");
+  ASSERT_EQ(disable.exit_code, 0) << disable.output;
+  EXPECT_FALSE(CallEntry(app.dir(), "dashboard", "report").ok());
+
+  // A node key the module's node does not have: the manager refuses the
+  // evidence with the reason, and the module gets no key.
+  WriteText(dir / "keys/wrong.key", std::string(32, 'a') + "\n");
+  std::string wrong = std::regex_replace(descriptor, std::regex("keys/native-node.key"),
+                                         "keys/wrong.key");
+  ASSERT_NE(wrong, descriptor);
+  WriteText(dir / "wrong.yaml", wrong);
+  CliRun refused = app.Do("--manager up wrong.yaml");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_NE(refused.output.find("attestation manager: native attestation failed"),
+            std::string::npos)
+      << refused.output;
+  const nlohmann::json wrong_status = StatusJson(app, "wrong.yaml");
+  const nlohmann::json* dashboard = ModuleIn(wrong_status, "dashboard");
+  ASSERT_NE(dashboard, nullptr);
+  EXPECT_FALSE(dashboard->value("attested", true));
+  EXPECT_EQ(app.Do("down wrong.yaml").exit_code, 0);
+
+  // Policy holds through the manager too.
+  std::string strict = std::regex_replace(
+      descriptor, std::regex("(    vendor_id: 4661\n)"), "$1    allow_simulated: false\n");
+  WriteText(dir / "strict.yaml", strict);
+  CliRun strict_up = app.Do("--manager up strict.yaml");
+  EXPECT_NE(strict_up.exit_code, 0) << strict_up.output;
+  EXPECT_NE(strict_up.output.find("allow_simulated: false"), std::string::npos)
+      << strict_up.output;
+  EXPECT_EQ(app.Do("down strict.yaml").exit_code, 0);
+
+  // The manager's node restarts: the manager comes back without keys, so
+  // `aex up` deploys it and everything it had attested again.
+  pid_t sgx_node = std::stoi(ReadText(dir / ".aex/nodes/sgx-node.pid"));
+  ASSERT_EQ(kill(sgx_node, SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return kill(sgx_node, 0) != 0; }, 10));
+  CliRun restart = app.Do("nodes start descriptor.yaml");
+  ASSERT_EQ(restart.exit_code, 0) << restart.output;
+  CliRun again = app.Do("--manager up descriptor.yaml");
+  ASSERT_EQ(again.exit_code, 0) << again.output << Logs(dir.path());
+  EXPECT_NE(again.output.find("its attestation manager was replaced"), std::string::npos)
+      << again.output;
+  EXPECT_EQ(Count(again.output, "verified by the attestation manager"), 4u) << again.output;
+  output = app.Do("output descriptor.yaml --connection set-threshold --arg 00000000");
+  ASSERT_EQ(output.exit_code, 0) << output.output;
+  ExpectEventsFlowBothWays(app.dir());
 }
 
 // ping-pong's descriptor with both nodes (and modules) on `backend`.

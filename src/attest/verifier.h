@@ -1,0 +1,75 @@
+// Attestation verifiers: what the deployer, or the attestation manager on
+// its behalf, runs to decide whether a module is the expected binary on the
+// expected platform, and to obtain its module key K_m. Pure functions of the
+// target, the challenge and the evidence: no network, no files, so that the
+// attestation manager (a module, src/manager/) links exactly the code the
+// deployer runs. docs/tee.md describes each backend's protocol; the byte
+// formats are in src/platform/<backend>/*_keys.h, shared with the module side.
+
+#ifndef AEX_ATTEST_VERIFIER_H_
+#define AEX_ATTEST_VERIFIER_H_
+
+#include <string>
+
+#include "aex/bytes.h"
+#include "aex/status.h"
+#include "crypto/crypto.h"
+#include "platform/platform.h"
+#include "platform/sgx/sgx_keys.h"
+
+namespace aex::attest {
+
+struct AttestationTarget {
+  tee::Backend backend = tee::Backend::kNative;
+  uint32_t module_id = 0;
+  crypto::Digest measurement{};  // SHA-256 of the binary the deployer built
+  crypto::Key node_key{};        // native, sancus: K_N of the node, known to the deployer
+
+  // Policy (descriptor node fields). Native is no TEE and never "simulated".
+  bool allow_simulated = true;
+  bool allow_debug = true;
+
+  // sancus, trustzone: the vendor id, and the vendor key when the descriptor
+  // gives it (sancus: K_N,SP, 16 bytes; trustzone: 16 or 32 bytes); when it
+  // is empty the vendor key is derived from node_key (sancus) or huk.
+  uint16_t vendor_id = 0;
+  Bytes vendor_key;
+  Bytes huk;                // trustzone: the node's hardware unique key, 16 or 32 bytes
+  std::string module_name;  // trustzone: the TA UUID is derived from it
+
+  // sgx: the trust anchor (the platform root CA certificate, PEM) and the
+  // deployment's enclave signing key (PEM; its hash is MRSIGNER).
+  std::string root_ca_pem;
+  std::string root_ca_name;  // for messages
+  std::string signer_pem;
+};
+
+// Wipes the secrets a target holds.
+void WipeTarget(AttestationTarget* target);
+
+// One attestation attempt: the request the module receives and what the
+// deployer keeps to check the answer.
+struct Challenge {
+  Bytes request;
+  tee::sgx::X25519Key ephemeral{};  // sgx: the deployer's X25519 private key
+  crypto::Digest mrsigner{};        // sgx: SHA-256 of the signer's public key
+  Challenge() = default;
+  Challenge(Challenge&&) = default;
+  Challenge& operator=(Challenge&&) = default;
+  ~Challenge() { crypto::Wipe(ephemeral); }
+};
+
+// A fresh challenge for `target` (a new random nonce every time).
+Result<Challenge> NewChallenge(const AttestationTarget& target);
+// Verifies the module's answer; K_m on success, the reason otherwise
+// (kAuthFailed: evidence does not verify; kPermissionDenied: policy).
+Result<crypto::Key> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
+                                   ByteSpan evidence);
+
+// Verifies native evidence for `challenge` (exposed for tests).
+Result<crypto::Key> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
+                                         ByteSpan evidence);
+
+}  // namespace aex::attest
+
+#endif  // AEX_ATTEST_VERIFIER_H_

@@ -1,0 +1,104 @@
+// Deployer side of the attestation manager (docs/tee.md, "Attestation
+// manager"): the manager is a module of the deployment (builder.cc adds it);
+// the deployer attests it like any module, keys a direct request connection
+// to it, provisions it with the nodes' trust anchors and node keys, and from
+// then on asks it to attest the other modules and to make their key grants.
+// The deployer relays challenges, evidence and grants between nodes and the
+// manager but never holds those modules' keys.
+
+#include "attest/manager_protocol.h"
+#include "deployer/attestation.h"
+#include "deployer/deployer.h"
+#include "deployer/node_client.h"
+
+namespace aex::deploy {
+
+bool Deployer::IsManaged(const std::string& module) const {
+  return descriptor_.manager_spec && module != descriptor_.manager_spec->name;
+}
+
+Result<Bytes> Deployer::ManagerCall(const Bytes& command) {
+  // The manager answers one request at a time, and the control
+  // connection's counters must reach it in order.
+  std::lock_guard<std::mutex> lock(manager_mu_);
+  auto response = Request(ManagerControl(*descriptor_.manager_spec), command);
+  if (!response.ok()) {
+    return Status(response.status().code(),
+                  "attestation manager: " + response.status().message());
+  }
+  auto body = attest::DecodeResponse(*response);
+  crypto::Wipe(*response);
+  return body;
+}
+
+Status Deployer::PrepareManager(const std::set<std::string>& nodes) {
+  const ManagerSpec& spec = *descriptor_.manager_spec;
+  const Module& manager = *descriptor_.FindModule(spec.name);
+  AEX_RETURN_IF_ERROR(AttestOne(manager));
+  const Connection& control = *descriptor_.FindConnection(ManagerControl(spec));
+  bool established;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    established = state_file_->state().connections[control.name].established;
+  }
+  if (!established) {
+    AEX_RETURN_IF_ERROR(EstablishConnection(control));
+    Progress("  connect   " + control.name + "  deployer -> " + spec.name +
+             " (control connection)");
+  }
+  // The manager keeps anchors in memory only, so they are sent whenever
+  // there is something to attest; the command replaces what it had.
+  for (const std::string& name : nodes) {
+    const Node& node = *descriptor_.FindNode(name);
+    Module as_module;  // FillAttestationTarget reads the backend from a module
+    as_module.type = node.type;
+    AttestationTarget target;
+    Status filled = FillAttestationTarget(descriptor_, node, as_module, &target);
+    if (!filled.ok()) {
+      WipeTarget(&target);
+      return WithContext("provision the attestation manager", filled);
+    }
+    Bytes command = attest::EncodeProvision(name, target);
+    WipeTarget(&target);
+    auto done = ManagerCall(command);
+    crypto::Wipe(command);
+    if (!done.ok()) return WithContext("provision node '" + name + "'", done.status());
+  }
+  Progress("  manager   " + spec.name + "  provisioned for " + std::to_string(nodes.size()) +
+           " node(s)");
+  return Status::Ok();
+}
+
+Status Deployer::AttestViaManager(const Module& m, uint32_t id,
+                                  const crypto::Digest& measurement) {
+  attest::ModuleClaim claim{m.name, m.node, m.type, id, measurement};
+  AEX_ASSIGN_OR_RETURN(Bytes body, ManagerCall(attest::EncodeBegin(claim)));
+  ByteReader r(body);
+  ByteSpan request;
+  if (!r.ReadLengthPrefixed(&request, attest::kMaxManagerField) || !r.empty()) {
+    return Status(Code::kProtocol, "malformed BEGIN_ATTEST reply from the attestation manager");
+  }
+  // The deployer only relays: the challenge and the evidence are checked by
+  // the manager, and the key they establish stays there.
+  AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
+  AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, request));
+  AEX_RETURN_IF_ERROR(ManagerCall(attest::EncodeFinish(m.name, evidence)).status());
+  std::lock_guard<std::mutex> lock(mu_);
+  ModuleState& ms = state_file_->state().modules[m.name];
+  ms.key.reset();
+  ms.by_manager = true;
+  return Status::Ok();
+}
+
+void Deployer::ForgetManagedModules() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [name, ms] : state_file_->state().modules) {
+    if (!ms.by_manager) continue;
+    // Deploy sees a changed measurement: it unloads the instance (if it still
+    // runs) and loads a new one, which the new manager then attests.
+    ms.by_manager = false;
+    ms.measurement.clear();
+  }
+}
+
+}  // namespace aex::deploy
