@@ -23,6 +23,9 @@ struct Sdk {
   std::string cc = "cc";
   std::string cxx = "c++";
   std::string extra_flags;  // e.g. sanitizer flags the SDK was built with
+  // Module binaries keep their symbols but not their debug info (20x
+  // smaller: faster to load, send and measure). AEX_MODULE_DEBUG=1 keeps it.
+  bool strip_debug = true;
   // The attestation manager's source and the source tree it includes from.
   std::filesystem::path manager_source;
   std::filesystem::path source_dir;

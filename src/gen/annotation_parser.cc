@@ -320,7 +320,10 @@ class Scanner {
     if (i >= text_.size() || text_[i] != '(' || i - open > kMaxDelimiter) {
       return Error(start, "invalid raw string literal delimiter");
     }
-    std::string terminator = ")" + text_.substr(open, i - open) + "\"";
+    // Built by appending: GCC 12 at -O3 misreports operator+ here (-Wrestrict).
+    std::string terminator(1, ')');
+    terminator.append(text_, open, i - open);
+    terminator.push_back('"');
     size_t end = text_.find(terminator, i + 1);
     if (end == std::string::npos) return Error(start, "unterminated raw string literal");
     pos_ = end + terminator.size();

@@ -98,7 +98,13 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
             self->chunk_ = std::min(self->chunk_ * 2, kReadChunk);
           }
           self->in_len_ += n;
-          if (self->ParseFrames()) self->ReadMore();
+          if (!self->ParseFrames()) return;
+          if (n < kFirstChunk && self->in_len_ == 0 && self->in_.size() > kFirstChunk) {
+            // The burst is over: an idle stream keeps a small buffer only.
+            Bytes().swap(self->in_);
+            self->chunk_ = kFirstChunk;
+          }
+          self->ReadMore();
         });
   }
 
@@ -152,6 +158,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
                         self->writing_active_ = false;
                         self->writing_.clear();
                         if (ec) return self->Close(Status(Code::kIo, ec.message()));
+                        if (self->pending_.empty() && self->writing_.capacity() > kReadChunk) {
+                          Bytes().swap(self->writing_);  // idle: give a burst's buffer back
+                        }
                         self->Flush();
                       });
   }
