@@ -14,6 +14,7 @@
 
 #include "deployer/deployer.h"
 #include "deployer/local_nodes.h"
+#include "deployer/node_tls.h"
 #include "deployer/subprocess.h"
 
 namespace {
@@ -99,17 +100,21 @@ std::string Pad(std::string s, size_t w) {
 }
 
 void PrintStatus(const json& r) {
-  std::cout << Pad("NODE", 14) << Pad("TYPE", 10) << Pad("ADDRESS", 22) << Pad("REACHABLE", 10)
-            << "ROUTED  UNDELIVERABLE\n";
+  std::cout << Pad("NODE", 14) << Pad("TYPE", 10) << Pad("ADDRESS", 22) << Pad("TLS", 4)
+            << Pad("REACHABLE", 10) << "ROUTED  UNDELIVERABLE  REJECTED(frames/tls)\n";
   for (const auto& n : r["nodes"]) {
-    std::string routed = "-", undeliv = "-";
+    std::string routed = "-", undeliv = "-", rejected = "-";
     if (n.contains("status")) {
-      routed = std::to_string(n["status"]["counters"].value("events_routed", 0));
-      undeliv = std::to_string(n["status"]["counters"].value("events_undeliverable", 0));
+      const auto& c = n["status"]["counters"];
+      routed = std::to_string(c.value("events_routed", 0));
+      undeliv = std::to_string(c.value("events_undeliverable", 0));
+      rejected = std::to_string(c.value("frames_rejected", 0)) + "/" +
+                 std::to_string(c.value("handshakes_rejected", 0));
     }
     std::cout << Pad(n["name"], 14) << Pad(n["type"], 10) << Pad(n["address"], 22)
-              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 7) << undeliv
-              << "\n";
+              << Pad(n.value("tls", false) ? "yes" : "no", 4)
+              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 7)
+              << Pad(undeliv, 14) << rejected << "\n";
   }
   std::cout << "\n" << Pad("MODULE", 16) << Pad("NODE", 12) << Pad("ID", 4) << Pad("STATE", 9)
             << Pad("ATTESTED", 9) << Pad("IN", 8) << Pad("OUT", 8) << Pad("REQ", 6)
@@ -210,6 +215,11 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"start", "stop"}));
   nodes->add_option("descriptor", g.descriptor, "deployment descriptor")->required();
+  auto* tls_cmd = app.add_subcommand(
+      "tls", "create the deployment's TLS material (CA, deployer and node certificates)");
+  std::string tls_action;
+  tls_cmd->add_option("action", tls_action, "init")->required()->check(CLI::IsMember({"init"}));
+  tls_cmd->add_option("descriptor", g.descriptor, "deployment descriptor")->required();
   auto* graph = add("graph", "draw the application (Graphviz)");
   graph->add_option("--format", format, "dot or svg")->capture_default_str();
   graph->add_option("-o,--output", out_file, "output file (default: stdout)");
@@ -245,6 +255,35 @@ int main(int argc, char** argv) {
     Status s = nodes_action == "start" ? aex::deploy::StartLocalNodes(*d, node_exe, say)
                                        : aex::deploy::StopLocalNodes(*d, say);
     return s.ok() ? 0 : Fail(g, s);
+  }
+
+  if (tls_cmd->parsed()) {
+    auto d = aex::deploy::LoadDescriptor(g.descriptor);
+    if (!d.ok()) return Fail(g, d.status());
+    auto created = aex::deploy::EnsureTlsMaterial(*d);
+    if (!created.ok()) return Fail(g, created.status());
+    json nodes_json = json::array();
+    for (const auto& n : d->nodes) {
+      if (!aex::deploy::UsesTls(n)) continue;
+      aex::tls::Files f = aex::deploy::NodeTlsFiles(*d, n);
+      nodes_json.push_back({{"node", n.name}, {"cert", f.cert}, {"key", f.key}, {"ca", f.ca}});
+    }
+    if (g.json_out) {
+      std::cout << json{{"ok", true}, {"created", *created}, {"nodes", nodes_json}}.dump(2)
+                << "\n";
+      return 0;
+    }
+    if (!g.quiet) {
+      for (const auto& file : *created) std::cerr << "  created   " << file << "\n";
+      std::cerr << "TLS material in " << aex::deploy::TlsDir(*d).string()
+                << " (ca.key never leaves this machine). Start each node with:\n";
+      for (const auto& n : nodes_json) {
+        std::cerr << "  " << n["node"].get<std::string>() << ": aex-node --tls-cert "
+                  << n["cert"].get<std::string>() << " --tls-key " << n["key"].get<std::string>()
+                  << " --tls-ca " << n["ca"].get<std::string>() << "\n";
+      }
+    }
+    return 0;
   }
 
   auto opened = OpenDeployer(g);

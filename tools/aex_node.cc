@@ -44,6 +44,14 @@ int main(int argc, char** argv) {
   app.add_option("--peer-backlog", opt.peer_backlog,
                  "events queued per unreachable peer before refusing")
       ->capture_default_str();
+  app.add_option("--tls-cert", opt.tls.cert,
+                 "this node's TLS certificate (PEM, from `aex tls init`); with --tls-key and "
+                 "--tls-ca every connection is mutual TLS 1.3");
+  app.add_option("--tls-key", opt.tls.key, "this node's TLS private key (PEM)");
+  app.add_option("--tls-ca", opt.tls.ca, "the deployment CA certificate (PEM)");
+  app.add_flag("--insecure-no-tls", opt.insecure_no_tls,
+               "allow plain TCP on a non-loopback address: anyone who can reach the port can "
+               "then load, unload or reset modules");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -70,6 +78,10 @@ int main(int argc, char** argv) {
     printf("key file:      %s\nplatform dir:  %s\nsgx root CA:   %s/%s\n", opt.key_file.c_str(),
            opt.platform_dir.c_str(), opt.platform_dir.c_str(), aex::tee::sgx::kRootCaFile);
     return 0;
+  }
+  if (aex::Status s = aex::node::CheckTransportSecurity(opt); !s.ok()) {
+    fprintf(stderr, "aex-node: %s\n", s.message().c_str());
+    return 2;
   }
   if (opt.work_dir.empty()) opt.work_dir = "/tmp/aex-node-" + std::to_string(getpid());
   spdlog::set_level(spdlog::level::from_str(log_level));

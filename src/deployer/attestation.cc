@@ -12,6 +12,8 @@
 #include <mutex>
 
 #include "platform/native/native_keys.h"
+#include "tls/pki.h"
+#include "util/files.h"
 #include "platform/trustzone/trustzone_keys.h"
 #ifdef AEX_HAVE_SANCUS_KEYS
 #include "platform/sancus/sancus_keys.h"
@@ -65,29 +67,14 @@ Result<std::string> LoadOrCreateSgxSigner(const fs::path& file) {
   std::lock_guard<std::mutex> lock(mu);
   std::error_code ec;
   if (!fs::exists(file, ec)) {
-    tee::sgx::Pkey key(EVP_EC_gen("P-256"));
-    BIO* bio = BIO_new(BIO_s_mem());
-    std::string pem;
-    if (key && bio &&
-        PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1) {
-      char* data = nullptr;
-      long n = BIO_get_mem_data(bio, &data);
-      pem.assign(data, static_cast<size_t>(n));
-    }
-    BIO_free(bio);
+    pki::Pkey key = pki::NewP256Key();
+    std::string pem = key ? pki::PrivateKeyPem(key.get()) : "";
     if (pem.empty()) return Internal("cannot generate the sgx signing key");
     fs::create_directories(file.parent_path(), ec);
-    // Written in full under a temporary name, then published with link(),
-    // which fails if another deployer process got there first (it wins).
-    fs::path tmp = file.string() + ".tmp" + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-    if (fd >= 0) ok = fsync(fd) == 0 && ok;
-    if (fd >= 0) close(fd);
-    ok = ok && (link(tmp.c_str(), file.c_str()) == 0 || errno == EEXIST);
-    unlink(tmp.c_str());
+    // If another deployer process got there first, its key wins.
+    Status written = WriteFileAtomically(file, pem, 0600, IfExists::kKeep);
     crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(pem.data()), pem.size()));
-    if (!ok) return Status(Code::kIo, "cannot write " + file.string());
+    AEX_RETURN_IF_ERROR(written);
   }
   AEX_ASSIGN_OR_RETURN(Bytes pem, tee::ReadFileBounded(file.string(), 16384));
   return std::string(pem.begin(), pem.end());

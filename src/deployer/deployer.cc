@@ -41,11 +41,13 @@ std::string ProgressLine(const std::string& step, const std::string& what,
 }  // namespace
 
 Deployer::Deployer(DeployerOptions options, Descriptor d,
-                   std::map<std::string, gen::ModuleManifest> m, std::unique_ptr<StateFile> state)
+                   std::map<std::string, gen::ModuleManifest> m, std::unique_ptr<StateFile> state,
+                   NodeDialer dialer)
     : options_(std::move(options)),
       descriptor_(std::move(d)),
       manifests_(std::move(m)),
       state_file_(std::move(state)),
+      dialer_(std::move(dialer)),
       sdk_(Sdk::Default()) {}
 
 static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>> LoadChecked(
@@ -81,8 +83,11 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
   AEX_ASSIGN_OR_RETURN(auto state, StateFile::Open(options.state_file));
   ApplyMoves(&loaded.first, state->state());  // modules moved by aex update --node
+  // Creates the deployment's TLS material on first use (node_tls.h).
+  AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(loaded.first));
   return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
-                                                std::move(loaded.second), std::move(state)));
+                                                std::move(loaded.second), std::move(state),
+                                                std::move(dialer)));
 }
 
 void Deployer::Progress(const std::string& line) {
@@ -117,8 +122,7 @@ Status Deployer::SaveAfter(Status step) {
 }
 
 Result<std::unique_ptr<NodeClient>> Deployer::ClientFor(const Node& node) {
-  auto client = NodeClient::Connect(node.host, node.deploy_port ? node.deploy_port
-                                                                : node.reactive_port);
+  auto client = dialer_.Connect(node);
   if (!client.ok()) return WithContext("node '" + node.name + "'", client.status());
   return client;
 }
@@ -709,7 +713,8 @@ json Deployer::StatusReport() {
     const Node& n = descriptor_.nodes[i];
     json j = {{"name", n.name},
               {"type", BackendName(n.type)},
-              {"address", n.host + ":" + std::to_string(n.reactive_port)}};
+              {"address", n.host + ":" + std::to_string(n.reactive_port)},
+              {"tls", UsesTls(n)}};
     auto client = ClientFor(n);
     auto st = client.ok() ? (*client)->NodeStatus() : Result<std::string>(client.status());
     j["reachable"] = st.ok();

@@ -19,6 +19,7 @@
 
 #include "deployer/builder.h"
 #include "deployer/descriptor.h"
+#include "deployer/node_tls.h"
 #include "deployer/state.h"
 #include "deployer/update.h"
 
@@ -74,7 +75,7 @@ class Deployer {
 
  private:
   Deployer(DeployerOptions options, Descriptor d, std::map<std::string, gen::ModuleManifest> m,
-           std::unique_ptr<StateFile> state);
+           std::unique_ptr<StateFile> state, NodeDialer dialer);
 
   Status WaitForNodes();
   Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
@@ -107,6 +108,7 @@ class Deployer {
   Descriptor descriptor_;
   std::map<std::string, gen::ModuleManifest> manifests_;
   std::unique_ptr<StateFile> state_file_;
+  NodeDialer dialer_;  // TLS or plain per node, as the descriptor says
   std::map<std::string, BuiltModule> built_;
   std::map<std::string, double> timings_;
   std::mutex mu_;  // guards state_file_->state() and built_ during parallel steps

@@ -75,6 +75,12 @@ bool BackendSupports(Backend backend, Encryption encryption) {
   return backend != Backend::kSancus || encryption == Encryption::kSpongent;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool UsesTls(const Node& node) { return node.tls.value_or(!IsLoopbackHost(node.host)); }
+
 // ---------------------------------------------------------------------------
 // Descriptor lookups
 
@@ -150,6 +156,7 @@ constexpr std::string_view kNodeKeys[] = {
     "allow_debug",
     "root_ca",
     "devices",
+    "tls",
 };
 
 constexpr std::string_view kModuleKeys[] = {
@@ -893,6 +900,8 @@ Node ParseNode(const Json& j, Where where, const fs::path& base, Diagnostics* di
   r.Path("root_ca", base, &node.root_ca);
   std::vector<std::string> devices;
   if (r.StringList("devices", &devices)) node.devices = std::move(devices);
+  bool tls = false;
+  if (r.Bool("tls", &tls)) node.tls = tls;
 
   if (!diag->Failed(where, "type")) WarnInapplicableNodeFields(r, node.type);
   return node;

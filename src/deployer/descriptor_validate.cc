@@ -336,6 +336,12 @@ class Validator {
     }
     if (Ok(w, "type")) CheckNodeKeys(w, n);
     CheckDeviceList(w, n);
+    if (n.tls == false && !IsLoopbackHost(n.host) && Ok(w, "host")) {
+      diag_->Warning(w, "tls",
+                     "off on a non-loopback host: anyone who can reach " + Quote(n.host) +
+                         " can load, unload or reset modules there (the node must be started "
+                         "with --insecure-no-tls)");
+    }
   }
 
   // What each platform needs to derive or verify module keys (see
@@ -513,6 +519,7 @@ class Validator {
       Error(w, "to_module",
             "a connection cannot go from module " + Quote(c.from_module) + " to itself");
     }
+    if (from != nullptr && to != nullptr) CheckPeerTransport(w, *from, *to);
     if (Ok(w, "encryption")) {
       if (from != nullptr && ModuleTypeKnown(from->name)) CheckEncryption(w, c, *from);
       if (to != nullptr && ModuleTypeKnown(to->name)) CheckEncryption(w, c, *to);
@@ -561,6 +568,21 @@ class Validator {
     CheckRefName(w, "from_request", c.from_request);
     CheckRefName(w, "to_input", c.to_input);
     CheckRefName(w, "to_handler", c.to_handler);
+  }
+
+  // A node opens its peer links with its own transport (TLS with its node
+  // certificate, or plain TCP without one), so both ends of a link between
+  // two nodes must use the same.
+  void CheckPeerTransport(Where w, const Module& from, const Module& to) {
+    const Node* a = NodeNamed(from.node);
+    const Node* b = NodeNamed(to.node);
+    if (a == nullptr || b == nullptr || a == b || UsesTls(*a) == UsesTls(*b)) return;
+    auto describe = [](const Node& n) {
+      return "node " + Quote(n.name) + (UsesTls(n) ? " uses TLS" : " does not use TLS");
+    };
+    Error(w, "to_module",
+          "joins nodes that cannot link: " + describe(*a) + ", " + describe(*b) +
+              " (set the same 'tls' on both)");
   }
 
   void CheckEncryption(Where w, const Connection& c, const Module& m) {

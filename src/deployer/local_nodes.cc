@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "deployer/node_client.h"
+#include "deployer/node_tls.h"
 
 extern char** environ;
 
@@ -115,15 +115,13 @@ void StopDevices(const Descriptor& d, const Node& n,
 
 }  // namespace
 
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
                        const std::function<void(const std::string&)>& progress) {
   std::error_code ec;
   fs::create_directories(StateDir(d) / "nodes", ec);
   fs::create_directories(StateDir(d) / "logs", ec);
+  // Creates the TLS material if a node needs it (node_tls.h).
+  AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(d));
   for (const auto& n : d.nodes) {
     if (!IsLoopbackHost(n.host)) continue;
     if (Alive(ReadPid(PidFile(d, n)))) {
@@ -144,28 +142,17 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
                                      "--name", n.name,
                                      "--work-dir", (StateDir(d) / "nodes" / n.name).string()};
     args.insert(args.end(), device_args->begin(), device_args->end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);  // outlives this command
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) return Status(Code::kIo, "cannot start " + node_exe.string());
+    if (UsesTls(n)) {  // `tls: true` on a loopback node
+      tls::Files files = NodeTlsFiles(d, n);
+      args.insert(args.end(), {"--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca",
+                               files.ca});
+    }
+    AEX_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached(std::move(args), log));
     std::ofstream(PidFile(d, n)) << pid << "\n";
     // Ready when it answers HELLO; give up after 5 s and show its log.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (;;) {
-      if (NodeClient::Connect(n.host, n.reactive_port, std::chrono::milliseconds(500)).ok()) break;
+      if (dialer.Connect(n, std::chrono::milliseconds(500)).ok()) break;
       int status;
       if (waitpid(pid, &status, WNOHANG) == pid || std::chrono::steady_clock::now() > deadline) {
         return Unavailable("node '" + n.name + "' did not start; see " + log);

@@ -18,7 +18,6 @@ Status StartLocalNodes(const Descriptor& d, const std::filesystem::path& node_ex
                        const std::function<void(const std::string&)>& progress);
 Status StopLocalNodes(const Descriptor& d,
                       const std::function<void(const std::string&)>& progress);
-bool IsLoopbackHost(const std::string& host);
 
 }  // namespace aex::deploy
 

@@ -7,15 +7,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+
+#include "tls/tls.h"
 
 namespace aex::deploy {
 
 using wire::MsgType;
 
 Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host, uint16_t port,
-                                                        std::chrono::milliseconds timeout) {
+                                                        std::chrono::milliseconds timeout,
+                                                        SSL_CTX* tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -42,6 +51,7 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host,
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::unique_ptr<NodeClient> client(new NodeClient(fd, timeout));
+  if (tls) AEX_RETURN_IF_ERROR(client->StartTls(tls, host));
   wire::Hello hello;
   AEX_RETURN_IF_ERROR(client->SendRaw(wire::EncodeFrame(MsgType::kHello, 1, hello.Encode())));
   AEX_ASSIGN_OR_RETURN(Bytes body, client->ReadFrameBody());
@@ -54,10 +64,68 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host,
 }
 
 NodeClient::~NodeClient() {
+  SSL_free(ssl_);  // no close_notify: the node treats a cut like a goodbye
   if (fd_ >= 0) close(fd_);
 }
 
+Status NodeClient::StartTls(SSL_CTX* ctx, const std::string& host) {
+  static std::once_flag sigpipe_once;
+  std::call_once(sigpipe_once, [] {
+    struct sigaction old{};
+    if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+  // Non-blocking, so that every wait goes through poll with our timeout and
+  // a node that stalls mid-record cannot block us forever.
+  int flags = fcntl(fd_, F_GETFL);
+  if (flags < 0 || fcntl(fd_, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return Status(Code::kIo, "cannot make the socket non-blocking");
+  }
+  ssl_ = SSL_new(ctx);
+  if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return Internal("SSL_new: " + tls::LastError());
+  AEX_RETURN_IF_ERROR(tls::ExpectPeerHost(ssl_, host));
+  auto done = TlsIo([&] { return SSL_connect(ssl_); });
+  if (!done.ok()) {
+    long verify = SSL_get_verify_result(ssl_);
+    std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                          : done.status().message();
+    return Unavailable("TLS handshake with " + host + " failed: " + why);
+  }
+  auto role = tls::PeerRole(ssl_);
+  if (!role.ok() || *role != tls::Role::kNode) {
+    return Status(Code::kPermissionDenied, host + " did not present a node certificate");
+  }
+  return Status::Ok();
+}
+
+template <typename Op>
+Result<int> NodeClient::TlsIo(Op op) {
+  for (;;) {
+    ERR_clear_error();
+    int n = op();
+    if (n > 0) return n;
+    switch (SSL_get_error(ssl_, n)) {
+      case SSL_ERROR_WANT_READ: AEX_RETURN_IF_ERROR(Wait(POLLIN)); continue;
+      case SSL_ERROR_WANT_WRITE: AEX_RETURN_IF_ERROR(Wait(POLLOUT)); continue;
+      case SSL_ERROR_ZERO_RETURN: return Unavailable("node closed the connection");
+      case SSL_ERROR_SYSCALL:
+        if (ERR_peek_error() == 0) return Unavailable("connection to node lost");
+        [[fallthrough]];
+      default: return Unavailable("TLS: " + tls::LastError());
+    }
+  }
+}
+
 Status NodeClient::SendRaw(ByteSpan bytes) {
+  if (ssl_) {
+    for (size_t done = 0; done < bytes.size();) {
+      int chunk = static_cast<int>(std::min<size_t>(bytes.size() - done, 1 << 30));
+      AEX_ASSIGN_OR_RETURN(int n, TlsIo([&] { return SSL_write(ssl_, bytes.data() + done, chunk); }));
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -68,8 +136,8 @@ Status NodeClient::SendRaw(ByteSpan bytes) {
   return Status::Ok();
 }
 
-Status NodeClient::WaitReadable() {
-  pollfd p{fd_, POLLIN, 0};
+Status NodeClient::Wait(short events) {
+  pollfd p{fd_, events, 0};
   int rc;
   do {
     rc = poll(&p, 1, static_cast<int>(timeout_.count()));
@@ -92,12 +160,23 @@ Result<Bytes> NodeClient::ReadFrameBody() {
         return body;
       }
     }
-    AEX_RETURN_IF_ERROR(WaitReadable());
     uint8_t buf[65536];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    AEX_ASSIGN_OR_RETURN(size_t n, ReadSome(buf, sizeof buf));
+    in_.insert(in_.end(), buf, buf + n);
+  }
+}
+
+Result<size_t> NodeClient::ReadSome(uint8_t* buf, size_t cap) {
+  if (ssl_) {
+    AEX_ASSIGN_OR_RETURN(int n, TlsIo([&] { return SSL_read(ssl_, buf, static_cast<int>(cap)); }));
+    return static_cast<size_t>(n);
+  }
+  for (;;) {
+    AEX_RETURN_IF_ERROR(Wait(POLLIN));
+    ssize_t n = recv(fd_, buf, cap, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Unavailable("node closed the connection");
-    in_.insert(in_.end(), buf, buf + n);
+    return static_cast<size_t>(n);
   }
 }
 

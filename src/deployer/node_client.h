@@ -13,14 +13,25 @@
 #include "aex/status.h"
 #include "wire/messages.h"
 
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
 namespace aex::deploy {
 
 class NodeClient {
  public:
   // Connects, sends HELLO and checks the version. Fails after `timeout`.
+  // With `tls` (a context made by tls::NewContext), the connection is TLS
+  // 1.3: the node's certificate must chain to the context's CA, name `host`
+  // and carry the node role, and we present the context's certificate. A
+  // node that refuses our certificate closes the connection (in TLS 1.3 the
+  // client learns it only on its first read: HELLO then fails).
+  // SIGPIPE is ignored process-wide the first time TLS is used, as OpenSSL
+  // writes to the socket with write(2).
   static Result<std::unique_ptr<NodeClient>> Connect(
       const std::string& host, uint16_t port,
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+      SSL_CTX* tls = nullptr);
   ~NodeClient();
   NodeClient(const NodeClient&) = delete;
   NodeClient& operator=(const NodeClient&) = delete;
@@ -44,7 +55,8 @@ class NodeClient {
 
   // Sends one frame and waits for its Result. Payload of the Result is returned.
   Result<Bytes> Call(wire::MsgType type, ByteSpan payload);
-  // Writes raw bytes (tests use it to send hostile input).
+  // Writes raw bytes (tests use it to send hostile input), through TLS if
+  // the connection uses it.
   Status SendRaw(ByteSpan bytes);
   // Reads one frame body within the timeout (tests).
   Result<Bytes> ReadFrameBody();
@@ -52,9 +64,18 @@ class NodeClient {
 
  private:
   NodeClient(int fd, std::chrono::milliseconds timeout) : fd_(fd), timeout_(timeout) {}
-  Status WaitReadable();
+  // Waits (bounded by timeout_) until the socket has `events` (POLLIN/POLLOUT).
+  Status Wait(short events);
+  Status StartTls(SSL_CTX* ctx, const std::string& host);
+  // Runs one OpenSSL operation on the non-blocking socket, waiting while it
+  // wants to read or write; returns its positive result.
+  template <typename Op>
+  Result<int> TlsIo(Op op);
+  // Reads what is available (at most `cap` bytes); never 0 bytes on success.
+  Result<size_t> ReadSome(uint8_t* buf, size_t cap);
 
   int fd_;
+  SSL* ssl_ = nullptr;  // null: plain TCP
   std::chrono::milliseconds timeout_;
   uint32_t next_id_ = 0;
   Bytes in_;

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "util/files.h"
+
 namespace aex::deploy {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -118,17 +120,8 @@ std::string StateFile::Serialize() const {
 
 Status StateFile::Save() {
   std::string text = Serialize();
-  std::string tmp = path_.string() + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIo, "cannot write " + tmp);
-  fchmod(fd, 0600);
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path_.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return Status(Code::kIo, "cannot write state file " + path_.string());
-  }
+  Status written = WriteFileAtomically(path_, text, 0600);
+  if (!written.ok()) return Status(Code::kIo, "cannot write state file " + path_.string());
   return Status::Ok();
 }
 

@@ -11,8 +11,10 @@
 #define AEX_NODE_FRAME_STREAM_H_
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <functional>
 #include <memory>
+#include <utility>
 
 #include "aex/bytes.h"
 #include "aex/status.h"
@@ -20,34 +22,54 @@
 
 namespace aex::node {
 
-template <typename Socket>
-class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
+// A framed stream, whatever carries it.
+class FrameLink {
  public:
   using FrameHandler = std::function<void(const wire::Frame&)>;
   using CloseHandler = std::function<void(const Status&)>;
 
-  FrameStream(Socket socket, size_t max_queued_bytes)
-      : socket_(std::move(socket)), max_queued_(max_queued_bytes) {}
-
+  virtual ~FrameLink() = default;
   // Starts reading. on_frame runs for each complete frame (its payload is
   // valid only during the call); on_close runs once when the stream ends.
-  void Start(FrameHandler on_frame, CloseHandler on_close) {
+  virtual void Start(FrameHandler on_frame, CloseHandler on_close) = 0;
+  // Queues one frame. Returns false if the stream is closed or its queue is
+  // full (the caller decides what refusing means).
+  virtual bool Send(wire::MsgType type, uint32_t request_id, ByteSpan payload) = 0;
+  // Queues a module message with its module id replaced, without re-encoding.
+  virtual bool SendOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) = 0;
+  virtual void Close(const Status& why = Status::Ok()) = 0;
+  // Frames larger than this close the stream (e.g. tiny before HELLO).
+  virtual void set_max_frame(size_t n) = 0;
+  virtual bool is_open() const = 0;
+  virtual size_t queued_bytes() const = 0;
+};
+
+template <typename Socket>
+class FrameStream final : public FrameLink,
+                          public std::enable_shared_from_this<FrameStream<Socket>> {
+ public:
+  FrameStream(Socket socket, size_t max_queued_bytes)
+      : socket_(std::move(socket)), max_queued_(max_queued_bytes) {}
+  // Builds the socket in place from `args` (a TLS stream is not movable
+  // into place once its handshake may have started).
+  template <typename... Args>
+  FrameStream(size_t max_queued_bytes, std::in_place_t, Args&&... args)
+      : socket_(std::forward<Args>(args)...), max_queued_(max_queued_bytes) {}
+
+  void Start(FrameHandler on_frame, CloseHandler on_close) override {
     on_frame_ = std::move(on_frame);
     on_close_ = std::move(on_close);
     ReadMore();
   }
 
-  // Queues one frame. Returns false if the stream is closed or its queue is
-  // full (the caller decides what refusing means).
-  bool Send(wire::MsgType type, uint32_t request_id, ByteSpan payload) {
+  bool Send(wire::MsgType type, uint32_t request_id, ByteSpan payload) override {
     if (closed_ || queued_bytes() + payload.size() > max_queued_) return false;
     wire::AppendFrame(type, request_id, payload, &pending_);
     Flush();
     return true;
   }
 
-  // Queues a module message with its module id replaced, without re-encoding.
-  bool SendOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
+  bool SendOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) override {
     if (closed_ || queued_bytes() + op.data.size() > max_queued_) return false;
     size_t at = pending_.size();
     pending_.resize(at + wire::kFrameHeaderSize + wire::kBodyHeaderSize);
@@ -60,12 +82,14 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     return true;
   }
 
-  void Close(const Status& why = Status::Ok()) {
+  void Close(const Status& why = Status::Ok()) override {
     if (closed_) return;
     closed_ = true;
+    // On the transport itself: a TLS close_notify would need a round trip,
+    // and closing the descriptor aborts a handshake or I/O in progress.
     asio::error_code ignored;
-    socket_.shutdown(Socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ignored);
+    socket_.lowest_layer().close(ignored);
     if (on_close_) {
       auto cb = std::move(on_close_);
       on_close_ = nullptr;
@@ -75,11 +99,9 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     }
   }
 
-  // Frames larger than this close the stream (e.g. tiny before HELLO).
-  void set_max_frame(size_t n) { max_frame_ = n; }
-
-  bool is_open() const { return !closed_; }
-  size_t queued_bytes() const { return pending_.size() + writing_.size(); }
+  void set_max_frame(size_t n) override { max_frame_ = n; }
+  bool is_open() const override { return !closed_; }
+  size_t queued_bytes() const override { return pending_.size() + writing_.size(); }
   Socket& socket() { return socket_; }
 
  private:
@@ -92,8 +114,12 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
     socket_.async_read_some(
         asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
         [self](const asio::error_code& ec, size_t n) {
-          if (ec) return self->Close(ec == asio::error::eof ? Status::Ok()
-                                                           : Status(Code::kIo, ec.message()));
+          // A TLS peer that closes without close_notify ends its stream
+          // like a TCP peer that closes: both are a goodbye, not an error.
+          if (ec) {
+            bool goodbye = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+            return self->Close(goodbye ? Status::Ok() : Status(Code::kIo, ec.message()));
+          }
           if (n == self->in_.size() - self->in_len_) {
             self->chunk_ = std::min(self->chunk_ * 2, kReadChunk);
           }
@@ -183,6 +209,8 @@ class FrameStream : public std::enable_shared_from_this<FrameStream<Socket>> {
 };
 
 using TcpStream = FrameStream<asio::ip::tcp::socket>;
+using TlsSocket = asio::ssl::stream<asio::ip::tcp::socket>;
+using TlsStream = FrameStream<TlsSocket>;
 using UnixStream = FrameStream<asio::local::stream_protocol::socket>;
 
 }  // namespace aex::node

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -24,10 +25,12 @@ constexpr size_t kMaxSessionQueue = 64u << 20;
 
 struct Node::Session {
   uint64_t id = 0;
-  std::shared_ptr<TcpStream> stream;
+  std::shared_ptr<FrameLink> stream;
   std::unique_ptr<asio::steady_timer> hello_timer;  // closes silent connections
   bool greeted = false;
   wire::PeerRole role = wire::PeerRole::kClient;
+  // With TLS, the role in the client's verified certificate: what it may do.
+  std::optional<tls::Role> cert_role;
   // Events from a peer node are acknowledged in batches (kAck, cumulative).
   uint64_t events_received = 0;
   std::unique_ptr<asio::steady_timer> ack_timer;
@@ -65,19 +68,43 @@ Status EnsureKeyFile(const std::string& path) {
   return ok ? Status::Ok() : Status(Code::kIo, "cannot write key file " + path);
 }
 
+Status CheckTransportSecurity(const NodeOptions& options) {
+  const tls::Files& f = options.tls;
+  const int given = !f.cert.empty() + !f.key.empty() + !f.ca.empty();
+  if (given != 0 && given != 3) {
+    return InvalidArgument("TLS needs all of --tls-cert, --tls-key and --tls-ca");
+  }
+  asio::error_code ec;
+  auto address = asio::ip::make_address(options.listen_host, ec);
+  if (ec) return InvalidArgument("bad listen address " + options.listen_host);
+  if (given == 0 && !address.is_loopback() && !options.insecure_no_tls) {
+    return FailedPrecondition(
+        "refusing to listen on " + options.listen_host +
+        " without TLS: anyone who can reach it could load, unload or reset modules. Give "
+        "--tls-cert, --tls-key and --tls-ca (`aex tls init` creates them), or "
+        "--insecure-no-tls to accept that risk");
+  }
+  return Status::Ok();
+}
+
 Node::Node(asio::io_context& io, NodeOptions options)
     : io_(io), options_(std::move(options)), acceptor_(io), child_signals_(io, SIGCHLD) {}
 
 Node::~Node() { Stop(); }
 
 Status Node::Start() {
+  AEX_RETURN_IF_ERROR(CheckTransportSecurity(options_));
+  if (!options_.tls.cert.empty()) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls);
+    AEX_RETURN_IF_ERROR(tls::ConfigureContext(ctx->native_handle(), options_.tls));
+    tls_ = std::move(ctx);
+  }
   std::error_code fec;
   fs::create_directories(options_.work_dir, fec);
   if (fec) return Status(Code::kIo, "cannot create work dir " + options_.work_dir);
   if (!options_.key_file.empty()) AEX_RETURN_IF_ERROR(EnsureKeyFile(options_.key_file));
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.listen_host, ec);
-  if (ec) return InvalidArgument("bad listen address " + options_.listen_host);
   asio::ip::tcp::endpoint ep(address, options_.port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
@@ -131,6 +158,8 @@ void Node::WatchChildren() {
 // Before HELLO a connection may send only a small frame, and must send it soon.
 constexpr size_t kMaxHelloFrame = 64;
 constexpr std::chrono::seconds kHelloTimeout(5);
+// TLS handshakes in progress at most (connections beyond are closed).
+constexpr size_t kMaxHandshakes = 512;
 // What a peer node may send after HELLO: events and requests.
 constexpr size_t kMaxPeerFrame = (1u << 20) + 4096;
 
@@ -151,36 +180,90 @@ void Node::Accept() {
         asio::error_code ignored;
         socket.close(ignored);  // bounded: a flood cannot exhaust descriptors
       } else {
-        asio::error_code ignored;
-        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        auto s = std::make_shared<Session>();
-        s->id = ++next_session_;
-        s->stream = std::make_shared<TcpStream>(std::move(socket), kMaxSessionQueue);
-        s->stream->set_max_frame(kMaxHelloFrame);
-        s->hello_timer = std::make_unique<asio::steady_timer>(io_, kHelloTimeout);
-        s->hello_timer->async_wait([stream = std::weak_ptr<TcpStream>(s->stream)](
-                                       const asio::error_code& e) {
-          auto st = stream.lock();
-          if (!e && st) st->Close(Status(Code::kTimeout, "no HELLO in time"));
-        });
-        sessions_[s->id] = s;
-        ++counters_.sessions_accepted;
-        std::weak_ptr<Session> weak = s;
-        s->stream->Start(
-            [this, weak](const wire::Frame& f) {
-              if (auto sp = weak.lock()) OnSessionFrame(sp, f);
-            },
-            [this, id = s->id](const Status& why) {
-              // A connection closed for a protocol violation (bad frame,
-              // oversized frame, no HELLO in time) counts as a rejection.
-              if (!why.ok() && why.code() != Code::kIo) ++counters_.frames_rejected;
-              if (!why.ok()) spdlog::debug("session {} closed: {}", id, why.ToString());
-              sessions_.erase(id);
-            });
+        OpenSession(std::move(socket));
       }
     }
     Accept();
   });
+}
+
+void Node::OpenSession(asio::ip::tcp::socket socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  auto s = std::make_shared<Session>();
+  s->id = ++next_session_;
+  std::shared_ptr<TlsStream> tls_stream;
+  if (tls_ && handshaking_ >= kMaxHandshakes) {
+    // Each handshake in progress holds TLS buffers (tens of KiB): bound
+    // what unauthenticated clients can make the node hold.
+    ++counters_.handshakes_rejected;
+    ++counters_.frames_rejected;
+    socket.close(ignored);
+    return;
+  }
+  if (tls_) {
+    tls_stream = std::make_shared<TlsStream>(kMaxSessionQueue, std::in_place, std::move(socket),
+                                             *tls_);
+    s->stream = tls_stream;
+  } else {
+    s->stream = std::make_shared<TcpStream>(std::move(socket), kMaxSessionQueue);
+  }
+  s->stream->set_max_frame(kMaxHelloFrame);
+  // One deadline for the TLS handshake and HELLO together: a slow handshake
+  // holds a session slot (and the engine's buffers) no longer than a silent
+  // plain connection.
+  s->hello_timer = std::make_unique<asio::steady_timer>(io_, kHelloTimeout);
+  s->hello_timer->async_wait([stream = std::weak_ptr<FrameLink>(s->stream)](
+                                 const asio::error_code& e) {
+    auto st = stream.lock();
+    if (!e && st) st->Close(Status(Code::kTimeout, "no HELLO in time"));
+  });
+  sessions_[s->id] = s;
+  ++counters_.sessions_accepted;
+  std::weak_ptr<Session> weak = s;
+  auto start = [this, weak, id = s->id]() {
+    auto sp = weak.lock();
+    if (!sp) return;
+    sp->stream->Start(
+        [this, weak](const wire::Frame& f) {
+          if (auto p = weak.lock()) OnSessionFrame(p, f);
+        },
+        [this, id](const Status& why) { OnSessionClosed(id, why); });
+  };
+  if (!tls_stream) return start();
+  ++handshaking_;
+  tls_stream->socket().async_handshake(
+      asio::ssl::stream_base::server,
+      [this, weak, start, id = s->id,
+       raw = std::weak_ptr<TlsStream>(tls_stream)](const asio::error_code& ec) {
+        --handshaking_;
+        auto sp = weak.lock();
+        auto stream = raw.lock();
+        if (stopped_ || !sp || !stream) return;
+        Result<tls::Role> role = ec ? Result<tls::Role>(Status(Code::kPermissionDenied,
+                                                               ec.message()))
+                                    : tls::PeerRole(stream->socket().native_handle());
+        if (!role.ok()) {
+          // Plain TCP, no certificate, another CA, too slow (the deadline
+          // closed it): refused before a single frame is read.
+          ++counters_.handshakes_rejected;
+          ++counters_.frames_rejected;
+          spdlog::debug("session {}: TLS handshake refused: {}", id, role.status().ToString());
+          stream->Close();
+          sessions_.erase(id);
+          return;
+        }
+        sp->cert_role = *role;
+        start();
+      });
+}
+
+void Node::OnSessionClosed(uint64_t id, const Status& why) {
+  // A connection closed for a protocol violation (bad frame, oversized
+  // frame, no HELLO in time) counts as a rejection.
+  if (!why.ok() && why.code() != Code::kIo) ++counters_.frames_rejected;
+  if (!why.ok()) spdlog::debug("session {} closed: {}", id, why.ToString());
+  sessions_.erase(id);
 }
 
 void Node::ReplyTo(const std::weak_ptr<Session>& weak, uint32_t id, const Status& st,
@@ -200,6 +283,15 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
       ++counters_.frames_rejected;
       Status why = hello.ok() ? Status(Code::kProtocol, "no common protocol version")
                               : hello.status();
+      s->stream->Send(MsgType::kResult, f.request_id, wire::EncodeResult(why));
+      s->stream->Close(why);
+      return;
+    }
+    if (s->cert_role == tls::Role::kNode && hello->role != wire::PeerRole::kNode) {
+      // A node's certificate opens peer sessions only: management belongs
+      // to the deployer's certificate.
+      ++counters_.frames_rejected;
+      Status why(Code::kPermissionDenied, "a node certificate may only open a peer session");
       s->stream->Send(MsgType::kResult, f.request_id, wire::EncodeResult(why));
       s->stream->Close(why);
       return;
@@ -414,7 +506,7 @@ std::shared_ptr<PeerLink> Node::PeerFor(const std::string& host, uint16_t port) 
   auto& peer = peers_[key];
   if (!peer) {
     peer = std::make_shared<PeerLink>(io_, host, port, options_.peer_backlog,
-                                      options_.call_timeout);
+                                      options_.call_timeout, tls_);
   }
   return peer;
 }
@@ -557,7 +649,9 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                         {"events_held", counters_.events_held},
                         {"requests_routed", counters_.requests_routed},
                         {"frames_rejected", counters_.frames_rejected},
-                        {"sessions_accepted", counters_.sessions_accepted}};
+                        {"sessions_accepted", counters_.sessions_accepted},
+                        {"handshakes_rejected", counters_.handshakes_rejected}};
+  (*doc)["tls"] = tls_ != nullptr;
   auto& peers = (*doc)["peers"] = nlohmann::json::array();
   for (auto& [key, p] : peers_) {
     peers.push_back({{"peer", key},

@@ -17,6 +17,7 @@
 
 #include "node/module_process.h"
 #include "node/peer_link.h"
+#include "tls/tls.h"
 
 namespace aex::node {
 
@@ -35,7 +36,18 @@ struct NodeOptions {
   // Devices attached to this node: name -> socket of its simulator
   // (aex-device). A module claiming one gets it, exclusively, as fd 4.
   std::map<std::string, std::string> devices;
+  // Mutual TLS on the port and on peer links (tls/tls.h): this node's
+  // certificate and key and the deployment CA. All empty: plain TCP.
+  tls::Files tls;
+  // Allows plain TCP on a non-loopback address (CheckTransportSecurity).
+  bool insecure_no_tls = false;
 };
+
+// Refuses a configuration that would let anyone on the network manage the
+// node: plain TCP on an address other than loopback, unless
+// insecure_no_tls. Also refuses a partial TLS configuration. Node::Start
+// calls it; it is separate so that it can be tested without a network.
+Status CheckTransportSecurity(const NodeOptions& options);
 
 // Creates the 16-byte node key file (0600) if it does not exist yet.
 Status EnsureKeyFile(const std::string& path);
@@ -71,9 +83,16 @@ class Node {
     uint64_t frames_rejected = 0;
     uint64_t sessions_accepted = 0;
     uint64_t events_held = 0;  // frames held by paused routes (aex update)
+    // TLS handshakes that failed: plain TCP, no or wrong certificate, too
+    // slow. Also counted in frames_rejected (rejections of any kind).
+    uint64_t handshakes_rejected = 0;
   };
 
   void Accept();
+  // Serves an accepted connection as a session (after the TLS handshake when
+  // the node uses TLS).
+  void OpenSession(asio::ip::tcp::socket socket);
+  void OnSessionClosed(uint64_t id, const Status& why);
   void OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& f);
   void ScheduleAck(const std::shared_ptr<Session>& s);
   void HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame& f);
@@ -109,6 +128,9 @@ class Node {
   asio::io_context& io_;
   NodeOptions options_;
   asio::ip::tcp::acceptor acceptor_;
+  // Server and client side of every TLS connection; null without TLS.
+  std::shared_ptr<asio::ssl::context> tls_;
+  size_t handshaking_ = 0;  // TLS handshakes in progress
   asio::signal_set child_signals_;
   uint16_t port_ = 0;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;

@@ -6,15 +6,22 @@ namespace aex::node {
 
 constexpr size_t kMaxPeerQueueBytes = 256u << 20;
 
+// A peer that accepts the TCP connection but stalls the TLS handshake is
+// given up on after this long (then retried with backoff).
+constexpr std::chrono::seconds kHandshakeTimeout(5);
+
 PeerLink::PeerLink(asio::io_context& io, std::string host, uint16_t port, size_t max_backlog,
-                   std::chrono::milliseconds call_timeout)
+                   std::chrono::milliseconds call_timeout,
+                   std::shared_ptr<asio::ssl::context> tls)
     : io_(io),
       host_(std::move(host)),
       port_(port),
       max_backlog_(max_backlog),
       call_timeout_(call_timeout),
       resolver_(io),
-      retry_timer_(io) {}
+      retry_timer_(io),
+      tls_(std::move(tls)),
+      handshake_timer_(io) {}
 
 bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
   if (stopped_) return false;
@@ -92,8 +99,10 @@ void PeerLink::Connect() {
         auto socket = std::make_shared<asio::ip::tcp::socket>(self->io_);
         asio::async_connect(*socket, results,
                             [self, socket](const asio::error_code& ec2, const auto&) {
-                              self->connecting_ = false;
-                              if (ec2 || self->stopped_) return self->ScheduleReconnect();
+                              if (ec2 || self->stopped_) {
+                                self->connecting_ = false;
+                                return self->ScheduleReconnect();
+                              }
                               self->OnConnected(std::move(*socket));
                             });
       });
@@ -102,7 +111,40 @@ void PeerLink::Connect() {
 void PeerLink::OnConnected(asio::ip::tcp::socket socket) {
   asio::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  stream_ = std::make_shared<TcpStream>(std::move(socket), kMaxPeerQueueBytes);
+  if (tls_) return Handshake(std::move(socket));
+  StartStream(std::make_shared<TcpStream>(std::move(socket), kMaxPeerQueueBytes));
+}
+
+void PeerLink::Handshake(asio::ip::tcp::socket socket) {
+  auto stream =
+      std::make_shared<TlsStream>(kMaxPeerQueueBytes, std::in_place, std::move(socket), *tls_);
+  auto self = shared_from_this();
+  auto fail = [self, stream](const std::string& why) {
+    spdlog::warn("peer {}:{}: TLS refused: {}", self->host_, self->port_, why);
+    stream->Close();
+    self->connecting_ = false;
+    self->ScheduleReconnect();
+  };
+  Status expected = tls::ExpectPeerHost(stream->socket().native_handle(), host_);
+  if (!expected.ok()) return fail(expected.message());
+  handshake_timer_.expires_after(kHandshakeTimeout);
+  handshake_timer_.async_wait([stream](const asio::error_code& ec) {
+    if (!ec) stream->Close(Status(Code::kTimeout, "TLS handshake too slow"));
+  });
+  stream->socket().async_handshake(
+      asio::ssl::stream_base::client, [self, stream, fail](const asio::error_code& ec) {
+        self->handshake_timer_.cancel();
+        if (self->stopped_) return;
+        if (ec) return fail(ec.message());
+        auto role = tls::PeerRole(stream->socket().native_handle());
+        if (!role.ok() || *role != tls::Role::kNode) return fail("not a node certificate");
+        self->StartStream(stream);
+      });
+}
+
+void PeerLink::StartStream(std::shared_ptr<FrameLink> stream) {
+  connecting_ = false;
+  stream_ = std::move(stream);
   std::weak_ptr<PeerLink> weak = shared_from_this();
   stream_->Start(
       [weak](const wire::Frame& f) {
@@ -175,6 +217,7 @@ void PeerLink::ScheduleReconnect() {
 void PeerLink::Stop() {
   stopped_ = true;
   retry_timer_.cancel();
+  handshake_timer_.cancel();
   resolver_.cancel();
   if (stream_) stream_->Close();
 }

@@ -11,6 +11,11 @@
 // count per connection) are kept; if the connection drops they go out again
 // first on the next one. A resent event the module already accepted is
 // rejected there as a replay, so the application sees each event exactly once.
+//
+// With TLS (the node has a certificate), the link is TLS 1.3 with this node's
+// certificate, and the peer must present a node certificate from the same CA
+// naming the host the link was asked for; otherwise the link does not come up
+// and retries with backoff like for an unreachable peer.
 
 #ifndef AEX_NODE_PEER_LINK_H_
 #define AEX_NODE_PEER_LINK_H_
@@ -24,6 +29,7 @@
 
 #include "node/frame_stream.h"
 #include "node/module_process.h"
+#include "tls/tls.h"
 
 namespace aex::node {
 
@@ -36,8 +42,10 @@ struct PeerStats {
 
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
+  // `tls`: this node's TLS context (node.cc), or null for plain TCP.
   PeerLink(asio::io_context& io, std::string host, uint16_t port, size_t max_backlog,
-           std::chrono::milliseconds call_timeout);
+           std::chrono::milliseconds call_timeout,
+           std::shared_ptr<asio::ssl::context> tls = nullptr);
 
   // Queues a one-way message. Returns false (and counts it) when refused.
   bool Post(wire::MsgType type, const wire::ModuleOp& op);
@@ -55,6 +63,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
  private:
   void Connect();
   void OnConnected(asio::ip::tcp::socket socket);
+  // Runs the client handshake, then StartStream; a failure counts as a lost
+  // connection.
+  void Handshake(asio::ip::tcp::socket socket);
+  void StartStream(std::shared_ptr<FrameLink> stream);
   void OnClosed();
   void ScheduleReconnect();
   bool Enqueue(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op);
@@ -68,7 +80,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer retry_timer_;
   std::chrono::milliseconds backoff_{50};
-  std::shared_ptr<TcpStream> stream_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  asio::steady_timer handshake_timer_;
+  std::shared_ptr<FrameLink> stream_;
   bool connecting_ = false;
   bool stopped_ = false;
   // Sends one encoded frame on the open stream; an event is moved into the

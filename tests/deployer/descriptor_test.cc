@@ -380,6 +380,22 @@ std::vector<BadCase> BadCases() {
       {"ManagerUnknownKey", kGood + "manager: {node: n1, host: x}\n", "unknown key 'host'"},
       {"ManagerNodeNotAString", kGood + "manager: {node: [n1]}\n",
        "'node' must be a string, got a list"},
+      // Mutual TLS (node field 'tls').
+      {"TlsNotABoolean",
+       WithNode("{type: native, name: n1, host: h, reactive_port: 1, tls: 1, node_key: " +
+                std::string(kKey16) + "}"),
+       "app.yaml: nodes[0] ('n1'): field 'tls': expected a boolean, got an integer"},
+      {"PeerLinkBetweenTlsAndPlainNodes",
+       "nodes:\n"
+       "  - {type: native, name: n1, host: 127.0.0.1, reactive_port: 5000, tls: true, node_key: " +
+           std::string(kKey16) +
+           "}\n"
+           "  - {type: native, name: n2, host: 127.0.0.1, reactive_port: 5001, node_key: " +
+           std::string(kKey16) + "}\n" + kModules.substr(0, kModules.find("  - {type: sancus")) +
+           "connections:\n  - {name: c1, from_module: ping, from_output: o, to_module: pong, "
+           "to_input: i, encryption: aes}\n",
+       "app.yaml: connections[0] ('c1'): field 'to_module': joins nodes that cannot link: node "
+       "'n1' uses TLS, node 'n2' does not use TLS (set the same 'tls' on both)"},
   };
 }
 
@@ -714,6 +730,25 @@ TEST(DescriptorTest, NullMeansAbsent) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->periodic_events.empty());
   EXPECT_FALSE(r->manager.has_value());
+}
+
+TEST(DescriptorTest, TlsFieldDefaultsToOnOutsideLoopback) {
+  Result<Descriptor> r = ParseDescriptor(
+      "nodes:\n"
+      "  - {type: sgx, name: a, host: 10.1.2.3, reactive_port: 9}\n"
+      "  - {type: sgx, name: b, host: 10.1.2.4, reactive_port: 9, tls: false}\n"
+      "  - {type: sgx, name: c, host: localhost, reactive_port: 9}\n"
+      "  - {type: sgx, name: d, host: 127.0.0.1, reactive_port: 9, tls: yes}\n"
+      "modules: []\n",
+      "app.yaml", "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(UsesTls(r->nodes[0]));
+  EXPECT_FALSE(UsesTls(r->nodes[1]));
+  EXPECT_FALSE(UsesTls(r->nodes[2]));
+  EXPECT_TRUE(UsesTls(r->nodes[3]));
+  // Plain TCP off loopback is allowed, with a warning that says what it costs.
+  EXPECT_THAT(r->warnings, Contains(HasSubstr("nodes[1] ('b'): field 'tls': off on a "
+                                              "non-loopback host")));
 }
 
 TEST(DescriptorTest, LegacyIpAddressIsTheHost) {

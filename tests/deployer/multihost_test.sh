@@ -2,6 +2,9 @@
 # Multi-host deployment: three nodes, each aex-node in its own network
 # namespace with its own address on a private bridge that this test creates
 # and removes. The deployer runs outside the namespaces. Requires root.
+# Off loopback TLS is on by default: `aex tls init` makes the certificates,
+# each node is started with its own, and a node started without TLS on its
+# network address refuses to run.
 # usage: multihost_test.sh AEX_BIN AEX_NODE_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
 AEX=$1
@@ -42,11 +45,6 @@ for i in 1 2 3; do
   ip -n "$ns" addr add "$NET.$((10 + i))/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
-  mkdir -p "$DIR/keys"
-  ip netns exec "$ns" "$NODE" --host "$NET.$((10 + i))" --port 7000 \
-    --key-file "$DIR/keys/n$i.key" --name "n$i" --work-dir "$DIR/work$i" \
-    --log-level warn >"$DIR/n$i.log" 2>&1 &
-  PIDS+=($!)
 done
 
 # The button-led application, with each node on its own host.
@@ -74,6 +72,28 @@ connections:
      encryption: aes}
 YAML
 
+"$AEX" tls init "$D" -q
+mkdir -p "$DIR/keys"
+name=(board gateway server)
+for i in 1 2 3; do
+  ns="$TAG-$i"
+  tls_dir="$DIR/.aex/tls"
+  node_tls=(--tls-cert "$tls_dir/nodes/${name[$((i - 1))]}.pem"
+            --tls-key "$tls_dir/nodes/${name[$((i - 1))]}.key" --tls-ca "$tls_dir/ca.pem")
+  if [ "$i" = 1 ]; then
+    # Plain TCP on a network address is refused, with a clear message.
+    rc=0
+    out=$(ip netns exec "$ns" "$NODE" --host "$NET.11" --port 7000 \
+      --key-file "$DIR/keys/n1.key" --work-dir "$DIR/work1" 2>&1) || rc=$?
+    expect_eq "$rc" "2" "exit code of aex-node without TLS off loopback"
+    grep -q "without TLS" <<<"$out" || fail "no clear refusal: $out"
+  fi
+  ip netns exec "$ns" "$NODE" --host "$NET.$((10 + i))" --port 7000 \
+    --key-file "$DIR/keys/n$i.key" --name "n$i" --work-dir "$DIR/work$i" \
+    "${node_tls[@]}" --log-level warn >"$DIR/n$i.log" 2>&1 &
+  PIDS+=($!)
+done
+
 "$AEX" up "$D" -q --wait 10
 for _ in 1 2 3 4 5; do "$AEX" call "$D" --module button_driver --entry press -q; done
 wait_for_output "5" "$AEX" call "$D" --module gateway --entry report --out /dev/stdout
@@ -86,5 +106,9 @@ r = json.load(sys.stdin)
 board = [n for n in r["nodes"] if n["name"] == "board"][0]
 print(",".join(p["peer"] for p in board["status"]["peers"] if p["connected"]))')
 expect_eq "$peer" "$NET.12:7000" "board's persistent peer connection"
+expect_eq "$("$AEX" status "$D" --json | python3 -c '
+import json, sys
+print(all(n["tls"] and n["status"]["tls"] for n in json.load(sys.stdin)["nodes"]))')" "True" \
+  "every node managed over TLS"
 "$AEX" down "$D" -q
-echo "PASS: multi-host (3 namespaces)"
+echo "PASS: multi-host (3 namespaces, mutual TLS)"

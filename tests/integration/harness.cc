@@ -153,6 +153,7 @@ Status NodeProcess::Start(std::chrono::milliseconds timeout) {
     args.push_back("--call-timeout-ms");
     args.push_back(std::to_string(config_.call_timeout_ms));
   }
+  args.insert(args.end(), config_.extra_args.begin(), config_.extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

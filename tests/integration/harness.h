@@ -118,6 +118,7 @@ struct NodeConfig {
   std::string name = "node";
   int call_timeout_ms = 0;  // 0: the node's default
   std::string log_level = "warn";
+  std::vector<std::string> extra_args{};  // appended to aex-node's command line
 };
 
 // One aex-node process with its own work dir and key file under `dir`.

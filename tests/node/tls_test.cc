@@ -1,0 +1,282 @@
+// Mutual TLS on a real aex-node process (docs/reliability.md): the deployer's
+// certificate manages the node; a plain TCP client, a client without a
+// certificate, a client with a certificate from another CA and a node
+// certificate asking for management are all refused, counted, and the node
+// keeps serving the deployer. Also the check that keeps a node off the
+// network without TLS.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "deployer/node_tls.h"
+#include "harness.h"
+#include "node/node.h"
+#include "test_modules.h"
+#include "wire/messages.h"
+
+namespace aex::itest {
+namespace {
+
+using wire::MsgType;
+
+int ConnectTcp(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};  // every read below is bounded
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// A blocking TLS connection with a chosen certificate that speaks frames
+// without NodeClient's rules (e.g. HELLO with the node role, then management).
+class TlsConn {
+ public:
+  static Result<std::unique_ptr<TlsConn>> Open(uint16_t port, SSL_CTX* ctx) {
+    int fd = ConnectTcp(port);
+    if (fd < 0) return Unavailable("connect failed");
+    std::unique_ptr<TlsConn> c(new TlsConn(fd, SSL_new(ctx)));
+    SSL_set_fd(c->ssl_, fd);
+    if (SSL_connect(c->ssl_) != 1) return Unavailable("handshake failed: " + tls::LastError());
+    return c;
+  }
+  ~TlsConn() {
+    SSL_free(ssl_);
+    close(fd_);
+  }
+  void SendFrame(MsgType type, uint32_t id, ByteSpan payload) {
+    Bytes f = wire::EncodeFrame(type, id, payload);
+    SSL_write(ssl_, f.data(), static_cast<int>(f.size()));
+  }
+  // The next frame, or an error once the node closed the connection.
+  Result<wire::Frame> Next() {
+    while (in_.size() < 4 || in_.size() < 4 + LoadU32(in_.data())) {
+      uint8_t buf[4096];
+      int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n <= 0) return Unavailable("closed");
+      in_.insert(in_.end(), buf, buf + n);
+    }
+    body_.assign(in_.begin() + 4, in_.begin() + 4 + LoadU32(in_.data()));
+    in_.erase(in_.begin(), in_.begin() + 4 + static_cast<std::ptrdiff_t>(body_.size()));
+    return wire::ParseFrameBody(body_);
+  }
+  // Sends a request and returns the code of its Result.
+  Result<Code> Ask(MsgType type, uint32_t id, ByteSpan payload) {
+    SendFrame(type, id, payload);
+    AEX_ASSIGN_OR_RETURN(wire::Frame f, Next());
+    if (f.type != MsgType::kResult) return Status(Code::kProtocol, "not a RESULT");
+    AEX_ASSIGN_OR_RETURN(wire::ResultMsg r, wire::ResultMsg::Parse(f.payload));
+    return r.code;
+  }
+
+ private:
+  TlsConn(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  int fd_;
+  SSL* ssl_;
+  Bytes in_, body_;
+};
+
+tls::SslCtxPtr Context(const tls::Files& files) {
+  auto ctx = tls::NewContext(files);
+  EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
+  return ctx.ok() ? std::move(*ctx) : nullptr;
+}
+
+// A one-node deployment's TLS material in `dir`, as `aex tls init` makes it.
+deploy::Descriptor Deployment(const std::string& dir) {
+  deploy::Descriptor d;
+  d.base_dir = dir;
+  deploy::Node n;
+  n.name = "n1";
+  n.host = "127.0.0.1";
+  n.tls = true;
+  d.nodes.push_back(n);
+  auto made = deploy::EnsureTlsMaterial(d);
+  EXPECT_TRUE(made.ok()) << made.status().ToString();
+  return d;
+}
+
+class TlsNodeTest : public ::testing::Test {
+ protected:
+  TlsNodeTest()
+      : d_(Deployment(dir_.Sub("deployment"))),
+        node_(dir_.Sub("node"), NodeConfig{.name = "n1", .extra_args = NodeArgs(d_)}) {}
+
+  static std::vector<std::string> NodeArgs(const deploy::Descriptor& d) {
+    tls::Files f = deploy::NodeTlsFiles(d, d.nodes[0]);
+    return {"--tls-cert", f.cert, "--tls-key", f.key, "--tls-ca", f.ca};
+  }
+  void SetUp() override {
+    ASSERT_OK(node_.Start());
+    deployer_ctx_ = Context(deploy::DeployerTlsFiles(d_));
+  }
+  Result<std::unique_ptr<deploy::NodeClient>> Deployer() {
+    return deploy::NodeClient::Connect("127.0.0.1", node_.port(), 5000ms, deployer_ctx_.get());
+  }
+  nlohmann::json Counters() {
+    auto c = Deployer();
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return {};
+    auto st = (*c)->NodeStatus();
+    EXPECT_TRUE(st.ok());
+    return st.ok() ? nlohmann::json::parse(*st)["counters"] : nlohmann::json{};
+  }
+  // The node still serves its deployer: load a module, then reset.
+  void ExpectDeployerStillServed() {
+    ASSERT_OK_AND_ASSIGN(auto c, Deployer());
+    ASSERT_OK_AND_ASSIGN(Bytes bin, ReadFile(AEX_IT_SINK_BIN));
+    ASSERT_OK(c->LoadModule("sink", 0, "", bin));
+    ASSERT_OK(c->Reset());
+  }
+
+  TempDir dir_;
+  deploy::Descriptor d_;
+  NodeProcess node_;
+  tls::SslCtxPtr deployer_ctx_;
+};
+
+TEST_F(TlsNodeTest, DeployerManagesTheNodeOverTls) {
+  ExpectDeployerStillServed();
+  ASSERT_OK_AND_ASSIGN(auto c, Deployer());
+  ASSERT_OK_AND_ASSIGN(std::string status, c->NodeStatus());
+  auto doc = nlohmann::json::parse(status);
+  EXPECT_TRUE(doc["tls"].get<bool>());
+  EXPECT_EQ(doc["counters"]["handshakes_rejected"], 0);
+}
+
+TEST_F(TlsNodeTest, PlainTcpClientIsDroppedAtTheHandshake) {
+  int fd = ConnectTcp(node_.port());
+  ASSERT_GE(fd, 0);
+  // HELLO then LOAD_MODULE and RESET in the clear: the node reads them as a
+  // TLS ClientHello, fails the handshake and closes.
+  Bytes bytes = wire::EncodeFrame(MsgType::kHello, 1, wire::Hello().Encode());
+  Bytes reset = wire::EncodeFrame(MsgType::kReset, 2, {});
+  bytes.insert(bytes.end(), reset.begin(), reset.end());
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  uint8_t buf[4096];
+  ssize_t total = 0, n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) total += n;
+  EXPECT_EQ(n, 0) << "the node closes the connection (no read timeout)";
+  EXPECT_LT(total, 64) << "at most a TLS alert, never a HELLO_ACK";
+  close(fd);
+  EXPECT_GE(Counters()["handshakes_rejected"].get<int>(), 1);
+  ExpectDeployerStillServed();
+}
+
+TEST_F(TlsNodeTest, ClientWithoutCertificateIsRefused) {
+  // Trusts the right CA, so only the missing client certificate fails.
+  tls::SslCtxPtr ctx(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx.get(), deploy::DeployerTlsFiles(d_).ca.c_str(),
+                                          nullptr),
+            1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  auto c = deploy::NodeClient::Connect("127.0.0.1", node_.port(), 5000ms, ctx.get());
+  EXPECT_FALSE(c.ok());
+  EXPECT_GE(Counters()["handshakes_rejected"].get<int>(), 1);
+  ExpectDeployerStillServed();
+}
+
+TEST_F(TlsNodeTest, CertificateFromAnotherCaIsRefused) {
+  // A deployer certificate made by another deployment's CA (self-made, with
+  // the right role in it), presented by a client that trusts our CA.
+  deploy::Descriptor other = Deployment(dir_.Sub("other"));
+  tls::Files forged = deploy::DeployerTlsFiles(other);
+  forged.ca = deploy::DeployerTlsFiles(d_).ca;
+  tls::SslCtxPtr ctx = Context(forged);
+  auto c = deploy::NodeClient::Connect("127.0.0.1", node_.port(), 5000ms, ctx.get());
+  EXPECT_FALSE(c.ok());
+  EXPECT_GE(Counters()["handshakes_rejected"].get<int>(), 1);
+  ExpectDeployerStillServed();
+}
+
+TEST_F(TlsNodeTest, NodeCertificateCannotManage) {
+  tls::SslCtxPtr ctx = Context(deploy::NodeTlsFiles(d_, d_.nodes[0]));
+  // As a management client: refused at HELLO.
+  auto c = deploy::NodeClient::Connect("127.0.0.1", node_.port(), 5000ms, ctx.get());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kPermissionDenied) << c.status().ToString();
+  // As a peer session: events and requests only; LOAD_MODULE and RESET are
+  // refused.
+  ASSERT_OK_AND_ASSIGN(auto peer, TlsConn::Open(node_.port(), ctx.get()));
+  wire::Hello hello;
+  hello.role = wire::PeerRole::kNode;
+  peer->SendFrame(MsgType::kHello, 0, hello.Encode());
+  ASSERT_OK_AND_ASSIGN(wire::Frame ack, peer->Next());
+  EXPECT_EQ(ack.type, MsgType::kHelloAck);
+  // (A small binary: a peer session's frames are capped far below a module's
+  // size, which would only close the connection.)
+  const Bytes bin = {0x7f, 'E', 'L', 'F'};
+  wire::LoadModule load{"sink", 0, "", bin};
+  ASSERT_OK_AND_ASSIGN(Code load_code, peer->Ask(MsgType::kLoadModule, 1, load.Encode()));
+  EXPECT_EQ(load_code, Code::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(Code reset_code, peer->Ask(MsgType::kReset, 2, {}));
+  EXPECT_EQ(reset_code, Code::kPermissionDenied);
+  EXPECT_GE(Counters()["frames_rejected"].get<int>(), 3);
+  ExpectDeployerStillServed();
+}
+
+TEST_F(TlsNodeTest, DeployerChecksTheNodeCertificate) {
+  // A node that is not the one the deployer named (the SAN says 127.0.0.1;
+  // the deployer asks for "localhost") is refused by the deployer.
+  auto c = deploy::NodeClient::Connect("localhost", node_.port(), 5000ms, deployer_ctx_.get());
+  EXPECT_FALSE(c.ok());
+}
+
+// ---------------------------------------------------------------- no TLS
+
+TEST(TransportSecurityTest, PlainTcpOnlyOnLoopbackUnlessInsecure) {
+  node::NodeOptions o;
+  o.listen_host = "127.0.0.1";
+  EXPECT_OK(node::CheckTransportSecurity(o));
+  o.listen_host = "::1";
+  EXPECT_OK(node::CheckTransportSecurity(o));
+  for (const char* host : {"10.1.2.3", "0.0.0.0", "::", "192.168.1.1"}) {
+    o.listen_host = host;
+    o.insecure_no_tls = false;
+    Status s = node::CheckTransportSecurity(o);
+    EXPECT_EQ(s.code(), Code::kFailedPrecondition) << host;
+    EXPECT_NE(s.message().find("--insecure-no-tls"), std::string::npos) << s.message();
+    o.insecure_no_tls = true;
+    EXPECT_OK(node::CheckTransportSecurity(o));
+  }
+  o.insecure_no_tls = false;
+  o.tls = {"cert.pem", "key.pem", "ca.pem"};
+  EXPECT_OK(node::CheckTransportSecurity(o));
+  o.tls.ca.clear();
+  EXPECT_EQ(node::CheckTransportSecurity(o).code(), Code::kInvalidArgument);
+}
+
+TEST(TransportSecurityTest, NodeProcessRefusesToListenOffLoopbackWithoutTls) {
+  TempDir dir;
+  // Refused before binding, so no such address is needed on this machine.
+  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 10.255.255.1 --key-file " +
+                    dir.path() + "/k --work-dir " + dir.path() + "/w 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  EXPECT_NE(out.find("refusing to listen on 10.255.255.1 without TLS"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace aex::itest
