@@ -416,11 +416,7 @@ Status Deployer::EstablishConnection(const Connection& c) {
       AEX_RETURN_IF_ERROR(crypto::RandomBytes(conn_key));
     }
     for (const End& e : ends) {
-      uint64_t nonce;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        nonce = ++state_file_->state().modules[e.module->name].nonce;
-      }
+      AEX_ASSIGN_OR_RETURN(uint64_t nonce, TakeGrantNonce(e.module->name));
       channel::KeyGrant g{conn_id, e.index, e.role, CipherOf(c.encryption), nonce, conn_key};
       auto mgmt = channel::NewCipher(e.module->type == Backend::kSancus
                                          ? channel::Cipher::kSpongent
@@ -473,6 +469,37 @@ Status Deployer::EstablishConnection(const Connection& c) {
   return Status::Ok();
 }
 
+Result<uint64_t> Deployer::TakeGrantNonce(const std::string& module) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ModuleState& ms = state_file_->state().modules[module];
+  auto it = grant_next_.find(module);
+  if (it != grant_next_.end() && it->second <= ms.nonce) return it->second++;
+  // Beyond what was reserved: saved before the grant can leave.
+  uint64_t nonce = ++ms.nonce;
+  AEX_RETURN_IF_ERROR(state_file_->Save());
+  return nonce;
+}
+
+Status Deployer::ReserveGrantNonces(const std::string& only) {
+  std::map<std::string, uint64_t> grants;
+  auto& st = state_file_->state();
+  for (const Connection& c : descriptor_.connections) {
+    if (!only.empty() && c.name != only) continue;
+    auto cs = st.connections.find(c.name);
+    if (cs != st.connections.end() && cs->second.established) continue;
+    ++grants[c.to_module];
+    if (!c.direct) ++grants[c.from_module];
+  }
+  grant_next_.clear();
+  for (const auto& [name, count] : grants) {
+    auto it = st.modules.find(name);
+    if (it == st.modules.end() || it->second.id == 0 || it->second.by_manager) continue;
+    grant_next_[name] = it->second.nonce + 1;
+    it->second.nonce += count;
+  }
+  return state_file_->Save();
+}
+
 std::mutex* Deployer::GrantLock(const std::string& module) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& m = grant_locks_[module];
@@ -490,7 +517,8 @@ Status Deployer::Connect(const std::string& only) {
   }
   if (descriptor_.manager_spec) {
     // Managed connections are keyed through the control connection.
-    const Connection& control = *descriptor_.FindConnection(ManagerControl(*descriptor_.manager_spec));
+    const Connection& control =
+        *descriptor_.FindConnection(ManagerControl(*descriptor_.manager_spec));
     if (!state_file_->state().connections[control.name].established) {
       Status s = EstablishConnection(control);
       if (!s.ok()) {
@@ -498,6 +526,12 @@ Status Deployer::Connect(const std::string& only) {
         return SaveAfter(s);
       }
     }
+  }
+  // A grant nonce is never reused, even if this process dies between
+  // sending a grant and saving: the nonces this step may use are saved first.
+  if (Status s = ReserveGrantNonces(only); !s.ok()) {
+    timings_["connect"] = Seconds(start);
+    return s;
   }
   Status s = ForEach(descriptor_.connections.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Connection& c = descriptor_.connections[i];
@@ -519,6 +553,7 @@ Status Deployer::Connect(const std::string& only) {
     }
     return st;
   });
+  grant_next_.clear();  // later grants (update) take ++nonce and save
   timings_["connect"] = Seconds(start);
   return SaveAfter(s);
 }

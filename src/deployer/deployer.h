@@ -86,6 +86,11 @@ class Deployer {
   uint16_t IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const;
   Status EstablishConnection(const Connection& c);
   std::mutex* GrantLock(const std::string& module);
+  // Grant nonces (state: ModuleState::nonce is the highest that may have
+  // been sent). ReserveGrantNonces saves room for one Connect step;
+  // TakeGrantNonce hands out the next one, saving first when beyond it.
+  Status ReserveGrantNonces(const std::string& only);
+  Result<uint64_t> TakeGrantNonce(const std::string& module);
   Status AttestOne(const Module& m);
 
   // The attestation manager (manager.cc, docs/tee.md). A module is managed
@@ -113,6 +118,7 @@ class Deployer {
   std::map<std::string, double> timings_;
   std::mutex mu_;  // guards state_file_->state() and built_ during parallel steps
   std::map<std::string, std::unique_ptr<std::mutex>> grant_locks_;
+  std::map<std::string, uint64_t> grant_next_;  // under mu_
   std::mutex manager_mu_;  // one manager command at a time, in counter order
   Sdk sdk_;
 };
