@@ -591,8 +591,9 @@ int main(int argc, char** argv) {
   Result("attest.native.first_ms", mean(attest_ms));
   Result("attest.native.ms", mean(reattest_ms));
 
-  // Let everything go idle, then read resident memory.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Let everything go idle (a node trims its heap after a quiet second,
+  // checked once a second), then read resident memory.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   std::printf("\nResident memory (VmRSS)\n");
   ReportRss("rss.node_idle", "aex-node, idle, no modules", ReadRss(idle.pid()));
   ReportRss("rss.node_used", "aex-node b, idle after the runs (2 modules)", ReadRss(b.pid()));

@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,7 +116,23 @@ Status Node::Start() {
   port_ = acceptor_.local_endpoint().port();
   WatchChildren();
   Accept();
+  TrimWhenIdle();
   return Status::Ok();
+}
+
+void Node::TrimWhenIdle() {
+  trim_timer_.expires_after(std::chrono::seconds(1));
+  trim_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopped_) return;
+    const uint64_t traffic = counters_.events_routed + counters_.requests_routed +
+                             counters_.sessions_accepted + counters_.frames_rejected;
+    if (traffic == trim_seen_ && traffic != trim_done_at_) {
+      malloc_trim(0);  // a quiet second after activity
+      trim_done_at_ = traffic;
+    }
+    trim_seen_ = traffic;
+    TrimWhenIdle();
+  });
 }
 
 void Node::Stop() {
@@ -123,6 +140,7 @@ void Node::Stop() {
   stopped_ = true;
   asio::error_code ec;
   acceptor_.close(ec);
+  trim_timer_.cancel();
   child_signals_.cancel(ec);
   for (auto& [id, p] : periodic_) p.timer->cancel();
   for (auto& [key, peer] : peers_) peer->Stop();

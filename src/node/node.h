@@ -89,6 +89,9 @@ class Node {
   };
 
   void Accept();
+  // Once traffic stops, gives freed heap back to the system (glibc keeps it
+  // otherwise): an idle node stays small after a burst.
+  void TrimWhenIdle();
   // Serves an accepted connection as a session (after the TLS handshake when
   // the node uses TLS).
   void OpenSession(asio::ip::tcp::socket socket);
@@ -157,6 +160,9 @@ class Node {
   };
   std::vector<FenceWait> fence_waits_;
   Counters counters_;
+  asio::steady_timer trim_timer_{io_};
+  uint64_t trim_seen_ = 0;     // traffic count at the last tick
+  uint64_t trim_done_at_ = 0;  // traffic count at the last trim
   bool stopped_ = false;
 };
 
