@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace {

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <memory>
 
+#include "attest/issue.h"
 #include "runtime/channel.h"
 #include "wire/frame.h"
 #include "wire/module_messages.h"

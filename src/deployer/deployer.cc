@@ -8,6 +8,7 @@
 #include "attest/manager_protocol.h"
 #include "deployer/attestation.h"
 #include "deployer/node_client.h"
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace aex::deploy {

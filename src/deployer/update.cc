@@ -25,6 +25,7 @@
 #include "deployer/attestation.h"
 #include "deployer/deployer.h"
 #include "deployer/node_client.h"
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace aex::deploy {

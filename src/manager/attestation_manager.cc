@@ -1,5 +1,6 @@
 #include "manager/attestation_manager.h"
 
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace aex::manager {

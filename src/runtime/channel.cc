@@ -7,7 +7,6 @@
 #endif
 
 namespace aex::channel {
-namespace {
 
 crypto::Nonce TaggedNonce(const char tag[4], uint64_t n) {
   crypto::Nonce nonce;
@@ -15,8 +14,6 @@ crypto::Nonce TaggedNonce(const char tag[4], uint64_t n) {
   StoreU64(nonce.data() + 4, n);
   return nonce;
 }
-
-}  // namespace
 
 std::unique_ptr<crypto::Aead> NewCipher(Cipher cipher, const crypto::Key& key) {
   switch (cipher) {
@@ -61,29 +58,6 @@ Status OpenEvent(crypto::Aead& aead, uint32_t conn_id, Direction dir, ByteSpan s
   return Status::Ok();
 }
 
-static void PutGrantHeader(const KeyGrant& g, ByteWriter* w) {
-  w->PutU32(g.conn_id);
-  w->PutU16(g.io_index);
-  w->PutU8(static_cast<uint8_t>(g.role));
-  w->PutU8(static_cast<uint8_t>(static_cast<uint8_t>(g.cipher) | (g.rekey ? 0x80 : 0)));
-  w->PutU64(g.nonce);
-}
-
-Bytes WrapGrant(crypto::Aead& module_aead, uint32_t module_id, const KeyGrant& grant) {
-  ByteWriter header;
-  PutGrantHeader(grant, &header);
-  ByteWriter ad;
-  ad.PutU32(module_id);
-  ad.PutBytes(header.bytes());
-  Bytes blob = header.Take();
-  size_t at = blob.size();
-  blob.resize(at + crypto::kKeySize + crypto::kTagSize);
-  Status s = module_aead.Seal(TaggedNonce("GRNT", grant.nonce), ad.bytes(), grant.key,
-                              blob.data() + at);
-  if (!s.ok()) return {};
-  return blob;
-}
-
 Result<KeyGrant> UnwrapGrant(crypto::Aead& module_aead, uint32_t module_id, ByteSpan blob) {
   if (blob.size() != kGrantSize) return InvalidArgument("key grant has the wrong size");
   ByteReader r(blob);
@@ -107,19 +81,6 @@ Result<KeyGrant> UnwrapGrant(crypto::Aead& module_aead, uint32_t module_id, Byte
   AEX_RETURN_IF_ERROR(
       module_aead.Open(TaggedNonce("GRNT", g.nonce), ad.bytes(), sealed, g.key.data()));
   return g;
-}
-
-Bytes SealDisable(crypto::Aead& module_aead, uint32_t module_id, uint64_t nonce) {
-  ByteWriter w;
-  w.PutU64(nonce);
-  uint8_t ad[4];
-  StoreU32(ad, module_id);
-  Bytes blob = w.Take();
-  blob.resize(8 + crypto::kTagSize);
-  if (!module_aead.Seal(TaggedNonce("DSBL", nonce), ByteSpan(ad, 4), {}, blob.data() + 8).ok()) {
-    return {};
-  }
-  return blob;
 }
 
 Result<uint64_t> OpenDisable(crypto::Aead& module_aead, uint32_t module_id, ByteSpan blob) {

@@ -43,6 +43,8 @@ constexpr size_t kGrantSize = 4 + 2 + 1 + 1 + 8 + crypto::kKeySize + crypto::kTa
 std::unique_ptr<crypto::Aead> NewCipher(Cipher cipher, const crypto::Key& key);
 
 crypto::Nonce EventNonce(uint32_t conn_id, Direction dir, uint64_t counter);
+// tag (4 bytes) || u64 n: the nonce of a grant ("GRNT") or disable ("DSBL").
+crypto::Nonce TaggedNonce(const char tag[4], uint64_t n);
 // Appends the sealed event to `out`. REQUIRES: 0 < counter <= kMaxCounter.
 Status SealEvent(crypto::Aead& aead, uint32_t conn_id, Direction dir, uint64_t counter,
                  ByteSpan plaintext, Bytes* out);
@@ -61,11 +63,11 @@ struct KeyGrant {
   bool rekey = false;  // keep counters; keep the old key for opening
 };
 
-Bytes WrapGrant(crypto::Aead& module_aead, uint32_t module_id, const KeyGrant& grant);
 Result<KeyGrant> UnwrapGrant(crypto::Aead& module_aead, uint32_t module_id, ByteSpan blob);
 
 // Disable command: the tag over u32 module_id under nonce "DSBL" || u64 nonce.
-Bytes SealDisable(crypto::Aead& module_aead, uint32_t module_id, uint64_t nonce);
+// Grants and disable commands are made by attest/issue.h (deployer and
+// attestation manager only; a module only opens them).
 Result<uint64_t> OpenDisable(crypto::Aead& module_aead, uint32_t module_id, ByteSpan blob);
 
 }  // namespace aex::channel

@@ -35,6 +35,7 @@
 #include "aex/status.h"
 #include "crypto/crypto.h"
 #include "deployer/node_client.h"
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace aex {

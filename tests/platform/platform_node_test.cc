@@ -8,6 +8,7 @@
 #include "deployer/attestation.h"
 #include "platform/platform.h"
 #include "platform_test_util.h"
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 namespace aex::ptest {

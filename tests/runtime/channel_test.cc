@@ -3,6 +3,7 @@
 // cipher built into this binary (AES-128-GCM always, SpongeWrap when
 // src/crypto/spongent.cc is present).
 
+#include "attest/issue.h"
 #include "runtime/channel.h"
 
 #include <gtest/gtest.h>
