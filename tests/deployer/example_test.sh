@@ -34,16 +34,8 @@ print([m for m in r['modules'] if m['name'] == '$1'][0]['stats']['$2'])"
 
 case "$NAME" in
   ping-pong)
-    # The periodic event drives ping every 500 ms: wait for pongs to arrive.
-    for _ in $(seq 1 60); do
-      n=$("$AEX" call "$D" --module ping --entry pongs_received --json | python3 -c \
-        'import json,sys; print(int(json.load(sys.stdin)["hex"], 16))')
-      [ "$n" -ge 3 ] && break
-      sleep 0.1
-    done
-    [ "$n" -ge 3 ] || fail "expected at least 3 pongs, got $n"
-    expect_eq "$("$AEX" request "$D" --connection operator-reverse --text abc --json |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])')" "cba" "direct request"
+    # The periodic event drives ping every 500 ms: pongs arrive.
+    expect_ping_pong_flowing "$AEX" "$D"
     [ "$(stat pong events_accepted)" -ge 3 ] || fail "pong accepted too few events"
     expect_eq "$(stat pong rejected_auth)" "0" "pong rejections"
     ;;

@@ -30,3 +30,20 @@ expect_no_processes_under() {  # dir
   left=$(pgrep -af "$1" | grep -v -e pgrep -e "$$" || true)
   [ -z "$left" ] || fail "processes left behind: $left"
 }
+# The ping-pong example deployed from descriptor D works: pongs come back to
+# ping (at least 3 within 10 s) and pong answers the operator's direct request.
+pongs_received() {  # aex descriptor
+  "$1" call "$2" --module ping --entry pongs_received --json | python3 -c \
+    'import json,sys; print(int(json.load(sys.stdin)["hex"], 16))'
+}
+expect_ping_pong_flowing() {  # aex descriptor
+  local aex=$1 d=$2 n=0
+  for _ in $(seq 1 100); do
+    n=$(pongs_received "$aex" "$d")
+    [ "$n" -ge 3 ] && break
+    sleep 0.1
+  done
+  [ "$n" -ge 3 ] || fail "expected at least 3 pongs, got $n"
+  expect_eq "$("$aex" request "$d" --connection operator-reverse --text abc --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])')" "cba" "direct request"
+}

@@ -28,16 +28,9 @@ done
 expect_eq "$(stat -c %a "$DIR/.aex/tls/ca.key")" "600" "CA key mode"
 "$AEX" up "$D" -q
 
-# Events cross the nodes: ping (node1) -> pong (node2) -> ping.
-for _ in $(seq 1 100); do
-  n=$("$AEX" call "$D" --module ping --entry pongs_received --json | python3 -c \
-    'import json,sys; print(int(json.load(sys.stdin)["hex"], 16))')
-  [ "$n" -ge 3 ] && break
-  sleep 0.1
-done
-[ "$n" -ge 3 ] || fail "expected at least 3 pongs over the TLS peer links, got $n"
-expect_eq "$("$AEX" request "$D" --connection operator-reverse --text abc --json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])')" "cba" "direct request"
+# Events cross the nodes over TLS peer links: ping (node1) -> pong (node2) -> ping.
+expect_ping_pong_flowing "$AEX" "$D"
+n=$(pongs_received "$AEX" "$D")
 
 report=$("$AEX" status "$D" --json)
 python3 - "$report" <<'PY' || fail "status over TLS"
@@ -62,8 +55,7 @@ rejected=$("$AEX" status "$D" --json | python3 -c '
 import json, sys
 print(sum(n["status"]["counters"]["handshakes_rejected"] for n in json.load(sys.stdin)["nodes"]))')
 [ "$rejected" -ge 2 ] || fail "plain connections not counted as rejected ($rejected)"
-n2=$("$AEX" call "$D" --module ping --entry pongs_received --json | python3 -c \
-  'import json,sys; print(int(json.load(sys.stdin)["hex"], 16))')
+n2=$(pongs_received "$AEX" "$D")
 [ "$n2" -ge "$n" ] || fail "modules lost after the refused reset"
 
 "$AEX" down "$D" -q
