@@ -9,33 +9,15 @@
 #      node; sent = received + refused, nothing unaccounted;
 #   3. node B killed and restarted: `aex up` restores the application.
 # usage: peer_outage_test.sh AEX_BIN AEX_NODE_BIN
-source "$(dirname "$0")/../deployer/lib.sh"
 AEX=$1
 NODE=$2
-HERE=$(cd "$(dirname "$0")" && pwd)
-DIR=$(mktemp -d /tmp/aex-outage.XXXXXX)
-cp "$HERE"/app/*.c "$DIR"/
-BASE=$((21000 + RANDOM % 20000))
-PA=$BASE PB=$((BASE + 1)) PX=$((BASE + 2))
-PIDS=()
-PROXY=""
-cleanup() {
-  "$AEX" down "$DIR/app.yaml" -q >/dev/null 2>&1 || true
-  [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-start_node() {  # name port
-  "$NODE" --port "$2" --key-file "$DIR/$1.key" --name "$1" --work-dir "$DIR/work-$1" \
-    --peer-backlog 1000 --log-level warn >>"$DIR/$1.log" 2>&1 &
-  PIDS+=($!)
-}
+start_node_b() { start_node b "$PB" --peer-backlog 1000 --log-level warn; }
 start_proxy() {
   python3 "$HERE/proxy.py" "$PX" "$PB" &
   PROXY=$!
+  EXTRA+=("$PROXY")
   for _ in $(seq 1 50); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $PX)).close()" \
       2>/dev/null && return 0
@@ -43,25 +25,13 @@ start_proxy() {
   done
   fail "proxy did not start"
 }
-start_node a "$PA"
-start_node b "$PB"
+start_node a "$PA" --peer-backlog 1000 --log-level warn
+start_node_b
 start_proxy
 
 # Node b is reached by the deployer directly (deploy_port) and by node a
 # through the proxy (reactive_port).
-cat >"$DIR/app.yaml" <<YAML
-nodes:
-  - {type: native, name: a, host: 127.0.0.1, reactive_port: $PA, node_key_file: a.key}
-  - {type: native, name: b, host: 127.0.0.1, reactive_port: $PX, deploy_port: $PB,
-     node_key_file: b.key}
-modules:
-  - {type: native, name: source, node: a, sources: [source.c]}
-  - {type: native, name: sink, node: b, sources: [sink.c]}
-connections:
-  - {name: flow, from_module: source, from_output: out, to_module: sink, to_input: in,
-     encryption: aes}
-YAML
-D="$DIR/app.yaml"
+write_app "reactive_port: $PX, deploy_port: $PB"
 "$AEX" up "$D" -q --wait 10
 
 emit() { "$AEX" call "$D" --module source --entry emit --text "$1" --out /dev/stdout; }
@@ -110,7 +80,7 @@ echo "phase 2: 3000 sent = $received received + $refused refused at the source"
 # 3. Node b dies; after it restarts, `aex up` restores the application.
 kill -9 "${PIDS[1]}"
 wait "${PIDS[1]}" 2>/dev/null || true
-start_node b "$PB"
+start_node_b
 sleep 0.3
 "$AEX" up "$D" -q --wait 10
 emit 100 >/dev/null
