@@ -10,7 +10,7 @@ Status Malformed(const char* what) {
 }  // namespace
 
 bool IsKnownType(uint8_t t) {
-  return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x1F) || (t >= 0x20 && t <= 0x23) ||
+  return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x1F) || (t >= 0x20 && t <= 0x25) ||
          t == 0x30;
 }
 

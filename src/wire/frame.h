@@ -51,12 +51,19 @@ enum class MsgType : uint8_t {
   kImportState = 0x1F,
   kEvent = 0x20,
   kRequest = 0x21,
-  // Node to node: cumulative count of events received on this connection,
-  // so the sender can drop them from its retransmission buffer.
+  // Node to node (LinkAck): every LINK_EVENT up to a sequence number has
+  // arrived on this connection, so the sender can drop them from its
+  // retransmission buffer; optionally "a gap follows: resend after it".
   kAck = 0x22,
-  // Node to module: an event of this module's output was refused (the bound
-  // on an unreachable peer's backlog was hit).
+  // Node to module: events of this module's output were refused at its node
+  // (an unreachable peer's backlog was full) or could not be delivered by
+  // the destination node (module dead, unloaded or unknown).
   kEventRefused = 0x23,
+  // Node to node (LinkEvent): an EVENT with the link's sequence number.
+  kLinkEvent = 0x24,
+  // Node to node (Undelivered): LINK_EVENTs of one connection that arrived
+  // but could not be delivered to their module.
+  kUndelivered = 0x25,
   kModuleStats = 0x30,
 };
 bool IsKnownType(uint8_t type);

@@ -164,4 +164,56 @@ Result<AwaitFence> AwaitFence::Parse(ByteSpan p) {
   return m;
 }
 
+Bytes LinkEvent::Encode() const {
+  ByteWriter w(8 + 12 + op.data.size());
+  w.PutU64(seq);
+  Bytes out = w.Take();
+  op.AppendTo(&out);
+  return out;
+}
+
+Result<LinkEvent> LinkEvent::Parse(ByteSpan p) {
+  ByteReader r(p);
+  LinkEvent m;
+  if (!r.ReadU64(&m.seq) || m.seq == 0) return Malformed("LINK_EVENT");
+  AEX_ASSIGN_OR_RETURN(m.op, ModuleOp::Parse(r.rest()));
+  return m;
+}
+
+Bytes LinkAck::Encode() const {
+  ByteWriter w;
+  w.PutU64(through);
+  w.PutU8(gap ? kGap : 0);
+  return w.Take();
+}
+
+Result<LinkAck> LinkAck::Parse(ByteSpan p) {
+  ByteReader r(p);
+  LinkAck m;
+  uint8_t flags;
+  if (!r.ReadU64(&m.through) || !r.ReadU8(&flags) || !r.empty() || (flags & ~kGap) != 0) {
+    return Malformed("ACK");
+  }
+  m.gap = (flags & kGap) != 0;
+  return m;
+}
+
+Bytes Undelivered::Encode() const {
+  ByteWriter w;
+  w.PutU32(module_id);
+  w.PutU32(conn_id);
+  w.PutU32(count);
+  return w.Take();
+}
+
+Result<Undelivered> Undelivered::Parse(ByteSpan p) {
+  ByteReader r(p);
+  Undelivered m;
+  if (!r.ReadU32(&m.module_id) || !r.ReadU32(&m.conn_id) || !r.ReadU32(&m.count) ||
+      !r.empty() || m.count == 0) {
+    return Malformed("UNDELIVERED");
+  }
+  return m;
+}
+
 }  // namespace aex::wire

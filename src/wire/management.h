@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "wire/frame.h"
+#include "wire/module_messages.h"
 
 namespace aex::wire {
 
@@ -85,6 +86,41 @@ struct AwaitFence {
   uint32_t timeout_ms = 0;
   Bytes Encode() const;
   static Result<AwaitFence> Parse(ByteSpan p);
+};
+
+// Peer-link framing (docs/protocol.md, "Peer links"). Sequence numbers count
+// the LINK_EVENTs of one TCP connection from 1; both ends start again at 1 on
+// a new connection.
+
+// LINK_EVENT: u64 seq || ModuleOp(dst module, conn id, sealed event).
+// REQUIRES (Parse): seq >= 1.
+struct LinkEvent {
+  uint64_t seq = 0;
+  ModuleOp op;
+  Bytes Encode() const;
+  static Result<LinkEvent> Parse(ByteSpan p);
+};
+
+// ACK: u64 through || u8 flags. Every LINK_EVENT with seq <= through has
+// arrived; kGap: the receiver dropped a later one that came out of order,
+// so the sender must resend everything after `through`.
+struct LinkAck {
+  static constexpr uint8_t kGap = 0x01;
+  uint64_t through = 0;
+  bool gap = false;
+  Bytes Encode() const;
+  static Result<LinkAck> Parse(ByteSpan p);
+};
+
+// UNDELIVERED: u32 module_id || u32 conn_id || u32 count, count >= 1: that
+// many LINK_EVENTs for (module_id, conn_id) on this connection reached the
+// receiving node but not their module (dead, unloaded, unknown, queue full).
+struct Undelivered {
+  uint32_t module_id = 0;
+  uint32_t conn_id = 0;
+  uint32_t count = 0;
+  Bytes Encode() const;
+  static Result<Undelivered> Parse(ByteSpan p);
 };
 
 }  // namespace aex::wire

@@ -37,12 +37,15 @@ struct ModuleOp {
 
 // Counters a module's runtime keeps and reports on kModuleStats. The node
 // cannot forge them into a module, but it relays them, so they are
-// diagnostics, not evidence.
+// diagnostics, not evidence. kOutputsRefused: events refused at this
+// module's node; kOutputsUndelivered: events the destination node reported it
+// could not deliver; kLost: counter values skipped between two accepted
+// events of a connection (sent by the peer module, never accepted here).
 struct ModuleStats {
   enum Field {
     kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
     kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
-    kDisabled, kOutputsRefused, kFieldCount
+    kDisabled, kOutputsRefused, kOutputsUndelivered, kLost, kFieldCount
   };
   static const char* FieldName(int field);
   uint64_t values[kFieldCount] = {};

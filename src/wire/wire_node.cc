@@ -27,6 +27,8 @@ const char* TypeName(MsgType type) {
     case MsgType::kRequest: return "REQUEST";
     case MsgType::kAck: return "ACK";
     case MsgType::kEventRefused: return "EVENT_REFUSED";
+    case MsgType::kLinkEvent: return "LINK_EVENT";
+    case MsgType::kUndelivered: return "UNDELIVERED";
     case MsgType::kPauseRoutes: return "PAUSE_ROUTES";
     case MsgType::kResumeRoutes: return "RESUME_ROUTES";
     case MsgType::kAwaitFence: return "AWAIT_FENCE";
@@ -54,7 +56,8 @@ const char* ModuleStats::FieldName(int field) {
   static const char* const kNames[kFieldCount] = {
       "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
       "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
-      "grants_accepted", "grants_rejected",  "disabled",         "outputs_refused"};
+      "grants_accepted", "grants_rejected",  "disabled",           "outputs_refused",
+      "outputs_undelivered", "lost"};
   return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
 }
 

@@ -688,5 +688,46 @@ TEST(FrameTest, MessagesThroughFrames) {
   }
 }
 
+// Peer-link frames (docs/protocol.md, "Peer links").
+TEST(LinkMessagesTest, RoundTripAndRejection) {
+  Bytes sealed = Seq(30);
+  LinkEvent ev{7, ModuleOp{3, 9, sealed}};
+  Bytes enc = ev.Encode();
+  auto back = LinkEvent::Parse(enc);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->seq, 7u);
+  EXPECT_EQ(back->op.module_id, 3u);
+  EXPECT_EQ(back->op.aux, 9u);
+  EXPECT_EQ(Bytes(back->op.data.begin(), back->op.data.end()), sealed);
+  for (size_t n = 0; n < enc.size(); ++n) EXPECT_FALSE(LinkEvent::Parse(Prefix(enc, n)).ok());
+  EXPECT_FALSE(LinkEvent::Parse(WithTrailer(enc)).ok());
+  EXPECT_FALSE(LinkEvent::Parse(LinkEvent{0, ModuleOp{3, 9, sealed}}.Encode()).ok())
+      << "sequence numbers start at 1";
+
+  for (bool gap : {false, true}) {
+    Bytes a = LinkAck{1234, gap}.Encode();
+    ASSERT_EQ(a.size(), 9u);
+    auto ack = LinkAck::Parse(a);
+    ASSERT_TRUE(ack.ok());
+    EXPECT_EQ(ack->through, 1234u);
+    EXPECT_EQ(ack->gap, gap);
+    EXPECT_FALSE(LinkAck::Parse(Prefix(a, 8)).ok());
+    EXPECT_FALSE(LinkAck::Parse(WithTrailer(a)).ok());
+  }
+  Bytes bad_flags = LinkAck{1, false}.Encode();
+  bad_flags.back() = 0x02;
+  EXPECT_FALSE(LinkAck::Parse(bad_flags).ok()) << "unknown flags are refused";
+
+  Bytes u = Undelivered{5, 6, 7}.Encode();
+  auto un = Undelivered::Parse(u);
+  ASSERT_TRUE(un.ok());
+  EXPECT_EQ(un->module_id, 5u);
+  EXPECT_EQ(un->conn_id, 6u);
+  EXPECT_EQ(un->count, 7u);
+  EXPECT_FALSE(Undelivered::Parse(Prefix(u, 11)).ok());
+  EXPECT_FALSE(Undelivered::Parse(WithTrailer(u)).ok());
+  EXPECT_FALSE(Undelivered::Parse(Undelivered{5, 6, 0}.Encode()).ok()) << "count >= 1";
+}
+
 }  // namespace
 }  // namespace aex::wire
