@@ -32,8 +32,11 @@ struct Node::Session {
   wire::PeerRole role = wire::PeerRole::kClient;
   // With TLS, the role in the client's verified certificate: what it may do.
   std::optional<tls::Role> cert_role;
-  // Events from a peer node are acknowledged in batches (kAck, cumulative).
-  uint64_t events_received = 0;
+  // LINK_EVENTs from a peer node: taken in order, acknowledged in batches
+  // (ACK, cumulative); events that reached no module, per (module,
+  // connection), reported back with the next ACK (UNDELIVERED).
+  ReceiveWindow link;
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> undelivered;
   std::unique_ptr<asio::steady_timer> ack_timer;
 };
 
@@ -42,18 +45,77 @@ struct Node::Session {
 // to double the frame rate under load.
 constexpr std::chrono::milliseconds kAckDelay(2);
 
+// Distinct (module, connection) pairs a peer session remembers for its next
+// UNDELIVERED notices; beyond, events are still counted here but not reported.
+constexpr size_t kMaxUndeliveredKeys = 4096;
+
 void Node::ScheduleAck(const std::shared_ptr<Session>& s) {
   if (s->ack_timer) return;  // one is already pending
   s->ack_timer = std::make_unique<asio::steady_timer>(io_, kAckDelay);
   std::weak_ptr<Session> weak = s;
-  s->ack_timer->async_wait([weak](const asio::error_code& ec) {
+  s->ack_timer->async_wait([this, weak](const asio::error_code& ec) {
     auto sp = weak.lock();
     if (ec || !sp) return;
     sp->ack_timer.reset();
-    ByteWriter w;
-    w.PutU64(sp->events_received);
-    sp->stream->Send(MsgType::kAck, 0, w.bytes());
+    SendLinkAck(*sp, false);
   });
+}
+
+void Node::SendLinkAck(Session& s, bool gap) {
+  // Undelivered notices first: the sender learns of them before it drops
+  // the events from its retransmission buffer.
+  for (const auto& [key, n] : s.undelivered) {
+    s.stream->Send(MsgType::kUndelivered, 0, wire::Undelivered{key.first, key.second, n}.Encode());
+  }
+  s.undelivered.clear();
+  s.stream->Send(MsgType::kAck, 0, wire::LinkAck{s.link.through(), gap}.Encode());
+}
+
+void Node::OnLinkEvent(const std::shared_ptr<Session>& s, ByteSpan payload) {
+  auto ev = wire::LinkEvent::Parse(payload);
+  if (!ev.ok()) {
+    // Without a sequence number the stream cannot be resynchronised in
+    // place: the sender resends on its next connection.
+    ++counters_.frames_rejected;
+    return s->stream->Close(ev.status());
+  }
+  switch (s->link.Receive(ev->seq)) {
+    case ReceiveWindow::Verdict::kDuplicate:
+      ++counters_.link_duplicates;
+      return ScheduleAck(s);  // the sender may have missed our ACK
+    case ReceiveWindow::Verdict::kGap:
+      ++counters_.link_gaps;
+      spdlog::info("session {}: event {} missing on a peer link; asking for a resend",
+                   s->id, s->link.through() + 1);
+      return SendLinkAck(*s, true);
+    case ReceiveWindow::Verdict::kDiscard: return;
+    case ReceiveWindow::Verdict::kDeliver: break;
+  }
+  if (!DeliverEvent(ev->op.module_id, ev->op.aux, ev->op.data)) {
+    ++counters_.events_undeliverable;
+    auto key = std::make_pair(ev->op.module_id, ev->op.aux);
+    auto it = s->undelivered.find(key);
+    if (it != s->undelivered.end()) {
+      if (it->second < UINT32_MAX) ++it->second;
+    } else if (s->undelivered.size() < kMaxUndeliveredKeys) {
+      s->undelivered.emplace(key, 1);
+    }
+  }
+  ScheduleAck(s);
+}
+
+void Node::OnPeerUndelivered(const PeerLink* peer, const wire::Undelivered& u) {
+  counters_.peer_undelivered += u.count;
+  for (auto& [key, route] : routes_) {
+    if (route.peer.get() != peer || route.dst_module != u.module_id || key.second != u.conn_id) {
+      continue;
+    }
+    route.undelivered += u.count;
+    // The sending module learns it too (outputs_undelivered).
+    ByteWriter w;
+    w.PutU32(u.count);
+    if (auto m = FindModule(key.first)) m->Post(MsgType::kEventRefused, u.conn_id, w.bytes());
+  }
 }
 
 Status EnsureKeyFile(const std::string& path) {
@@ -336,11 +398,10 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
                                                  " is not running on this node")
                                    : op.status()));
     }
-    if (s->role == wire::PeerRole::kNode) {
-      ++s->events_received;
-      ScheduleAck(s);
-    }
     return;
+  }
+  if (f.type == MsgType::kLinkEvent && s->role == wire::PeerRole::kNode) {
+    return OnLinkEvent(s, f.payload);
   }
   if (s->role == wire::PeerRole::kNode && f.type != MsgType::kRequest) {
     // A peer node may only forward events and requests; management belongs
@@ -525,6 +586,9 @@ std::shared_ptr<PeerLink> Node::PeerFor(const std::string& host, uint16_t port) 
   if (!peer) {
     peer = std::make_shared<PeerLink>(io_, host, port, options_.peer_backlog,
                                       options_.call_timeout, tls_);
+    peer->set_on_undelivered([this, raw = peer.get()](const wire::Undelivered& u) {
+      OnPeerUndelivered(raw, u);
+    });
   }
   return peer;
 }
@@ -610,10 +674,11 @@ void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, 
   if (it != routes_.end() && it->second.paused) {  // aex update in progress
     if (Hold(it->second, type, sealed, request_id)) return;
     ++counters_.events_undeliverable;
-    if (type == MsgType::kEvent) return;
-    if (auto m = FindModule(src_module)) {
-      m->Reply(request_id, Status(Code::kResourceExhausted, "paused route is full"), {});
-    }
+    auto m = FindModule(src_module);
+    if (!m) return;
+    // Refused at the source, as below: the sending module counts it.
+    if (type == MsgType::kEvent) return (void)m->Post(MsgType::kEventRefused, conn_id, {});
+    m->Reply(request_id, Status(Code::kResourceExhausted, "paused route is full"), {});
     return;
   }
   if (type == MsgType::kEvent) {
@@ -668,7 +733,10 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                         {"requests_routed", counters_.requests_routed},
                         {"frames_rejected", counters_.frames_rejected},
                         {"sessions_accepted", counters_.sessions_accepted},
-                        {"handshakes_rejected", counters_.handshakes_rejected}};
+                        {"handshakes_rejected", counters_.handshakes_rejected},
+                        {"peer_undelivered", counters_.peer_undelivered},
+                        {"link_duplicates", counters_.link_duplicates},
+                        {"link_gaps", counters_.link_gaps}};
   (*doc)["tls"] = tls_ != nullptr;
   auto& peers = (*doc)["peers"] = nlohmann::json::array();
   for (auto& [key, p] : peers_) {
@@ -679,7 +747,13 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                      {"refused", p->stats().refused},
                      {"connects", p->stats().connects},
                      {"unacked", p->unacked()},
-                     {"resent", p->stats().resent}});
+                     {"resent", p->stats().resent},
+                     {"seq_sent", p->window().sent()},
+                     {"seq_acked", p->window().acked()},
+                     {"gaps", p->stats().gaps},
+                     {"ack_timeouts", p->stats().timeouts},
+                     {"protocol_errors", p->stats().protocol_errors},
+                     {"undelivered", p->stats().undelivered}});
   }
   auto& routes = (*doc)["routes"] = nlohmann::json::array();
   for (auto& [key, r] : routes_) {
@@ -687,7 +761,8 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                       {"connection", key.second},
                       {"to_module", r.dst_module},
                       {"to", r.peer ? r.peer->host() + ":" + std::to_string(r.peer->port())
-                                    : std::string("local")}});
+                                    : std::string("local")},
+                      {"undelivered", r.undelivered}});
     if (r.paused) routes.back()["held"] = r.held.size();
   }
   auto& periodic = (*doc)["periodic"] = nlohmann::json::array();

@@ -75,6 +75,7 @@ class Node {
     bool paused = false;             // aex update: hold frames until resumed
     std::deque<Held> held{};
     size_t held_bytes = 0;
+    uint64_t undelivered = 0;  // events the peer node reported undeliverable
   };
   struct Counters {
     uint64_t events_routed = 0;
@@ -86,6 +87,11 @@ class Node {
     // TLS handshakes that failed: plain TCP, no or wrong certificate, too
     // slow. Also counted in frames_rejected (rejections of any kind).
     uint64_t handshakes_rejected = 0;
+    // Sent to peers, which reported them undeliverable (UNDELIVERED).
+    uint64_t peer_undelivered = 0;
+    // LINK_EVENTs received twice (dropped) and gaps seen on peer links.
+    uint64_t link_duplicates = 0;
+    uint64_t link_gaps = 0;
   };
 
   void Accept();
@@ -97,7 +103,12 @@ class Node {
   void OpenSession(asio::ip::tcp::socket socket);
   void OnSessionClosed(uint64_t id, const Status& why);
   void OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& f);
+  // Peer links, receiving side: in-order delivery, ACK and UNDELIVERED.
   void ScheduleAck(const std::shared_ptr<Session>& s);
+  void SendLinkAck(Session& s, bool gap);
+  void OnLinkEvent(const std::shared_ptr<Session>& s, ByteSpan payload);
+  // Sending side: a peer could not deliver some of our events.
+  void OnPeerUndelivered(const PeerLink* peer, const wire::Undelivered& u);
   void HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame& f);
   void ReplyTo(const std::weak_ptr<Session>& s, uint32_t id, const Status& st,
                ByteSpan payload = {});

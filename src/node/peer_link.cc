@@ -10,6 +10,13 @@ constexpr size_t kMaxPeerQueueBytes = 256u << 20;
 // given up on after this long (then retried with backoff).
 constexpr std::chrono::seconds kHandshakeTimeout(5);
 
+// With events unacknowledged and nothing left in the write queue, the link
+// waits this long for an ACK before it resends them (doubling up to the max).
+// The receiver acknowledges within milliseconds, so this only fires after a
+// loss the receiver cannot notice: the last events of a burst.
+constexpr std::chrono::milliseconds kAckTimeout(1000);
+constexpr std::chrono::milliseconds kMaxAckTimeout(8000);
+
 PeerLink::PeerLink(asio::io_context& io, std::string host, uint16_t port, size_t max_backlog,
                    std::chrono::milliseconds call_timeout,
                    std::shared_ptr<asio::ssl::context> tls)
@@ -21,7 +28,9 @@ PeerLink::PeerLink(asio::io_context& io, std::string host, uint16_t port, size_t
       resolver_(io),
       retry_timer_(io),
       tls_(std::move(tls)),
-      handshake_timer_(io) {}
+      handshake_timer_(io),
+      ack_timer_(io),
+      ack_timeout_(kAckTimeout) {}
 
 bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
   if (stopped_) return false;
@@ -31,12 +40,14 @@ bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::Modu
     ++stats_.refused;
     return false;
   }
-  Bytes frame;
-  frame.reserve(wire::kFrameHeaderSize + wire::kBodyHeaderSize + 12 + op.data.size());
-  wire::AppendFrame(type, request_id, op.Encode(), &frame);
+  Outgoing out{type, request_id, {}};
+  const bool event = type == wire::MsgType::kEvent;
+  out.payload.reserve((event ? 8 : 0) + 12 + op.data.size());
+  if (event) out.payload.resize(8);  // the sequence number's slot
+  op.AppendTo(&out.payload);
   DrainBacklog();
-  if (connected() && backlog_.empty() && SendEncoded(frame)) return true;
-  backlog_.push_back(std::move(frame));
+  if (connected() && backlog_.empty() && SendOne(out)) return true;
+  backlog_.push_back(std::move(out));
   if (!stream_ && !connecting_) Connect();
   return true;
 }
@@ -45,19 +56,26 @@ void PeerLink::DrainBacklog() {
   // Sends from the front, in order, for as long as the stream takes frames;
   // what it refuses (its write queue is full) waits for the next call.
   while (!backlog_.empty() && connected()) {
-    if (!SendEncoded(backlog_.front())) break;
+    if (!SendOne(backlog_.front())) break;
     backlog_.pop_front();
   }
 }
 
-bool PeerLink::SendEncoded(Bytes& frame) {
-  auto f = wire::ParseFrameBody(ByteSpan(frame).subspan(wire::kFrameHeaderSize));
-  if (!f.ok() || !stream_->Send(f->type, f->request_id, f->payload)) return false;
-  ++stats_.sent;
-  if (f->type == wire::MsgType::kEvent) {
-    ++events_sent_;
-    unacked_.push_back(std::move(frame));
+bool PeerLink::SendOne(Outgoing& out) {
+  // A FENCE promises that every event before it has arrived (docs/update.md):
+  // it waits until they are acknowledged, so that no resend can follow it.
+  if (out.type == wire::MsgType::kFence && !unacked_.empty()) return false;
+  if (out.type != wire::MsgType::kEvent) {
+    if (!stream_->Send(out.type, out.request_id, out.payload)) return false;
+    ++stats_.sent;
+    return true;
   }
+  StoreU64(out.payload.data(), window_.sent() + 1);
+  if (!stream_->Send(wire::MsgType::kLinkEvent, 0, out.payload)) return false;
+  window_.Next();
+  ++stats_.sent;
+  unacked_.push_back(std::move(out));
+  if (unacked_.size() == 1) ArmAckTimer();
   return true;
 }
 
@@ -164,14 +182,8 @@ void PeerLink::StartStream(std::shared_ptr<FrameLink> stream) {
 }
 
 void PeerLink::OnFrame(const wire::Frame& frame) {
-  if (frame.type == wire::MsgType::kAck) {
-    ByteReader r(frame.payload);
-    uint64_t count;
-    if (!r.ReadU64(&count) || !r.empty() || count > events_sent_) return;
-    for (; events_acked_ < count && !unacked_.empty(); ++events_acked_) unacked_.pop_front();
-    DrainBacklog();
-    return;
-  }
+  if (frame.type == wire::MsgType::kAck) return OnAck(frame.payload);
+  if (frame.type == wire::MsgType::kUndelivered) return OnUndelivered(frame.payload);
   if (frame.type != wire::MsgType::kResult) return;  // HELLO_ACK and strays
   auto it = pending_.find(frame.request_id);
   if (it == pending_.end()) return;
@@ -180,6 +192,79 @@ void PeerLink::OnFrame(const wire::Frame& frame) {
   auto result = wire::ResultMsg::Parse(frame.payload);
   if (!result.ok()) return done({Status(Code::kProtocol, "peer sent a malformed result"), {}});
   done({result->ToStatus(), Bytes(result->payload.begin(), result->payload.end())});
+}
+
+void PeerLink::OnAck(ByteSpan payload) {
+  auto ack = wire::LinkAck::Parse(payload);
+  if (!ack.ok()) return ProtocolError(ack.status());
+  auto acked = window_.Ack(ack->through);
+  if (!acked.ok()) return ProtocolError(acked.status());
+  for (uint64_t i = 0; i < *acked && !unacked_.empty(); ++i) unacked_.pop_front();
+  if (*acked > 0) {
+    ack_timeout_ = kAckTimeout;
+    ArmAckTimer();
+  }
+  if (ack->gap) {
+    // An event went missing in transit and the peer dropped what followed
+    // it: everything after `through` again, in order.
+    ++stats_.gaps;
+    ResendUnacked();
+  }
+  DrainBacklog();
+}
+
+void PeerLink::OnUndelivered(ByteSpan payload) {
+  auto notice = wire::Undelivered::Parse(payload);
+  if (!notice.ok()) return ProtocolError(notice.status());
+  stats_.undelivered += notice->count;
+  if (on_undelivered_) on_undelivered_(*notice);
+}
+
+void PeerLink::ProtocolError(const Status& why) {
+  ++stats_.protocol_errors;
+  spdlog::warn("peer {}:{}: protocol error on the link: {}", host_, port_, why.ToString());
+  ResetConnection(why);
+}
+
+void PeerLink::ResetConnection(const Status& why) {
+  spdlog::warn("peer {}:{}: resetting the connection ({}); unacknowledged events go first on "
+               "the next one", host_, port_, why.message());
+  if (stream_) stream_->Close(why);
+}
+
+void PeerLink::ResendUnacked() {
+  if (!connected()) return;
+  uint64_t seq = window_.acked();
+  for (Outgoing& out : unacked_) {
+    StoreU64(out.payload.data(), ++seq);
+    if (!stream_->Send(wire::MsgType::kLinkEvent, 0, out.payload)) {
+      // The write queue is full: the connection cannot catch up in place.
+      return ResetConnection(Status(Code::kResourceExhausted, "no room to resend"));
+    }
+    ++stats_.resent;
+  }
+  ArmAckTimer();
+}
+
+void PeerLink::ArmAckTimer() {
+  ack_timer_.expires_after(ack_timeout_);
+  std::weak_ptr<PeerLink> weak = shared_from_this();
+  ack_timer_.async_wait([weak](const asio::error_code& ec) {
+    if (auto s = weak.lock(); s && !ec) s->OnAckTimeout();
+  });
+}
+
+void PeerLink::OnAckTimeout() {
+  if (unacked_.empty() || !connected()) return;
+  // Only when all we sent has left this process: a busy socket or a slow
+  // peer is not a loss. Then the last events were lost in transit (a gap the
+  // peer cannot see): resend, waiting longer each time.
+  if (stream_->queued_bytes() == 0) {
+    ++stats_.timeouts;
+    ResendUnacked();
+    ack_timeout_ = std::min(ack_timeout_ * 2, kMaxAckTimeout);
+  }
+  ArmAckTimer();
 }
 
 void PeerLink::OnClosed() {
@@ -191,7 +276,9 @@ void PeerLink::OnClosed() {
     backlog_.push_front(std::move(unacked_.back()));
     unacked_.pop_back();
   }
-  events_sent_ = events_acked_ = 0;
+  window_.Reset();
+  ack_timer_.cancel();
+  ack_timeout_ = kAckTimeout;
   // Requests in flight on the lost connection cannot be answered any more.
   auto pending = std::move(pending_);
   pending_.clear();
@@ -218,6 +305,7 @@ void PeerLink::Stop() {
   stopped_ = true;
   retry_timer_.cancel();
   handshake_timer_.cancel();
+  ack_timer_.cancel();
   resolver_.cancel();
   if (stream_) stream_->Close();
 }

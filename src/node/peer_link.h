@@ -7,10 +7,18 @@
 // order. A frame beyond the bound is refused at the source and counted: the
 // sender learns it, nothing is dropped silently.
 //
-// Events sent but not yet acknowledged by the peer (kAck carries a cumulative
-// count per connection) are kept; if the connection drops they go out again
-// first on the next one. A resent event the module already accepted is
-// rejected there as a replay, so the application sees each event exactly once.
+// Events travel as LINK_EVENTs numbered per connection (link_window.h). Those
+// not yet acknowledged by the peer (ACK: "all up to N arrived") are kept; when
+// the peer reports a gap, or acknowledges nothing for a while although all
+// was handed to the socket, they are sent again in order (go-back-N); if the
+// connection drops they go out again first on the next one. An ACK for a
+// number never sent is a protocol error: logged, counted, and the connection
+// reset (the unacknowledged events are resent on the next). A resent event
+// the module already accepted is rejected there as a replay, so the
+// application sees each event at most once. UNDELIVERED notices from the peer
+// (its module is gone) are counted and passed to the node.
+//
+// Threading: every member runs on the node's single io_context thread.
 //
 // With TLS (the node has a certificate), the link is TLS 1.3 with this node's
 // certificate, and the peer must present a node certificate from the same CA
@@ -28,6 +36,7 @@
 #include <string>
 
 #include "node/frame_stream.h"
+#include "node/link_window.h"
 #include "node/module_process.h"
 #include "tls/tls.h"
 
@@ -37,7 +46,14 @@ struct PeerStats {
   uint64_t sent = 0;      // frames handed to the socket
   uint64_t refused = 0;   // frames refused because the backlog was full
   uint64_t connects = 0;  // successful (re)connections
-  uint64_t resent = 0;    // events sent again after a connection was lost
+  uint64_t resent = 0;    // events sent again (lost connection, gap, no ACK)
+  uint64_t gaps = 0;      // gaps the peer reported (an event missing in transit)
+  uint64_t timeouts = 0;  // go-back-N resends because no ACK came
+  // Impossible ACKs (for events never sent) or malformed link frames from
+  // the peer; each reset the connection.
+  uint64_t protocol_errors = 0;
+  // Events the peer received but could not deliver to their module.
+  uint64_t undelivered = 0;
 };
 
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
@@ -52,12 +68,18 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // Sends a message expecting a Result; `done` runs exactly once.
   void Call(wire::MsgType type, const wire::ModuleOp& op, ReplyCallback done);
   void Stop();
+  // Runs for each UNDELIVERED notice from the peer.
+  void set_on_undelivered(std::function<void(const wire::Undelivered&)> f) {
+    on_undelivered_ = std::move(f);
+  }
 
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
   bool connected() const { return stream_ && stream_->is_open() && !connecting_; }
   size_t backlog() const { return backlog_.size(); }
   size_t unacked() const { return unacked_.size(); }
+  // The link's sequence window on the current connection (tests, status).
+  const SendWindow& window() const { return window_; }
   const PeerStats& stats() const { return stats_; }
 
  private:
@@ -71,6 +93,17 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void ScheduleReconnect();
   bool Enqueue(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op);
   void OnFrame(const wire::Frame& frame);
+  void OnAck(ByteSpan payload);
+  void OnUndelivered(ByteSpan payload);
+  // Logs and counts a protocol violation by the peer and resets the
+  // connection; OnClosed then resynchronises on the next one.
+  void ProtocolError(const Status& why);
+  void ResetConnection(const Status& why);
+  // Sends every unacknowledged event again, in order, on this connection.
+  void ResendUnacked();
+  // (Re)arms the wait for an ACK while events are unacknowledged.
+  void ArmAckTimer();
+  void OnAckTimeout();
 
   asio::io_context& io_;
   std::string host_;
@@ -85,15 +118,25 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::shared_ptr<FrameLink> stream_;
   bool connecting_ = false;
   bool stopped_ = false;
-  // Sends one encoded frame on the open stream; an event is moved into the
-  // retransmission buffer. On failure `frame` is left untouched.
-  bool SendEncoded(Bytes& frame);
+  // A message for the peer. An event's payload starts with an 8-byte slot
+  // for its sequence number (a LinkEvent), filled in when it is sent.
+  struct Outgoing {
+    wire::MsgType type;
+    uint32_t request_id;
+    Bytes payload;
+  };
+  // Sends one message on the open stream; an event gets the next sequence
+  // number and moves into the retransmission buffer. On failure `out` is left
+  // untouched.
+  bool SendOne(Outgoing& out);
   void DrainBacklog();
 
-  std::deque<Bytes> backlog_;  // encoded frames awaiting a connection
-  std::deque<Bytes> unacked_;  // events sent on this connection, not yet acked
-  uint64_t events_sent_ = 0;   // events sent on this connection
-  uint64_t events_acked_ = 0;  // cumulative ack received on this connection
+  std::deque<Outgoing> backlog_;  // awaiting a connection
+  std::deque<Outgoing> unacked_;  // events sent on this connection, not yet acked
+  SendWindow window_;             // their numbers: acked() + 1 is unacked_.front()
+  asio::steady_timer ack_timer_;
+  std::chrono::milliseconds ack_timeout_;
+  std::function<void(const wire::Undelivered&)> on_undelivered_;
   struct Pending {
     ReplyCallback done;
     std::unique_ptr<asio::steady_timer> timer;

@@ -176,8 +176,12 @@ void Runtime::Dispatch(const Bytes& body) {
     return;
   }
   if (frame->type == MsgType::kEventRefused) {
-    // The node could not take an event of ours towards an unreachable peer.
-    return Count(ModuleStats::kOutputsRefused);
+    // Data empty: our node refused one event of ours. Data u32 n: the
+    // destination node could not deliver n. Diagnostics: the node may lie.
+    auto op = wire::ModuleOp::Parse(frame->payload);
+    if (!op.ok() || op->data.size() != 4) return Count(ModuleStats::kOutputsRefused);
+    stats_.values[ModuleStats::kOutputsUndelivered] += LoadU32(op->data.data());
+    return;
   }
   if (frame->type == MsgType::kModuleStats) {
     stats_.values[ModuleStats::kDisabled] = disabled_;
@@ -423,6 +427,9 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
     Count(ModuleStats::kRejectedReplay);
     return Status(Code::kReplay, "replayed or reordered event");
   }
+  // Counters the sender sealed but that never arrived: loss made visible,
+  // wherever it happened (authenticated, so the node cannot fake it).
+  stats_.values[ModuleStats::kLost] += *counter - c.last_accepted - 1;
   c.last_accepted = *counter;
   if (!accepted_prev_) c.prev.reset();  // the sender has switched: retire the old key
   *conn = &c;
