@@ -99,44 +99,74 @@ std::string Pad(std::string s, size_t w) {
   return s + " ";
 }
 
-void PrintStatus(const json& r) {
+// The node's own count of events it could not deliver, then those its peers
+// reported back (UNDELIVERED); link anomalies summed over its peer links.
+std::string NodeUndelivered(const json& st) {
+  const auto& c = st["counters"];
+  return std::to_string(c.value("events_undeliverable", 0)) + "/" +
+         std::to_string(c.value("peer_undelivered", 0));
+}
+
+std::string NodeLinkAnomalies(const json& st) {
+  const auto& c = st["counters"];
+  uint64_t errors = 0;
+  for (const auto& p : st.value("peers", json::array())) errors += p.value("protocol_errors", 0);
+  return std::to_string(c.value("link_duplicates", 0)) + "/" +
+         std::to_string(c.value("link_gaps", 0)) + "/" + std::to_string(errors);
+}
+
+void PrintNodes(const json& r) {
   std::cout << Pad("NODE", 14) << Pad("TYPE", 10) << Pad("ADDRESS", 22) << Pad("TLS", 4)
-            << Pad("REACHABLE", 10) << "ROUTED  UNDELIVERABLE  REJECTED(frames/tls)\n";
+            << Pad("REACHABLE", 10) << Pad("ROUTED", 8) << Pad("UNDELIVERED(here/peer)", 23)
+            << Pad("LINK(dup/gap/err)", 18) << "REJECTED(frames/tls)\n";
   for (const auto& n : r["nodes"]) {
-    std::string routed = "-", undeliv = "-", rejected = "-";
+    std::string routed = "-", undeliv = "-", link = "-", rejected = "-";
     if (n.contains("status")) {
       const auto& c = n["status"]["counters"];
       routed = std::to_string(c.value("events_routed", 0));
-      undeliv = std::to_string(c.value("events_undeliverable", 0));
+      undeliv = NodeUndelivered(n["status"]);
+      link = NodeLinkAnomalies(n["status"]);
       rejected = std::to_string(c.value("frames_rejected", 0)) + "/" +
                  std::to_string(c.value("handshakes_rejected", 0));
     }
     std::cout << Pad(n["name"], 14) << Pad(n["type"], 10) << Pad(n["address"], 22)
               << Pad(n.value("tls", false) ? "yes" : "no", 4)
-              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 7)
-              << Pad(undeliv, 14) << rejected << "\n";
+              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 8)
+              << Pad(undeliv, 23) << Pad(link, 18) << rejected << "\n";
   }
+}
+
+void PrintModules(const json& r) {
   std::cout << "\n" << Pad("MODULE", 16) << Pad("NODE", 12) << Pad("ID", 4) << Pad("STATE", 9)
             << Pad("ATTESTED", 9) << Pad("IN", 8) << Pad("OUT", 8) << Pad("REQ", 6)
+            << Pad("LOST", 6) << Pad("NOT-DELIVERED(refused/peer)", 28)
             << "REJECTED(auth/replay/route)\n";
   for (const auto& m : r["modules"]) {
     std::string id = m.contains("id") ? std::to_string(m["id"].get<uint32_t>()) : "-";
     std::string state = m.value("state", m["deployed"].get<bool>() ? "?" : "-");
     if (m.value("disabled", false)) state = "disabled";
-    std::string in = "-", out = "-", req = "-", rej = "-";
+    std::string in = "-", out = "-", req = "-", lost = "-", undeliv = "-", rej = "-";
     if (m.contains("stats")) {
       const auto& s = m["stats"];
       in = std::to_string(s.value("events_accepted", 0));
       out = std::to_string(s.value("outputs_sent", 0));
       req = std::to_string(s.value("requests_handled", 0));
+      lost = std::to_string(s.value("lost", 0));
+      undeliv = std::to_string(s.value("outputs_refused", 0)) + "/" +
+                std::to_string(s.value("outputs_undelivered", 0));
       rej = std::to_string(s.value("rejected_auth", 0)) + "/" +
             std::to_string(s.value("rejected_replay", 0)) + "/" +
             std::to_string(s.value("rejected_routing", 0));
     }
     std::cout << Pad(m["name"], 16) << Pad(m["node"], 12) << Pad(id, 4) << Pad(state, 9)
               << Pad(m["attested"].get<bool>() ? "yes" : "no", 9) << Pad(in, 8) << Pad(out, 8)
-              << Pad(req, 6) << rej << "\n";
+              << Pad(req, 6) << Pad(lost, 6) << Pad(undeliv, 28) << rej << "\n";
   }
+}
+
+void PrintStatus(const json& r) {
+  PrintNodes(r);
+  PrintModules(r);
   std::cout << "\n" << Pad("CONNECTION", 18) << Pad("FROM -> TO", 34) << Pad("KIND", 8)
             << Pad("CIPHER", 9) << "ESTABLISHED\n";
   for (const auto& c : r["connections"]) {
