@@ -57,7 +57,8 @@ for i in range(TOTAL):
         del open_socks[:400]
     if time.time() - start > 60:
         break
-# Slow connections: a byte at a time, for a while.
+# Slow connections: a byte at a time, for a while (the pause shapes the
+# attack; nothing waits on it).
 slow = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(50)]
 for b in HELLO[:6]:
     for s in slow:
