@@ -144,7 +144,7 @@ void ExpectEventsFlowBothWays(const std::string& dir) {
         return U32(sensor, 4) >= 3 && U32(gateway, 0) >= 3 && U32(report, 0) >= 1 &&
                U32(report, 4) >= 1 && U32(report, 8) >= 1;
       },
-      30);
+      60);
   EXPECT_TRUE(flowing) << "sensor sent " << U32(sensor, 0) << ", acks " << U32(sensor, 4)
                        << "; gateway forwarded " << U32(gateway, 0) << "; dashboard polls "
                        << U32(report, 0) << ", alerts " << U32(report, 4) << ", readings "
@@ -309,7 +309,7 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   // `aex up` deploys it and everything it had attested again.
   pid_t sgx_node = std::stoi(ReadText(dir / ".aex/nodes/sgx-node.pid"));
   ASSERT_EQ(kill(sgx_node, SIGKILL), 0);
-  ASSERT_TRUE(Eventually([&] { return kill(sgx_node, 0) != 0; }, 10));
+  ASSERT_TRUE(Eventually([&] { return kill(sgx_node, 0) != 0; }, 60));
   CliRun restart = app.Do("nodes start descriptor.yaml");
   ASSERT_EQ(restart.exit_code, 0) << restart.output;
   CliRun again = app.Do("--manager up descriptor.yaml");
@@ -378,7 +378,7 @@ TEST_P(PingPongOnEveryBackend, SameSourceRunsAndEventsFlow) {
         if (r.ok()) pongs = *r;
         return U32(pongs, 0) >= 2;
       },
-      20))
+      60))
       << Logs(dir.path());
   CliRun reverse = app.Do("--json request descriptor.yaml --connection operator-reverse --text " +
                        GetParam());

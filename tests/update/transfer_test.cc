@@ -54,7 +54,7 @@ class TransferTest : public ::testing::Test {
     return c->SetKey(m.id, channel::WrapGrant(aead, m.id, g));
   }
   bool WaitStat(TestModule& m, const std::string& field, int64_t want) {
-    return WaitFor([&] { return d_.Stat(m, field) == want; }, 10s);
+    return WaitFor([&] { return d_.Stat(m, field) == want; }, 60s);
   }
   // sink_stats: events on sink_in and sink_in2.
   std::pair<uint64_t, uint64_t> SinkEvents(TestModule& sink) {
@@ -218,7 +218,7 @@ TEST_F(TransferTest, PausedRouteHoldsInOrderAndFenceFlushes) {
   ASSERT_OK(ca->Call(MsgType::kResumeRoutes, resume.Encode()));
   sent.push_back(Pattern(110, 64));
   ASSERT_OK(d_.CallEntry(*ping, ping::kEmit, sent.back()));
-  ASSERT_TRUE(WaitFor([&] { return SinkEvents(*sink).first == 11; }, 10s));
+  ASSERT_TRUE(WaitFor([&] { return SinkEvents(*sink).first == 11; }, 60s));
   auto r = d_.CallEntry(*sink, sink::kStats);
   ASSERT_OK(r);
   EXPECT_EQ(GetU64(*r, 16), HashChain(sent));  // same events, same order

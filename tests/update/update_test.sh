@@ -38,7 +38,16 @@ relay_count() {  # -> forwarded version restored_from
 "$AEX" update "$D" --module nothing -q 2>/dev/null && fail "update of an unknown module"
 call_hex source start 0000000a >/dev/null   # 10 events per 10 ms tick
 T0=$(date +%s.%N)
-sleep 1.5
+sink_received() { u64s "$(call_hex sink stats)" | cut -d' ' -f1; }
+# Polls (60 s at most) until the sink has received at least $1 events.
+wait_received() {  # minimum
+  local end=$((SECONDS + 60))
+  until [ "$(sink_received)" -ge "$1" ]; do
+    [ "$SECONDS" -lt "$end" ] || fail "the sink did not reach $1 events: $(sink_received)"
+    sleep 0.1
+  done
+}
+wait_received 2000  # the stream is running (with 3 x 1000 below: >= 5,000 events)
 
 update() {  # version [node]
   sed -i "s/^#define RELAY_VERSION .*/#define RELAY_VERSION $1/" "$DIR/relay.c"
@@ -51,13 +60,14 @@ update() {  # version [node]
   fi
   # Baseline: the longest silence at the sink over a second without update.
   call_hex sink reset_gap >/dev/null
-  sleep 1
+  sleep 1  # a measurement window (the baseline), not a wait for an event
   local base_us
   base_us=$(u64s "$(call_hex sink stats)" | cut -d' ' -f5)
   call_hex sink reset_gap >/dev/null
   local out
   out=$("$AEX" update "$D" --module relay ${2:+--node "$2"} --json)
-  sleep 1
+  # A thousand more events through the new instance (about a second).
+  wait_received $(($(sink_received) + 1000))
   read -r received last missing dups gap_us <<<"$(u64s "$(call_hex sink stats)")"
   python3 - "$out" "$gap_us" "$received" "$base_us" <<'PY'
 import json, sys
