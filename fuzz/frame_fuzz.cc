@@ -83,6 +83,18 @@ void ParseAll(ByteSpan p) {
   if (auto m = wire::AwaitFence::Parse(p); m.ok()) {
     Check(Same(m->Encode(), p));
   }
+  if (auto m = wire::LinkEvent::Parse(p); m.ok()) {
+    Check(m->seq != 0);
+    Check(Same(m->Encode(), p));
+  }
+  if (auto m = wire::LinkAck::Parse(p); m.ok()) {
+    Check(p.size() == 9);
+    Check(Same(m->Encode(), p));
+  }
+  if (auto m = wire::Undelivered::Parse(p); m.ok()) {
+    Check(m->count != 0);
+    Check(Same(m->Encode(), p));
+  }
   if (auto m = wire::ModuleStats::Parse(p); m.ok()) {
     uint16_t n = static_cast<uint16_t>(p[0] << 8 | p[1]);
     Check(p.size() == 2 + size_t{n} * 8);
@@ -125,6 +137,15 @@ void ParseTyped(const wire::Frame& f) {
       break;
     case wire::MsgType::kAwaitFence:
       (void)wire::AwaitFence::Parse(f.payload);
+      break;
+    case wire::MsgType::kLinkEvent:
+      (void)wire::LinkEvent::Parse(f.payload);
+      break;
+    case wire::MsgType::kAck:
+      (void)wire::LinkAck::Parse(f.payload);
+      break;
+    case wire::MsgType::kUndelivered:
+      (void)wire::Undelivered::Parse(f.payload);
       break;
     case wire::MsgType::kStatus:
     case wire::MsgType::kReset:

@@ -13,7 +13,7 @@ SOIL=.aex/devices/field1/soil.sock
 VALVE=.aex/devices/field2/valve.sock
 fail() { echo "FAIL: $*" >&2; exit 1; }
 valve_becomes() {  # value
-  "$DEV" wait "$VALVE" "$1" --timeout 15 || fail "the valve did not become '$1'"
+  "$DEV" wait "$VALVE" "$1" --timeout 60 || fail "the valve did not become '$1'"
   echo "  valve: $1"
 }
 status_json() {
@@ -44,7 +44,7 @@ echo "  (the gateway's demand is 'closed': the cloud opened it)"
 "$DEV" set "$SOIL" 60; valve_becomes closed
 
 # The status page, over HTTPS from inside AppB, with the pinned certificate.
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do  # 60 s at most
   status_json >/dev/null 2>&1 && break
   sleep 0.2
 done
@@ -56,7 +56,7 @@ pem = ssl.get_server_certificate(("127.0.0.1", 6243))
 print(hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest())')
 [ "$pinned" = "$served" ] || fail "served certificate $served is not the one AppB vouches for ($pinned)"
 echo "status page certificate pinned: sha256 $served"
-for _ in $(seq 1 50); do  # the page aggregates every 2 s
+for _ in $(seq 1 300); do  # 60 s at most; the page aggregates every 2 s
   page=$(status_json)
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["aggregations"] > 0 and "field3" in r["advice"] and r["valve"] == "closed" else 1)' "$page" && break
   sleep 0.2

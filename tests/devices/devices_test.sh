@@ -49,7 +49,7 @@ wait_for_output "42" call_text app last_value
 expect_eq "$(read_device)" "42" "value read through an authenticated request"
 # App -> driver -> device.
 call_text app send_command 7 >/dev/null
-"$DEV" wait "$SOCK" 7 --timeout 10 || fail "the command did not reach the device"
+"$DEV" wait "$SOCK" 7 --timeout 60 || fail "the command did not reach the device"
 echo "flows: device->driver->app, app->driver->device, operator->driver: ok"
 
 # A second claim, and a claim on a device the board does not have.
@@ -66,7 +66,7 @@ expect_eq "$(status_field refused)" "1" "the device refused the neighbour"
 # The node's command interface: every message type, none reads the device.
 SECRET=reading-x9q4
 call_text app send_command "$SECRET" >/dev/null
-"$DEV" wait "$SOCK" "$SECRET" --timeout 10 || fail "the command did not reach the device"
+"$DEV" wait "$SOCK" "$SECRET" --timeout 60 || fail "the command did not reach the device"
 gets=$(status_field driver_gets)
 driver_id=$("$AEX" status "$D" --json | python3 -c '
 import json, sys

@@ -25,10 +25,10 @@ trap cleanup EXIT
 echo "// rebuilt for the test" >>"$DIR/irrigation_cloud.cc"
 "$AEX" update "$D" --module irrigation_cloud -q
 "$DEV" set "$DIR/.aex/devices/field1/soil.sock" 35   # field1 still stressed: cloud opens
-"$DEV" wait "$DIR/.aex/devices/field2/valve.sock" open --timeout 15 ||
+"$DEV" wait "$DIR/.aex/devices/field2/valve.sock" open --timeout 60 ||
   fail "the updated AppB lost the survey (field1's stress)"
 "$DEV" set "$DIR/.aex/devices/field1/soil.sock" 60
-"$DEV" wait "$DIR/.aex/devices/field2/valve.sock" closed --timeout 15 || fail "valve did not close"
+"$DEV" wait "$DIR/.aex/devices/field2/valve.sock" closed --timeout 60 || fail "valve did not close"
 "$AEX" status "$D" --json | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
