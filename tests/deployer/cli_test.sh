@@ -78,7 +78,9 @@ set -e
 expect_eq "$rc" "1" "exit code of status with a node down"
 
 # Kill the deployer in the middle of `up`, at several points: the state file
-# always parses and the next `up` completes the deployment.
+# always parses and the next `up` completes the deployment. The delay only
+# places the fault; nothing waits on it (any point must pass, even "before
+# anything happened" on a loaded machine).
 for delay in 0.05 0.2 0.4; do
   "$AEX" down "$D" -q
   "$AEX" up "$D" -q &
