@@ -149,6 +149,20 @@ TEST_F(PeerLinkTest, GapReportResendsFromTheFirstUnackedOnTheSameConnection) {
   EXPECT_EQ(link_->stats().protocol_errors, 0u);
 }
 
+TEST_F(PeerLinkTest, MissingAckResendsTheTailAfterTheTimeout) {
+  // The last events of a burst lost in transit: no later frame reveals the
+  // gap to the peer, so the sender resends when no ACK comes (after 1 s).
+  PostEvents(10, 2);
+  ASSERT_TRUE(RunUntil([&] { return peer_.Events(0).size() == 2; }));
+  ASSERT_TRUE(RunUntil([&] { return peer_.Events(0).size() == 4; }));
+  EXPECT_EQ(link_->stats().timeouts, 1u);
+  EXPECT_EQ(peer_.connections(), 1);
+  const Events all = peer_.Events(0);
+  EXPECT_EQ(Events(all.begin() + 2, all.end()), (Events{{1, 10}, {2, 11}}));
+  Ack(2);
+  ASSERT_TRUE(RunUntil([&] { return link_->unacked() == 0; }));
+}
+
 TEST_F(PeerLinkTest, FenceWaitsUntilTheEventsBeforeItAreAcked) {
   PostEvents(10, 2);
   ASSERT_TRUE(link_->Post(MsgType::kFence, wire::ModuleOp{0, 0, Bytes(8, 1)}));
