@@ -71,10 +71,28 @@ static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>>
 
 Status Deployer::Validate(const fs::path& descriptor) { return LoadChecked(descriptor).status(); }
 
+namespace {
+
+// An unreadable state file must not leave the operator stuck: say how to
+// recover (`aex reset` needs only the descriptor and moves the file aside).
+Status WithRecoveryHint(const Status& s, const DeployerOptions& o, bool custom_state) {
+  if (s.message().find(kCorruptStateMessage) == std::string::npos) return s;
+  const std::string command = std::string("aex ") +
+                              (custom_state ? "--state " + o.state_file.string() + " " : "") +
+                              "reset " + o.descriptor.string();
+  return Status(s.code(), s.message() + "\nTo recover, run `" + command +
+                              "`: it resets every node the descriptor names (unloading all their "
+                              "modules) and moves the corrupt file aside to " +
+                              o.state_file.string() + ".corrupt-<time>; then run `aex up` again.");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   AEX_ASSIGN_OR_RETURN(auto loaded, LoadChecked(options.descriptor));
   fs::path dir = loaded.first.base_dir / ".aex";
-  if (options.state_file.empty()) {
+  const bool custom_state = !options.state_file.empty();
+  if (!custom_state) {
     options.state_file = dir / (options.descriptor.stem().string() + ".state.json");
   }
   if (options.cache_dir.empty()) options.cache_dir = dir / "build";
@@ -82,12 +100,19 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   fs::create_directories(options.state_file.parent_path(), ec);
   fs::create_directories(options.cache_dir, ec);
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
-  AEX_ASSIGN_OR_RETURN(auto state, StateFile::Open(options.state_file));
-  ApplyMoves(&loaded.first, state->state());  // modules moved by aex update --node
+  auto state = StateFile::Open(options.state_file, options.recover_state
+                                                      ? CorruptState::kMoveAside
+                                                      : CorruptState::kRefuse);
+  if (!state.ok()) return WithRecoveryHint(state.status(), options, custom_state);
+  if (!(*state)->moved_aside().empty() && options.progress) {
+    options.progress((*state)->corruption() + "; moved it to " +
+                     (*state)->moved_aside().string() + " and starting from the descriptor");
+  }
+  ApplyMoves(&loaded.first, (*state)->state());  // modules moved by aex update --node
   // Creates the deployment's TLS material on first use (node_tls.h).
   AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(loaded.first));
   return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
-                                                std::move(loaded.second), std::move(state),
+                                                std::move(loaded.second), std::move(*state),
                                                 std::move(dialer)));
 }
 

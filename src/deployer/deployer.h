@@ -33,6 +33,9 @@ struct DeployerOptions {
   std::chrono::milliseconds node_wait{10000};  // how long `up` waits for nodes
   // Receives one line per finished unit of work (progress); may be empty.
   std::function<void(const std::string&)> progress;
+  // `aex reset`: a corrupt state file is moved aside (StateFile, kMoveAside)
+  // instead of refused, since resetting the nodes needs only the descriptor.
+  bool recover_state = false;
 };
 
 class Deployer {
