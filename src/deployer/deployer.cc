@@ -1,6 +1,8 @@
 #include "deployer/deployer.h"
 
 #include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -72,6 +74,25 @@ static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>>
 Status Deployer::Validate(const fs::path& descriptor) { return LoadChecked(descriptor).status(); }
 
 namespace {
+
+// 16 random bytes as hex: unique per deployment, so that two deployments
+// sharing a node never take each other's modules for strays.
+Result<std::string> NewDeploymentTag() {
+  uint8_t raw[kDeploymentTagBytes];
+  AEX_RETURN_IF_ERROR(crypto::RandomBytes(raw));
+  return HexEncode(raw);
+}
+
+// Test builds only (AEX_TEST_HOOKS): AEX_TEST_KILL_AFTER_LOAD=1 makes the
+// deployer die by SIGKILL right after its first LOAD succeeded, before the
+// module's id is recorded, as an operator's kill -9 at the worst moment
+// would (tests/deployer/orphan_test.sh).
+void MaybeStopAfterLoadForTest() {
+#ifdef AEX_TEST_HOOKS
+  const char* hook = std::getenv("AEX_TEST_KILL_AFTER_LOAD");
+  if (hook != nullptr && std::string(hook) == "1") raise(SIGKILL);
+#endif
+}
 
 // An unreadable state file must not leave the operator stuck: say how to
 // recover (`aex reset` needs only the descriptor and moves the file aside).
@@ -219,6 +240,29 @@ Status Deployer::Deploy(const std::string& only) {
                 is_running(spec->node, it->second.id);
     if (!kept) ForgetManagedModules();
   }
+  // Reconcilable loads (docs/reliability.md): the intent to load is saved
+  // before any LOAD goes out, every LOAD carries the deployment's tag, and
+  // tagged modules the state does not account for (left by a run killed
+  // between a LOAD and its save) are unloaded before loading anew.
+  {
+    DeploymentState& st = state_file_->state();
+    if (st.deployment_tag.empty()) {
+      AEX_ASSIGN_OR_RETURN(st.deployment_tag, NewDeploymentTag());
+    }
+    for (const Module& m : descriptor_.modules) {
+      if (!only.empty() && m.name != only) continue;
+      auto it = st.modules.find(m.name);
+      const bool kept = it != st.modules.end() && it->second.id != 0 &&
+                        it->second.node == m.node &&
+                        it->second.measurement == HexEncode(built_.at(m.name).measurement) &&
+                        is_running(m.node, it->second.id);
+      if (!kept) st.loading[m.name] = m.node;
+    }
+    AEX_RETURN_IF_ERROR(WithContext("record the load intents", state_file_->Save()));
+  }
+  if (Status strays = UnloadStrays(); !strays.ok()) {
+    Progress("aex: warning: could not check every node for stray modules: " + strays.message());
+  }
   Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Module& m = descriptor_.modules[i];
     if (!only.empty() && m.name != only) return Status::Ok();
@@ -263,10 +307,12 @@ Status Deployer::Deploy(const std::string& only) {
     AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
     AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(b.binary));
     auto id = client->LoadModule(m.name, static_cast<uint8_t>(m.type), m.device.value_or(""),
-                                 image);
+                                 image, state_file_->state().deployment_tag);
     if (!id.ok()) return WithContext("deploy '" + m.name + "'", id.status());
+    MaybeStopAfterLoadForTest();
     {
     std::lock_guard<std::mutex> lock(mu_);
+    state_file_->state().loading.erase(m.name);
     ModuleState& ms = state_file_->state().modules[m.name];
     ms = ModuleState{m.node, *id, b.binary.string(), measurement, std::nullopt, 0, false};
     // A new instance has no connections yet: every connection touching it
@@ -648,7 +694,45 @@ Status Deployer::Down() {
     return WithContext("unload '" + name + "'", st);
   });
   if (!s.ok()) return SaveAfter(s);
+  // What is left with the deployment's tag was never recorded: strays.
+  AEX_RETURN_IF_ERROR(UnloadStrays());
   return state_file_->Remove();
+}
+
+Status Deployer::UnloadStrays() {
+  const DeploymentState& st = state_file_->state();
+  if (st.deployment_tag.empty()) return Status::Ok();  // nothing was ever loaded with a tag
+  std::set<std::pair<std::string, uint32_t>> known;  // (node, id) the state accounts for
+  for (const auto& [name, ms] : st.modules) {
+    if (ms.id != 0) known.emplace(ms.node, ms.id);
+  }
+  std::atomic<size_t> unloaded{0};
+  Status s = ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
+    const Node& node = descriptor_.nodes[i];
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
+    auto list = client->ListModules(st.deployment_tag);
+    if (!list.ok()) return WithContext("list modules on '" + node.name + "'", list.status());
+    for (const wire::ListedModule& m : list->modules) {
+      if (known.count({node.name, m.id}) != 0 || m.tag != st.deployment_tag) continue;
+      Status gone = client->Unload(m.id);
+      if (!gone.ok() && gone.code() != Code::kNotFound) {
+        return WithContext("unload stray module " + std::to_string(m.id) + " on '" + node.name +
+                               "'",
+                           gone);
+      }
+      ++unloaded;
+      Progress(ProgressLine("stray", m.name,
+                            "instance " + std::to_string(m.id) + " on " + node.name +
+                                " unloaded (loaded by an interrupted run, never recorded)",
+                            0));
+    }
+    return Status::Ok();
+  });
+  if (unloaded > 0) {
+    Progress(ProgressLine("stray", "", std::to_string(unloaded.load()) + " stray module(s) unloaded",
+                          0));
+  }
+  return s;
 }
 
 Status Deployer::Reset() {

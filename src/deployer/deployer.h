@@ -81,6 +81,9 @@ class Deployer {
            std::unique_ptr<StateFile> state, NodeDialer dialer);
 
   Status WaitForNodes();
+  // Unloads, on every node of the descriptor, the modules that carry the
+  // deployment's tag but that the state does not account for.
+  Status UnloadStrays();
   Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
   // Runs fn over items with at most `jobs` in flight; returns all failures joined.
   Status ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn);

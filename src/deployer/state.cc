@@ -234,6 +234,16 @@ Result<DeploymentState> StateFile::Parse(const std::string& text) {
   AEX_RETURN_IF_ERROR(ParseSection(doc, "modules", &s.modules, ParseModule));
   AEX_RETURN_IF_ERROR(ParseSection(doc, "connections", &s.connections, ParseConnection));
   AEX_RETURN_IF_ERROR(ParseSection(doc, "events", &s.events, ParseEvent));
+  AEX_RETURN_IF_ERROR(top.Hex("deployment_tag", kDeploymentTagBytes, &s.deployment_tag));
+  if (auto it = doc.find("loading"); it != doc.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidArgument("'loading' is not an object");
+    for (const auto& [name, node] : it->items()) {
+      if (!node.is_string() || node.get<std::string>().empty()) {
+        return InvalidArgument(EntryName("loading", name) + ": must be a node name");
+      }
+      s.loading[name] = node.get<std::string>();
+    }
+  }
   return s;
 }
 
@@ -259,6 +269,8 @@ std::string StateFile::Serialize() const {
   for (const auto& [name, e] : state_.events) {
     doc["events"][name] = {{"id", e.id}, {"registered", e.registered}};
   }
+  if (!state_.deployment_tag.empty()) doc["deployment_tag"] = state_.deployment_tag;
+  if (!state_.loading.empty()) doc["loading"] = state_.loading;
   return doc.dump(2) + "\n";
 }
 

@@ -49,7 +49,18 @@ struct DeploymentState {
   std::map<std::string, ConnectionState> connections;
   std::map<std::string, EventState> events;
   uint32_t next_connection_id = 1;
+  // The load tag sent with every LOAD of this deployment (32 hex digits,
+  // random, made on the first deploy): a node lists the modules carrying it,
+  // so the deployer finds the ones its state does not account for.
+  std::string deployment_tag;
+  // Load intents: module -> node, saved before the LOAD is sent and cleared
+  // once its id is recorded. One left over means a run stopped in between;
+  // the next run looks for a stray instance there (docs/reliability.md).
+  std::map<std::string, std::string> loading;
 };
+
+// Size of DeploymentState::deployment_tag in bytes (hex: twice as many digits).
+inline constexpr size_t kDeploymentTagBytes = 16;
 
 // What Open does with a state file that does not parse or holds a value
 // that is out of range (a corrupt file is never silently used).

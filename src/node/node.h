@@ -41,6 +41,10 @@ struct NodeOptions {
   tls::Files tls;
   // Allows plain TCP on a non-loopback address (CheckTransportSecurity).
   bool insecure_no_tls = false;
+  // A module that has not answered an ATTEST successfully this long after
+  // its LOAD is unloaded (and counted): a deployer killed between LOAD and
+  // attestation leaves no module running unattested. 0: never.
+  std::chrono::milliseconds attest_deadline{60000};
 };
 
 // Refuses a configuration that would let anyone on the network manage the
@@ -86,6 +90,8 @@ class Node {
     // TLS handshakes that failed: plain TCP, no or wrong certificate, too
     // slow. Also counted in frames_rejected (rejections of any kind).
     uint64_t handshakes_rejected = 0;
+    // Modules unloaded because they were not attested within attest_deadline.
+    uint64_t modules_unattested_unloaded = 0;
   };
 
   void Accept();
@@ -103,6 +109,9 @@ class Node {
                ByteSpan payload = {});
   Result<Bytes> LoadModule(ByteSpan payload);
   Status Unload(uint32_t module_id);
+  // Unloads module `id` (this very process) if it is still unattested.
+  void ArmAttestDeadline(const std::shared_ptr<ModuleProcess>& m);
+  Result<Bytes> ListModules(ByteSpan payload);
   Status AddRoute(ByteSpan payload);
   Result<Bytes> RegisterPeriodic(ByteSpan payload);
   void Reset();
@@ -150,6 +159,7 @@ class Node {
   std::map<uint32_t, Periodic> periodic_;
   uint32_t next_periodic_ = 0;
   std::map<std::string, uint32_t> devices_;  // device -> owning module
+  std::map<uint32_t, std::unique_ptr<asio::steady_timer>> attest_deadlines_;  // by module id
   std::map<uint64_t, uint32_t> fences_;      // token -> FENCE frames received
   std::deque<uint64_t> fence_order_;         // oldest first, to bound fences_
   struct FenceWait {
