@@ -43,6 +43,8 @@ TEST_F(StateFileTest, RoundTripsEveryField) {
     s.connections["c"] = ConnectionState{3, k, 41, true};
     s.events["e"] = EventState{2, true};
     s.next_connection_id = 4;
+    s.deployment_tag = std::string(32, 'c');
+    s.loading["m2"] = "n2";
     ASSERT_TRUE((*f)->Save().ok());
   }
   struct stat st;
@@ -59,6 +61,8 @@ TEST_F(StateFileTest, RoundTripsEveryField) {
   EXPECT_EQ(s.connections["c"].counter, 41u);
   EXPECT_EQ(s.events["e"].id, 2u);
   EXPECT_EQ(s.next_connection_id, 4u);
+  EXPECT_EQ(s.deployment_tag, std::string(32, 'c'));
+  EXPECT_EQ(s.loading.at("m2"), "n2");
 }
 
 TEST_F(StateFileTest, SecondOpenIsRefusedWhileLocked) {
@@ -187,6 +191,17 @@ const std::vector<BadValue>& BadValues() {
                             "field 'version': missing"},
         {"ModulesMissing", "{\"version\":1,\"connections\":{},\"events\":{}}",
                             "'modules' is missing or not an object"},
+        {"DeploymentTagNotHex", File(Module(""), "{\"id\":1}", "{\"id\":1}",
+                                     "\"deployment_tag\":\"" + std::string(32, 'z') + "\","),
+         "top level: field 'deployment_tag': not a hex string"},
+        {"DeploymentTagShort", File(Module(""), "{\"id\":1}", "{\"id\":1}",
+                                    "\"deployment_tag\":\"00ff\","),
+         "top level: field 'deployment_tag': must be 16 bytes (32 hex digits), got 2 bytes"},
+        {"LoadingNotObject", File(Module(""), "{\"id\":1}", "{\"id\":1}", "\"loading\":[],"),
+         "'loading' is not an object"},
+        {"LoadingNodeNotString", File(Module(""), "{\"id\":1}", "{\"id\":1}",
+                                      "\"loading\":{\"ping\":3},"),
+         "loading['ping']: must be a node name"},
         {"NotAnObject", "[]", "expected a JSON object"},
         {"NotJson", "{\"version\": 1, \"modules\": [", "not JSON"},
     };
