@@ -210,6 +210,32 @@ Status Deployer::Build(const std::string& only) {
   return s;
 }
 
+// Reconcilable loads (docs/reliability.md): the intent to load is saved
+// before any LOAD goes out, every LOAD carries the deployment's tag, and
+// tagged modules the state does not account for (left by a run killed
+// between a LOAD and its save) are unloaded before loading anew.
+Status Deployer::PrepareLoads(const std::string& only,
+                              const std::function<bool(const std::string&, uint32_t)>& running) {
+  DeploymentState& st = state_file_->state();
+  if (st.deployment_tag.empty()) {
+    AEX_ASSIGN_OR_RETURN(st.deployment_tag, NewDeploymentTag());
+  }
+  for (const Module& m : descriptor_.modules) {
+    if (!only.empty() && m.name != only) continue;
+    // The same test as Deploy's for an instance it keeps.
+    auto it = st.modules.find(m.name);
+    const bool kept = it != st.modules.end() && it->second.id != 0 && it->second.node == m.node &&
+                      it->second.measurement == HexEncode(built_.at(m.name).measurement) &&
+                      running(m.node, it->second.id);
+    if (!kept) st.loading[m.name] = m.node;
+  }
+  AEX_RETURN_IF_ERROR(WithContext("record the load intents", state_file_->Save()));
+  if (Status strays = UnloadStrays(); !strays.ok()) {
+    Progress("aex: warning: could not check every node for stray modules: " + strays.message());
+  }
+  return Status::Ok();
+}
+
 Status Deployer::Deploy(const std::string& only) {
   AEX_RETURN_IF_ERROR(Build(only));
   auto start = Clock::now();
@@ -240,29 +266,7 @@ Status Deployer::Deploy(const std::string& only) {
                 is_running(spec->node, it->second.id);
     if (!kept) ForgetManagedModules();
   }
-  // Reconcilable loads (docs/reliability.md): the intent to load is saved
-  // before any LOAD goes out, every LOAD carries the deployment's tag, and
-  // tagged modules the state does not account for (left by a run killed
-  // between a LOAD and its save) are unloaded before loading anew.
-  {
-    DeploymentState& st = state_file_->state();
-    if (st.deployment_tag.empty()) {
-      AEX_ASSIGN_OR_RETURN(st.deployment_tag, NewDeploymentTag());
-    }
-    for (const Module& m : descriptor_.modules) {
-      if (!only.empty() && m.name != only) continue;
-      auto it = st.modules.find(m.name);
-      const bool kept = it != st.modules.end() && it->second.id != 0 &&
-                        it->second.node == m.node &&
-                        it->second.measurement == HexEncode(built_.at(m.name).measurement) &&
-                        is_running(m.node, it->second.id);
-      if (!kept) st.loading[m.name] = m.node;
-    }
-    AEX_RETURN_IF_ERROR(WithContext("record the load intents", state_file_->Save()));
-  }
-  if (Status strays = UnloadStrays(); !strays.ok()) {
-    Progress("aex: warning: could not check every node for stray modules: " + strays.message());
-  }
+  AEX_RETURN_IF_ERROR(PrepareLoads(only, is_running));
   Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Module& m = descriptor_.modules[i];
     if (!only.empty() && m.name != only) return Status::Ok();

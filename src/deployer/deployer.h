@@ -84,6 +84,11 @@ class Deployer {
   // Unloads, on every node of the descriptor, the modules that carry the
   // deployment's tag but that the state does not account for.
   Status UnloadStrays();
+  // Before Deploy's loads: makes the deployment tag, saves the load intents
+  // of the modules in scope that `running` does not show kept, and unloads
+  // strays. REQUIRES: Build done for those modules.
+  Status PrepareLoads(const std::string& only,
+                      const std::function<bool(const std::string&, uint32_t)>& running);
   Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
   // Runs fn over items with at most `jobs` in flight; returns all failures joined.
   Status ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn);

@@ -76,10 +76,12 @@ class EntryReader {
     AEX_RETURN_IF_ERROR(String(field, false, &text));
     Bytes raw;
     if (!text.empty() && !HexDecode(text, &raw)) return Bad(field, "not a hex string");
-    if (!text.empty() && raw.size() != bytes) {
+    const size_t got = raw.size();
+    crypto::Wipe(raw);  // it may be a key
+    if (!text.empty() && got != bytes) {
       return Bad(field, "must be " + std::to_string(bytes) + " bytes (" +
                             std::to_string(2 * bytes) + " hex digits), got " +
-                            std::to_string(raw.size()) + " bytes");
+                            std::to_string(got) + " bytes");
     }
     *out = std::move(text);
     return Status::Ok();
