@@ -707,24 +707,31 @@ Status Deployer::UnloadStrays() {
   const DeploymentState& st = state_file_->state();
   if (st.deployment_tag.empty()) return Status::Ok();  // nothing was ever loaded with a tag
   std::set<std::pair<std::string, uint32_t>> known;  // (node, id) the state accounts for
+  std::set<std::string> referenced;  // nodes the state has loaded or meant to load on
   for (const auto& [name, ms] : st.modules) {
     if (ms.id != 0) known.emplace(ms.node, ms.id);
+    referenced.insert(ms.node);
   }
-  std::atomic<size_t> unloaded{0};
+  for (const auto& [name, node] : st.loading) referenced.insert(node);
   Status s = ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
     const Node& node = descriptor_.nodes[i];
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
-    auto list = client->ListModules(st.deployment_tag);
-    if (!list.ok()) return WithContext("list modules on '" + node.name + "'", list.status());
+    auto client = ClientFor(node);
+    auto list = client.ok() ? (*client)->ListModules(st.deployment_tag)
+                            : Result<wire::ModuleList>(client.status());
+    if (!list.ok()) {
+      // A node the state never sent a LOAD to can hold a stray only from an
+      // interrupted `aex update --node`: one that is down does not block.
+      if (referenced.count(node.name) == 0) return Status::Ok();
+      return WithContext("list modules on '" + node.name + "'", list.status());
+    }
     for (const wire::ListedModule& m : list->modules) {
       if (known.count({node.name, m.id}) != 0 || m.tag != st.deployment_tag) continue;
-      Status gone = client->Unload(m.id);
+      Status gone = (*client)->Unload(m.id);
       if (!gone.ok() && gone.code() != Code::kNotFound) {
         return WithContext("unload stray module " + std::to_string(m.id) + " on '" + node.name +
                                "'",
                            gone);
       }
-      ++unloaded;
       Progress(ProgressLine("stray", m.name,
                             "instance " + std::to_string(m.id) + " on " + node.name +
                                 " unloaded (loaded by an interrupted run, never recorded)",
@@ -732,10 +739,6 @@ Status Deployer::UnloadStrays() {
     }
     return Status::Ok();
   });
-  if (unloaded > 0) {
-    Progress(ProgressLine("stray", "", std::to_string(unloaded.load()) + " stray module(s) unloaded",
-                          0));
-  }
   return s;
 }
 
