@@ -58,8 +58,7 @@ enum class MsgType : uint8_t {
   // on an unreachable peer's backlog was hit).
   kEventRefused = 0x23,
   kModuleStats = 0x30,
-  // Deployer to node: the modules a deployment (load tag) runs (ListModules).
-  kListModules = 0x40,
+  kListModules = 0x40,  // deployer -> node: the modules of a load tag (management.h)
 };
 bool IsKnownType(uint8_t type);
 const char* TypeName(MsgType type);
