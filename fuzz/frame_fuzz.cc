@@ -32,7 +32,8 @@ bool Same(const Bytes& a, ByteSpan b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-// Parses `p` with every message parser; checks the canonical round trip of
+// Parses `p` with every message parser (ModuleList is the RESULT payload of
+// LIST_MODULES, parsed by the deployer); checks the canonical round trip of
 // whatever is accepted.
 void ParseAll(ByteSpan p) {
   if (auto m = wire::Hello::Parse(p); m.ok()) {
@@ -50,6 +51,7 @@ void ParseAll(ByteSpan p) {
   if (auto m = wire::LoadModule::Parse(p); m.ok()) {
     Check(!m->name.empty() && m->name.size() <= 128);
     Check(m->binary.size() <= wire::kMaxModuleBinary);
+    Check(m->tag.size() <= wire::kMaxLoadTag);
     Check(Same(m->Encode(), p));
   }
   if (auto m = wire::ModuleOp::Parse(p); m.ok()) {
@@ -62,6 +64,16 @@ void ParseAll(ByteSpan p) {
   if (p.size() >= 12) {
     size_t max = p[p.size() - 1];
     if (auto m = wire::ModuleOp::Parse(p, max); m.ok()) Check(m->data.size() <= max);
+  }
+  if (auto m = wire::ListModules::Parse(p); m.ok()) {
+    Check(m->tag.size() <= wire::kMaxLoadTag);
+    Check(Same(m->Encode(), p));
+  }
+  if (auto m = wire::ModuleList::Parse(p); m.ok()) {
+    // Every entry takes at least 8 bytes after the 4-byte count.
+    Check(p.size() >= 4 + m->modules.size() * 8);
+    for (const wire::ListedModule& e : m->modules) Check(e.tag.size() <= wire::kMaxLoadTag);
+    Check(Same(m->Encode(), p));
   }
   if (auto m = wire::Connect::Parse(p); m.ok()) {
     Check(m->dst_host.size() <= 255);
@@ -146,6 +158,9 @@ void ParseTyped(const wire::Frame& f) {
       break;
     case wire::MsgType::kUndelivered:
       (void)wire::Undelivered::Parse(f.payload);
+      break;
+    case wire::MsgType::kListModules:
+      (void)wire::ListModules::Parse(f.payload);
       break;
     case wire::MsgType::kStatus:
     case wire::MsgType::kReset:

@@ -55,8 +55,11 @@ int Fail(const Globals& g, const Status& s) {
   return ExitCode(s);
 }
 
-aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g) {
+// recover_state: for `aex reset`, which must work even when the state file
+// is corrupt.
+aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g, bool recover_state) {
   aex::deploy::DeployerOptions o;
+  o.recover_state = recover_state;
   o.descriptor = g.descriptor;
   o.state_file = g.state;
   o.jobs = g.jobs;
@@ -316,7 +319,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto opened = OpenDeployer(g);
+  auto opened = OpenDeployer(g, reset->parsed());
   if (!opened.ok()) return Fail(g, opened.status());
   Deployer& d = **opened;
   if (g.manager && !d.descriptor().manager_spec) {

@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
   app.add_option("--name", opt.name, "node name shown in status")->capture_default_str();
   app.add_option("--call-timeout-ms", timeout_ms, "time a module has to answer a call")
       ->capture_default_str();
+  double attest_deadline_s = 60;
+  app.add_option("--attest-deadline", attest_deadline_s,
+                 "seconds a loaded module has to be attested before the node unloads it "
+                 "(0: never)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--peer-backlog", opt.peer_backlog,
                  "events queued per unreachable peer before refusing")
       ->capture_default_str();
@@ -59,6 +65,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   opt.call_timeout = std::chrono::milliseconds(timeout_ms);
+  opt.attest_deadline = std::chrono::milliseconds(static_cast<int64_t>(attest_deadline_s * 1000));
   for (const std::string& d : devices) {
     auto eq = d.find('=');
     if (eq == 0 || eq == std::string::npos || eq + 1 == d.size()) {

@@ -1,6 +1,8 @@
 #include "deployer/deployer.h"
 
 #include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -71,10 +73,47 @@ static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>>
 
 Status Deployer::Validate(const fs::path& descriptor) { return LoadChecked(descriptor).status(); }
 
+namespace {
+
+// 16 random bytes as hex: unique per deployment, so that two deployments
+// sharing a node never take each other's modules for strays.
+Result<std::string> NewDeploymentTag() {
+  uint8_t raw[kDeploymentTagBytes];
+  AEX_RETURN_IF_ERROR(crypto::RandomBytes(raw));
+  return HexEncode(raw);
+}
+
+// Test builds only (AEX_TEST_HOOKS): AEX_TEST_KILL_AFTER_LOAD=1 makes the
+// deployer die by SIGKILL right after its first LOAD succeeded, before the
+// module's id is recorded, as an operator's kill -9 at the worst moment
+// would (tests/deployer/orphan_test.sh).
+void MaybeStopAfterLoadForTest() {
+#ifdef AEX_TEST_HOOKS
+  const char* hook = std::getenv("AEX_TEST_KILL_AFTER_LOAD");
+  if (hook != nullptr && std::string(hook) == "1") raise(SIGKILL);
+#endif
+}
+
+// An unreadable state file must not leave the operator stuck: say how to
+// recover (`aex reset` needs only the descriptor and moves the file aside).
+Status WithRecoveryHint(const Status& s, const DeployerOptions& o, bool custom_state) {
+  if (s.message().find(kCorruptStateMessage) == std::string::npos) return s;
+  const std::string command = std::string("aex ") +
+                              (custom_state ? "--state " + o.state_file.string() + " " : "") +
+                              "reset " + o.descriptor.string();
+  return Status(s.code(), s.message() + "\nTo recover, run `" + command +
+                              "`: it resets every node the descriptor names (unloading all their "
+                              "modules) and moves the corrupt file aside to " +
+                              o.state_file.string() + ".corrupt-<time>; then run `aex up` again.");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   AEX_ASSIGN_OR_RETURN(auto loaded, LoadChecked(options.descriptor));
   fs::path dir = loaded.first.base_dir / ".aex";
-  if (options.state_file.empty()) {
+  const bool custom_state = !options.state_file.empty();
+  if (!custom_state) {
     options.state_file = dir / (options.descriptor.stem().string() + ".state.json");
   }
   if (options.cache_dir.empty()) options.cache_dir = dir / "build";
@@ -82,12 +121,19 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   fs::create_directories(options.state_file.parent_path(), ec);
   fs::create_directories(options.cache_dir, ec);
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
-  AEX_ASSIGN_OR_RETURN(auto state, StateFile::Open(options.state_file));
-  ApplyMoves(&loaded.first, state->state());  // modules moved by aex update --node
+  auto state = StateFile::Open(options.state_file, options.recover_state
+                                                      ? CorruptState::kMoveAside
+                                                      : CorruptState::kRefuse);
+  if (!state.ok()) return WithRecoveryHint(state.status(), options, custom_state);
+  if (!(*state)->moved_aside().empty() && options.progress) {
+    options.progress((*state)->corruption() + "; moved it to " +
+                     (*state)->moved_aside().string() + " and starting from the descriptor");
+  }
+  ApplyMoves(&loaded.first, (*state)->state());  // modules moved by aex update --node
   // Creates the deployment's TLS material on first use (node_tls.h).
   AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(loaded.first));
   return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
-                                                std::move(loaded.second), std::move(state),
+                                                std::move(loaded.second), std::move(*state),
                                                 std::move(dialer)));
 }
 
@@ -164,6 +210,32 @@ Status Deployer::Build(const std::string& only) {
   return s;
 }
 
+// Reconcilable loads (docs/reliability.md): the intent to load is saved
+// before any LOAD goes out, every LOAD carries the deployment's tag, and
+// tagged modules the state does not account for (left by a run killed
+// between a LOAD and its save) are unloaded before loading anew.
+Status Deployer::PrepareLoads(const std::string& only,
+                              const std::function<bool(const std::string&, uint32_t)>& running) {
+  DeploymentState& st = state_file_->state();
+  if (st.deployment_tag.empty()) {
+    AEX_ASSIGN_OR_RETURN(st.deployment_tag, NewDeploymentTag());
+  }
+  for (const Module& m : descriptor_.modules) {
+    if (!only.empty() && m.name != only) continue;
+    // The same test as Deploy's for an instance it keeps.
+    auto it = st.modules.find(m.name);
+    const bool kept = it != st.modules.end() && it->second.id != 0 && it->second.node == m.node &&
+                      it->second.measurement == HexEncode(built_.at(m.name).measurement) &&
+                      running(m.node, it->second.id);
+    if (!kept) st.loading[m.name] = m.node;
+  }
+  AEX_RETURN_IF_ERROR(WithContext("record the load intents", state_file_->Save()));
+  if (Status strays = UnloadStrays(); !strays.ok()) {
+    Progress("aex: warning: could not check every node for stray modules: " + strays.message());
+  }
+  return Status::Ok();
+}
+
 Status Deployer::Deploy(const std::string& only) {
   AEX_RETURN_IF_ERROR(Build(only));
   auto start = Clock::now();
@@ -194,6 +266,7 @@ Status Deployer::Deploy(const std::string& only) {
                 is_running(spec->node, it->second.id);
     if (!kept) ForgetManagedModules();
   }
+  AEX_RETURN_IF_ERROR(PrepareLoads(only, is_running));
   Status s = ForEach(descriptor_.modules.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Module& m = descriptor_.modules[i];
     if (!only.empty() && m.name != only) return Status::Ok();
@@ -238,10 +311,12 @@ Status Deployer::Deploy(const std::string& only) {
     AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
     AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(b.binary));
     auto id = client->LoadModule(m.name, static_cast<uint8_t>(m.type), m.device.value_or(""),
-                                 image);
+                                 image, state_file_->state().deployment_tag);
     if (!id.ok()) return WithContext("deploy '" + m.name + "'", id.status());
+    MaybeStopAfterLoadForTest();
     {
     std::lock_guard<std::mutex> lock(mu_);
+    state_file_->state().loading.erase(m.name);
     ModuleState& ms = state_file_->state().modules[m.name];
     ms = ModuleState{m.node, *id, b.binary.string(), measurement, std::nullopt, 0, false};
     // A new instance has no connections yet: every connection touching it
@@ -623,7 +698,48 @@ Status Deployer::Down() {
     return WithContext("unload '" + name + "'", st);
   });
   if (!s.ok()) return SaveAfter(s);
+  // What is left with the deployment's tag was never recorded: strays.
+  AEX_RETURN_IF_ERROR(UnloadStrays());
   return state_file_->Remove();
+}
+
+Status Deployer::UnloadStrays() {
+  const DeploymentState& st = state_file_->state();
+  if (st.deployment_tag.empty()) return Status::Ok();  // nothing was ever loaded with a tag
+  std::set<std::pair<std::string, uint32_t>> known;  // (node, id) the state accounts for
+  std::set<std::string> referenced;  // nodes the state has loaded or meant to load on
+  for (const auto& [name, ms] : st.modules) {
+    if (ms.id != 0) known.emplace(ms.node, ms.id);
+    referenced.insert(ms.node);
+  }
+  for (const auto& [name, node] : st.loading) referenced.insert(node);
+  Status s = ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
+    const Node& node = descriptor_.nodes[i];
+    auto client = ClientFor(node);
+    auto list = client.ok() ? (*client)->ListModules(st.deployment_tag)
+                            : Result<wire::ModuleList>(client.status());
+    if (!list.ok()) {
+      // A node the state never sent a LOAD to can hold a stray only from an
+      // interrupted `aex update --node`: one that is down does not block.
+      if (referenced.count(node.name) == 0) return Status::Ok();
+      return WithContext("list modules on '" + node.name + "'", list.status());
+    }
+    for (const wire::ListedModule& m : list->modules) {
+      if (known.count({node.name, m.id}) != 0 || m.tag != st.deployment_tag) continue;
+      Status gone = (*client)->Unload(m.id);
+      if (!gone.ok() && gone.code() != Code::kNotFound) {
+        return WithContext("unload stray module " + std::to_string(m.id) + " on '" + node.name +
+                               "'",
+                           gone);
+      }
+      Progress(ProgressLine("stray", m.name,
+                            "instance " + std::to_string(m.id) + " on " + node.name +
+                                " unloaded (loaded by an interrupted run, never recorded)",
+                            0));
+    }
+    return Status::Ok();
+  });
+  return s;
 }
 
 Status Deployer::Reset() {

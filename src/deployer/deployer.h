@@ -33,6 +33,9 @@ struct DeployerOptions {
   std::chrono::milliseconds node_wait{10000};  // how long `up` waits for nodes
   // Receives one line per finished unit of work (progress); may be empty.
   std::function<void(const std::string&)> progress;
+  // `aex reset`: a corrupt state file is moved aside (StateFile, kMoveAside)
+  // instead of refused, since resetting the nodes needs only the descriptor.
+  bool recover_state = false;
 };
 
 class Deployer {
@@ -78,6 +81,14 @@ class Deployer {
            std::unique_ptr<StateFile> state, NodeDialer dialer);
 
   Status WaitForNodes();
+  // Unloads, on every node of the descriptor, the modules that carry the
+  // deployment's tag but that the state does not account for.
+  Status UnloadStrays();
+  // Before Deploy's loads: makes the deployment tag, saves the load intents
+  // of the modules in scope that `running` does not show kept, and unloads
+  // strays. REQUIRES: Build done for those modules.
+  Status PrepareLoads(const std::string& only,
+                      const std::function<bool(const std::string&, uint32_t)>& running);
   Result<std::unique_ptr<class NodeClient>> ClientFor(const Node& node);
   // Runs fn over items with at most `jobs` in flight; returns all failures joined.
   Status ForEach(size_t count, unsigned jobs, const std::function<Status(size_t)>& fn);

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
+#include <unordered_set>
 #include <utility>
 
 namespace aex::deploy {
@@ -120,6 +121,11 @@ constexpr int kMaxNesting = 64;
 // stop "billion laughs" documents early.
 constexpr size_t kYamlExpansion = 4;
 constexpr size_t kYamlSlack = 4096;
+// yaml-cpp builds a heavy node tree at about 1 MB/s (and 200 bytes of
+// memory per input byte for deep flow nesting), so YAML gets a smaller cap
+// than JSON to keep every accepted size under 2 s (bench/descriptor_bench.cc).
+// Real descriptors are a few KiB.
+constexpr size_t kMaxYamlBytes = 1u << 20;
 
 // ---------------------------------------------------------------------------
 // Keys accepted in each entry. Anything else is an error: a misspelt key
@@ -287,6 +293,84 @@ int JsonNesting(std::string_view text) {
 
 enum class ParseOutcome { kOk, kWrongFormat, kInvalid };
 
+// Builds the JSON tree from nlohmann's SAX events and rejects duplicate keys
+// (which nlohmann's own parser silently merges). nlohmann's callback parser
+// would do the same but scans the enclosing container after every closed
+// object, which makes a long list of objects quadratic (issue 12); here
+// every event costs O(log n) at most.
+class TreeBuilder : public nlohmann::json_sax<Json> {
+ public:
+  explicit TreeBuilder(Json* root) : root_(root) {}
+
+  bool null() override { return Add(nullptr) != nullptr; }
+  bool boolean(bool v) override { return Add(v) != nullptr; }
+  bool number_integer(number_integer_t v) override { return Add(v) != nullptr; }
+  bool number_unsigned(number_unsigned_t v) override { return Add(v) != nullptr; }
+  bool number_float(number_float_t v, const string_t&) override { return Add(v) != nullptr; }
+  bool string(string_t& v) override { return Add(std::move(v)) != nullptr; }
+  bool binary(binary_t& v) override { return Add(Json::binary(std::move(v))) != nullptr; }
+
+  bool start_object(std::size_t) override { return Open(Json::object()); }
+  bool start_array(std::size_t) override { return Open(Json::array()); }
+  bool end_object() override { return Close(); }
+  bool end_array() override { return Close(); }
+
+  // Keys always belong to the innermost open object.
+  bool key(string_t& k) override {
+    Json& object = *open_.back();
+    if (object.contains(k)) {
+      duplicate_ = k;
+      has_duplicate_ = true;
+      return false;
+    }
+    slot_ = &object[k];
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error_ = StripJsonPrefix(e.what());
+    return false;
+  }
+
+  bool has_duplicate() const { return has_duplicate_; }
+  const std::string& duplicate() const { return duplicate_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  // The new value's place: the root, the end of the open list, or the slot
+  // of the last key. Pointers stay valid: a container only grows while it
+  // is the innermost open one, and then no pointer into it is held.
+  Json* Add(Json value) {
+    Json* target = root_;
+    if (!open_.empty()) {
+      Json& parent = *open_.back();
+      if (parent.is_array()) {
+        parent.push_back(std::move(value));
+        return &parent.back();
+      }
+      target = slot_;
+    }
+    *target = std::move(value);
+    return target;
+  }
+  bool Open(Json container) {
+    Json* added = Add(std::move(container));
+    open_.push_back(added);
+    return added != nullptr;
+  }
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  Json* root_;
+  Json* slot_ = nullptr;
+  std::vector<Json*> open_;
+  std::string duplicate_;
+  bool has_duplicate_ = false;
+  std::string error_;
+};
+
 // kWrongFormat: not JSON at all (try YAML next). kInvalid: well-formed JSON
 // that breaks a rule no format could fix (a duplicate key).
 ParseOutcome ParseJson(std::string_view text, Json* out, std::string* error) {
@@ -294,39 +378,24 @@ ParseOutcome ParseJson(std::string_view text, Json* out, std::string* error) {
     *error = "nested deeper than " + std::to_string(kMaxNesting) + " levels";
     return ParseOutcome::kWrongFormat;
   }
-  // Keys always belong to the innermost open object, so one set per open
-  // object is enough to find duplicates (which nlohmann silently merges).
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  auto callback = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case Json::parse_event_t::key:
-        if (!open_objects.empty() && parsed.is_string() &&
-            !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty()) {
-          duplicate = parsed.get<std::string>();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
+  Json root;
+  TreeBuilder builder(&root);
+  bool ok = false;
   try {
-    *out = Json::parse(text.begin(), text.end(), callback);
+    ok = Json::sax_parse(text.begin(), text.end(), &builder);
   } catch (const std::exception& e) {
     *error = StripJsonPrefix(e.what());
     return ParseOutcome::kWrongFormat;
   }
-  if (!duplicate.empty()) {
-    *error = "duplicate key " + Quote(duplicate) + " in a mapping";
+  if (builder.has_duplicate()) {
+    *error = "duplicate key " + Quote(builder.duplicate()) + " in a mapping";
     return ParseOutcome::kInvalid;
   }
+  if (!ok) {
+    *error = builder.error().empty() ? "invalid JSON" : builder.error();
+    return ParseOutcome::kWrongFormat;
+  }
+  *out = std::move(root);
   return ParseOutcome::kOk;
 }
 
@@ -552,7 +621,12 @@ Status ParseText(std::string_view text, const std::string& source, Json* out) {
     case ParseOutcome::kWrongFormat:
       break;
   }
-  if (ParseYaml(text, out, &yaml_error)) return Status::Ok();
+  if (text.size() > kMaxYamlBytes) {
+    yaml_error = "larger than " + std::to_string(kMaxYamlBytes >> 20) +
+                 " MiB, the limit for YAML (use JSON for larger descriptors)";
+  } else if (ParseYaml(text, out, &yaml_error)) {
+    return Status::Ok();
+  }
   // The JSON error helps only if the text was meant to be JSON.
   const size_t first = text.find_first_not_of(" \t\r\n");
   const bool looks_like_json =
@@ -628,7 +702,7 @@ class EntryReader {
   }
 
   void CheckKeys(std::span<const std::string_view> allowed) {
-    for (auto it = object_.begin(); it != object_.end(); ++it) {
+    for (auto it = object_.begin(); it != object_.end() && !diag_->full(); ++it) {
       if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
         diag_->Error(where_, "", UnknownKeyMessage(it.key(), allowed));
       }
@@ -1091,7 +1165,9 @@ void ParseList(const Json& root, std::string_view key, Section section, Need nee
     diag->Error(Where{}, key, "expected a list, got " + TypeName(*it));
     return;
   }
-  for (size_t i = 0; i < it->size(); ++i) {
+  // Once enough errors are collected the rest of the list is not read (the
+  // model then has fewer entries than the file, but it is not used).
+  for (size_t i = 0; i < it->size() && !diag->full(); ++i) {
     const Json& element = (*it)[i];
     Where where{section, static_cast<int>(i)};
     if (element.is_object()) {
@@ -1110,7 +1186,7 @@ template <typename Entry, typename IdT>
 void AssignIds(std::vector<Entry>& entries, const std::vector<bool>& has_id,
                const std::vector<bool>& has_name, uint64_t max_id, const char* name_prefix,
                Section section, uint32_t* current_id, Diagnostics* diag) {
-  std::set<uint64_t> used;
+  std::unordered_set<uint64_t> used;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (has_id[i] && !diag->Failed(Where{section, static_cast<int>(i)}, "id")) {
       used.insert(entries[i].id);
@@ -1118,7 +1194,7 @@ void AssignIds(std::vector<Entry>& entries, const std::vector<bool>& has_id,
   }
   uint64_t next = *current_id;
   bool assigned = false;
-  for (size_t i = 0; i < entries.size(); ++i) {
+  for (size_t i = 0; i < entries.size() && !diag->full(); ++i) {
     Where where{section, static_cast<int>(i)};
     if (!has_id[i]) {
       while (next <= max_id && used.count(next) != 0) ++next;

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "aex/bytes.h"
@@ -222,15 +223,26 @@ struct Where {
 // the file name and the entry's name once the whole file is known. It also
 // remembers which fields failed to parse so that the validator does not
 // report a second, derived error for the same field.
+//
+// A hostile file can hold millions of broken entries: only the first
+// kMaxErrors errors (and kMaxWarnings warnings) are kept, and full() tells
+// the parser and the validator to stop early. The message then says that
+// the rest of the file was not checked. Every operation is O(1) on average,
+// so that checking a file is linear in its size.
 class Diagnostics {
  public:
+  static constexpr size_t kMaxErrors = 1000;
+  static constexpr size_t kMaxWarnings = 1000;
+
   // field may be empty (the entry itself) or "*" (the whole entry is broken).
   void Error(Where where, std::string_view field, std::string text);
   void Warning(Where where, std::string_view field, std::string text);
   bool Failed(Where where, std::string_view field) const;
   bool has_errors() const { return !errors_.empty(); }
+  // Enough errors collected: stop checking.
+  bool full() const { return errors_.size() >= kMaxErrors; }
 
-  // kInvalidArgument with every error, one a line; OK when there are none.
+  // kInvalidArgument with the first errors, one a line; OK when there are none.
   Status ToStatus(const Descriptor& d) const;
   std::vector<std::string> FormatWarnings(const Descriptor& d) const;
 
@@ -241,10 +253,12 @@ class Diagnostics {
     std::string text;
   };
   static std::vector<std::string> Format(const Descriptor& d, std::vector<Item> items);
+  static std::string FailedKey(Where where, std::string_view field);
 
   std::vector<Item> errors_;
   std::vector<Item> warnings_;
-  std::set<std::tuple<int, int, std::string>> failed_;
+  size_t warnings_dropped_ = 0;
+  std::unordered_set<std::string> failed_;
 };
 
 // Applies ValidateDescriptor's rules, skipping fields already failed in diag.

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "deployer/descriptor.h"
@@ -103,19 +105,32 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
+std::string Diagnostics::FailedKey(Where where, std::string_view field) {
+  std::string key = std::to_string(static_cast<int>(where.section));
+  key += ':';
+  key += std::to_string(where.index);
+  key += ':';
+  key += field;
+  return key;
+}
+
 void Diagnostics::Error(Where where, std::string_view field, std::string text) {
-  failed_.emplace(static_cast<int>(where.section), where.index, std::string(field));
+  if (full()) return;  // the caller stops soon; nothing more is reported
+  failed_.insert(FailedKey(where, field));
   errors_.push_back(Item{where, std::string(field), std::move(text)});
 }
 
 void Diagnostics::Warning(Where where, std::string_view field, std::string text) {
+  if (warnings_.size() >= kMaxWarnings) {
+    ++warnings_dropped_;
+    return;
+  }
   warnings_.push_back(Item{where, std::string(field), std::move(text)});
 }
 
 bool Diagnostics::Failed(Where where, std::string_view field) const {
-  const int section = static_cast<int>(where.section);
-  return failed_.count({section, where.index, std::string(field)}) != 0 ||
-         failed_.count({section, where.index, "*"}) != 0;
+  if (failed_.empty()) return false;
+  return failed_.count(FailedKey(where, field)) != 0 || failed_.count(FailedKey(where, "*")) != 0;
 }
 
 std::vector<std::string> Diagnostics::Format(const Descriptor& d, std::vector<Item> items) {
@@ -125,7 +140,7 @@ std::vector<std::string> Diagnostics::Format(const Descriptor& d, std::vector<It
            std::make_pair(b.where.section, b.where.index);
   });
   std::vector<std::string> lines;
-  std::set<std::string> seen;
+  std::unordered_set<std::string> seen;
   for (const Item& item : items) {
     std::string line = Prefix(d, item.where, item.field) + item.text;
     if (seen.insert(line).second) lines.push_back(std::move(line));
@@ -144,11 +159,19 @@ Status Diagnostics::ToStatus(const Descriptor& d) const {
   if (lines.size() > kMaxReported) {
     message += "\n... and " + std::to_string(lines.size() - kMaxReported) + " more errors";
   }
+  if (full()) {
+    message += "\n(checking stopped after " + std::to_string(kMaxErrors) +
+               " errors: the rest of the file was not checked)";
+  }
   return InvalidArgument(std::move(message));
 }
 
 std::vector<std::string> Diagnostics::FormatWarnings(const Descriptor& d) const {
-  return Format(d, warnings_);
+  std::vector<std::string> lines = Format(d, warnings_);
+  if (warnings_dropped_ > 0) {
+    lines.push_back("... and " + std::to_string(warnings_dropped_) + " more warnings");
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------------
@@ -183,25 +206,32 @@ bool IsValidToken(std::string_view s, size_t max) {
   return !s.empty() && s.size() <= max && std::none_of(s.begin(), s.end(), IsSpaceOrControl);
 }
 
+// At most ten items: a list may be long and is repeated in every error.
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += ", ";
-    out += Quote(item);
+  for (size_t i = 0; i < items.size() && i < 10; ++i) {
+    if (i > 0) out += ", ";
+    out += Quote(items[i]);
   }
+  if (items.size() > 10) out += ", ... (" + std::to_string(items.size()) + " in all)";
   return out;
 }
+
+// A node's devices, each with the module that claims it (or nullptr).
+using DeviceClaims = std::unordered_map<std::string, const Module*>;
 
 class Validator {
  public:
   Validator(const Descriptor& d, Diagnostics* diag) : d_(d), diag_(diag) {}
 
   void Run() {
+    // Each check is O(1) on average (hash lookups) and the loops stop once
+    // enough errors are collected, so validation is linear in the file.
     IndexNames();
-    for (size_t i = 0; i < d_.nodes.size(); ++i) CheckNode(i);
-    for (size_t i = 0; i < d_.modules.size(); ++i) CheckModule(i);
-    for (size_t i = 0; i < d_.connections.size(); ++i) CheckConnection(i);
-    for (size_t i = 0; i < d_.periodic_events.size(); ++i) CheckEvent(i);
+    for (size_t i = 0; i < d_.nodes.size() && !diag_->full(); ++i) CheckNode(i);
+    for (size_t i = 0; i < d_.modules.size() && !diag_->full(); ++i) CheckModule(i);
+    for (size_t i = 0; i < d_.connections.size() && !diag_->full(); ++i) CheckConnection(i);
+    for (size_t i = 0; i < d_.periodic_events.size() && !diag_->full(); ++i) CheckEvent(i);
     if (d_.manager_spec) CheckManager(*d_.manager_spec);
     if (d_.connections_current_id > 65536 && Ok(Where{}, "connections_current_id")) {
       Error(Where{}, "connections_current_id",
@@ -263,7 +293,7 @@ class Validator {
 
   // Reports the second and later users of a name (or id) within a section.
   template <typename Key>
-  void CheckUnique(std::map<Key, size_t>* first, const Key& key, Where w, const char* field,
+  void CheckUnique(std::unordered_map<Key, size_t>* first, const Key& key, Where w, const char* field,
                    const std::string& what) {
     auto [it, inserted] = first->emplace(key, static_cast<size_t>(w.index));
     if (!inserted) {
@@ -274,8 +304,9 @@ class Validator {
   }
   static std::string SectionKeyOf(Section s) { return SectionKey(s); }
 
+  // first_index: the first entry of each name (IndexNames).
   void CheckEntityName(Where w, const std::string& name, const char* what,
-                       std::map<std::string, size_t>* first) {
+                       const std::unordered_map<std::string, size_t>* first_index) {
     if (!Ok(w, "name")) return;
     if (name.empty()) {
       Error(w, "name", "required");
@@ -284,13 +315,16 @@ class Validator {
             "invalid " + std::string(what) + " name " + Quote(name) +
                 ": use 1 to 64 letters, digits, '_', '.' or '-', not starting "
                 "with '.' or '-'");
-    } else {
-      CheckUnique(first, name, w, "name", std::string(what) + " name " + Quote(name));
+    } else if (auto it = first_index->find(name);
+               it != first_index->end() && it->second != static_cast<size_t>(w.index)) {
+      Error(w, "name",
+            "duplicate " + std::string(what) + " name " + Quote(name) + " (also used by " +
+                SectionKeyOf(w.section) + "[" + std::to_string(it->second) + "])");
     }
   }
 
   void CheckLabel(Where w, const std::string& name, const char* what,
-                  std::map<std::string, size_t>* first) {
+                  std::unordered_map<std::string, size_t>* first) {
     if (!Ok(w, "name")) return;
     if (!IsValidLabel(name)) {
       Error(w, "name",
@@ -320,7 +354,7 @@ class Validator {
     const Node& n = d_.nodes[i];
     const Where w = At(Section::kNodes, i);
     if (!Ok(w, "*")) return;
-    CheckEntityName(w, n.name, "node", &node_names_);
+    CheckEntityName(w, n.name, "node", &node_index_);
     if (Ok(w, "host") && Ok(w, "ip_address") && !IsValidToken(n.host, 253)) {
       Error(w, "host",
             n.host.empty() ? "required"
@@ -385,12 +419,15 @@ class Validator {
 
   void CheckDeviceList(Where w, const Node& n) {
     if (!n.devices || !Ok(w, "devices")) return;
-    std::set<std::string> seen;
+    // The map is kept for the modules' device claims (DevicesOf).
+    DeviceClaims& seen = device_claims_[&n];
+    seen.clear();
     for (const std::string& device : *n.devices) {
+      if (diag_->full()) return;
       if (!IsValidToken(device, 128)) {
         Error(w, "devices",
               "invalid device name " + Quote(device) + ": 1 to 128 characters, no spaces");
-      } else if (!seen.insert(device).second) {
+      } else if (!seen.emplace(device, nullptr).second) {
         Error(w, "devices", "device " + Quote(device) + " is listed twice");
       }
     }
@@ -402,7 +439,7 @@ class Validator {
     const Module& m = d_.modules[i];
     const Where w = At(Section::kModules, i);
     if (!Ok(w, "*")) return;
-    CheckEntityName(w, m.name, "module", &module_names_);
+    CheckEntityName(w, m.name, "module", &module_index_);
 
     const Node* node = nullptr;
     if (Ok(w, "node")) {
@@ -431,7 +468,7 @@ class Validator {
     }
     if (m.port) CheckPort(w, "port", *m.port);
     if (m.id && node != nullptr && Ok(w, "id")) {
-      CheckUnique(&module_ids_, std::make_pair(m.node, *m.id), w, "id",
+      CheckUnique(&module_ids_, m.node + '\0' + std::to_string(*m.id), w, "id",
                   "module id " + std::to_string(*m.id) + " on node " + Quote(m.node));
     }
   }
@@ -462,20 +499,35 @@ class Validator {
             "invalid device name " + Quote(device) + ": 1 to 128 characters, no spaces");
       return;
     }
-    if (node.devices &&
-        std::find(node.devices->begin(), node.devices->end(), device) == node.devices->end()) {
+    DeviceClaims& claims = DevicesOf(node);
+    auto it = claims.find(device);
+    if (node.devices && it == claims.end()) {
       Error(w, "device",
             "node " + Quote(node.name) + " has no device " + Quote(device) +
                 (node.devices->empty() ? " (it lists no devices)"
                                        : " (its devices: " + Join(*node.devices) + ")"));
       return;
     }
-    auto [it, inserted] = device_claims_.emplace(std::make_pair(node.name, device), &m);
-    if (!inserted) {
+    if (it == claims.end()) it = claims.emplace(device, nullptr).first;  // undeclared devices
+    if (it->second != nullptr) {
       Error(w, "device",
             "device " + Quote(device) + " on node " + Quote(node.name) +
                 " is already claimed by module " + Quote(it->second->name));
+    } else {
+      it->second = &m;
     }
+  }
+
+  // A node's devices (its list, if it has one, and the devices claimed on
+  // it), each with the module that claimed it. Built by CheckDeviceList, or
+  // here when that check was skipped: a node may list many devices and many
+  // modules may claim them, so each claim costs one lookup.
+  DeviceClaims& DevicesOf(const Node& node) {
+    auto [it, inserted] = device_claims_.try_emplace(&node);
+    if (inserted && node.devices) {
+      for (const std::string& device : *node.devices) it->second.emplace(device, nullptr);
+    }
+    return it->second;
   }
 
   // ---- connections
@@ -612,13 +664,14 @@ class Validator {
 
   const Descriptor& d_;
   Diagnostics* diag_;
-  std::map<std::string, size_t> node_index_, module_index_;
-  std::map<std::string, size_t> node_names_, module_names_, connection_names_, event_names_;
-  std::map<std::string, size_t> endpoints_;
-  std::map<std::pair<std::string, uint16_t>, size_t> module_ids_;
-  std::map<uint16_t, size_t> connection_ids_;
-  std::map<uint32_t, size_t> event_ids_;
-  std::map<std::pair<std::string, std::string>, const Module*> device_claims_;
+  // Keys of pairs are joined with a NUL, which no validated name contains.
+  std::unordered_map<std::string, size_t> node_index_, module_index_;
+  std::unordered_map<std::string, size_t> connection_names_, event_names_;
+  std::unordered_map<std::string, size_t> endpoints_;
+  std::unordered_map<std::string, size_t> module_ids_;  // node NUL id
+  std::unordered_map<uint16_t, size_t> connection_ids_;
+  std::unordered_map<uint32_t, size_t> event_ids_;
+  std::unordered_map<const Node*, DeviceClaims> device_claims_;
 };
 
 }  // namespace
@@ -744,7 +797,7 @@ Status ValidateAgainstManifests(const Descriptor& descriptor,
                                 const std::map<std::string, gen::ModuleManifest>& manifests) {
   internal::Diagnostics diag;
   ManifestChecker checker(manifests, &diag);
-  for (size_t i = 0; i < descriptor.connections.size(); ++i) {
+  for (size_t i = 0; i < descriptor.connections.size() && !diag.full(); ++i) {
     const Connection& c = descriptor.connections[i];
     const Where w{Section::kConnections, static_cast<int>(i)};
     if (!c.direct) {
@@ -757,7 +810,7 @@ Status ValidateAgainstManifests(const Descriptor& descriptor,
     if (c.to_input) checker.Check(w, "to_input", c.to_module, IoKind::kInput, *c.to_input);
     if (c.to_handler) checker.Check(w, "to_handler", c.to_module, IoKind::kHandler, *c.to_handler);
   }
-  for (size_t i = 0; i < descriptor.periodic_events.size(); ++i) {
+  for (size_t i = 0; i < descriptor.periodic_events.size() && !diag.full(); ++i) {
     const PeriodicEvent& e = descriptor.periodic_events[i];
     checker.Check(Where{Section::kEvents, static_cast<int>(i)}, "entry", e.module, IoKind::kEntry,
                   e.entry);

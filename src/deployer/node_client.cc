@@ -205,9 +205,15 @@ static Result<uint32_t> ParseId(const Result<Bytes>& r) {
 static Status IgnorePayload(const Result<Bytes>& r) { return r.status(); }
 
 Result<uint32_t> NodeClient::LoadModule(const std::string& name, uint8_t backend,
-                                        const std::string& device, ByteSpan binary) {
-  wire::LoadModule m{name, backend, device, binary};
+                                        const std::string& device, ByteSpan binary,
+                                        const std::string& tag) {
+  wire::LoadModule m{name, backend, device, binary, tag};
   return ParseId(Call(MsgType::kLoadModule, m.Encode()));
+}
+
+Result<wire::ModuleList> NodeClient::ListModules(const std::string& tag) {
+  AEX_ASSIGN_OR_RETURN(Bytes reply, Call(MsgType::kListModules, wire::ListModules{tag}.Encode()));
+  return wire::ModuleList::Parse(reply);
 }
 
 Status NodeClient::Unload(uint32_t module_id) {

@@ -49,6 +49,24 @@ struct DeploymentState {
   std::map<std::string, ConnectionState> connections;
   std::map<std::string, EventState> events;
   uint32_t next_connection_id = 1;
+  // The load tag sent with every LOAD of this deployment (32 hex digits,
+  // random, made on the first deploy): a node lists the modules carrying it,
+  // so the deployer finds the ones its state does not account for.
+  std::string deployment_tag;
+  // Load intents: module -> node, saved before the LOAD is sent and cleared
+  // once its id is recorded. One left over means a run stopped in between;
+  // the next run looks for a stray instance there (docs/reliability.md).
+  std::map<std::string, std::string> loading;
+};
+
+// Size of DeploymentState::deployment_tag in bytes (hex: twice as many digits).
+inline constexpr size_t kDeploymentTagBytes = 16;
+
+// What Open does with a state file that does not parse or holds a value
+// that is out of range (a corrupt file is never silently used).
+enum class CorruptState {
+  kRefuse,     // fail (kInvalidArgument, naming the entry and the field)
+  kMoveAside,  // rename it to CorruptStatePath and start empty (aex reset)
 };
 
 // An open, locked state file. The lock is released on destruction.
@@ -56,8 +74,15 @@ class StateFile {
  public:
   // Locks `path` (via path + ".lock") without waiting; fails with
   // kFailedPrecondition if another run holds it. Loads the state if present.
-  static Result<std::unique_ptr<StateFile>> Open(const std::filesystem::path& path);
+  // A corrupt file fails with kInvalidArgument and a message that starts
+  // with kCorruptStateMessage, or is moved aside (see CorruptState).
+  static Result<std::unique_ptr<StateFile>> Open(const std::filesystem::path& path,
+                                                 CorruptState corrupt = CorruptState::kRefuse);
   ~StateFile();
+
+  // Set when Open moved a corrupt file aside: where it is now, and why.
+  const std::filesystem::path& moved_aside() const { return moved_aside_; }
+  const std::string& corruption() const { return corruption_; }
 
   DeploymentState& state() { return state_; }
   // Writes atomically; on failure the previous file is untouched.
@@ -73,7 +98,15 @@ class StateFile {
   std::filesystem::path path_;
   int lock_fd_;
   DeploymentState state_;
+  std::filesystem::path moved_aside_;
+  std::string corruption_;
 };
+
+// Every error about an unreadable state file contains this text.
+inline constexpr char kCorruptStateMessage[] = "corrupt state file";
+
+// The path a corrupt state file is moved to by `aex reset`.
+std::filesystem::path CorruptStatePath(const std::filesystem::path& path, int64_t unix_time);
 
 }  // namespace aex::deploy
 

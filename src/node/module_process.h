@@ -40,6 +40,7 @@ struct ModuleSpawn {
   std::string binary_path;
   std::string platform_key_path;
   int device_fd = -1;  // the claimed device, placed at fd 4 in the module (devices.h)
+  std::string load_tag{};  // the deployment that loaded it (wire::LoadModule::tag)
 };
 
 class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
@@ -69,6 +70,11 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   ModuleState state() const { return state_; }
   std::string exit_reason() const { return exit_reason_; }
   size_t pending_calls() const { return pending_.size(); }
+  // Set when the module answered an ATTEST successfully (the node relays the
+  // evidence and cannot check it: this only tells a module that was never
+  // attested, which the node unloads after its attestation deadline).
+  bool attested() const { return attested_; }
+  void MarkAttested() { attested_ = true; }
 
   ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
                 std::chrono::milliseconds timeout);
@@ -92,6 +98,7 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   uint32_t next_id_ = 0;
   ModuleState state_ = ModuleState::kRunning;
   bool closed_first_ = false;  // channel closed before the exit was reaped
+  bool attested_ = false;
   std::string exit_reason_;
 };
 

@@ -205,6 +205,7 @@ void Node::Stop() {
   trim_timer_.cancel();
   child_signals_.cancel(ec);
   for (auto& [id, p] : periodic_) p.timer->cancel();
+  attest_deadlines_.clear();
   for (auto& [key, peer] : peers_) peer->Stop();
   auto sessions = sessions_;
   for (auto& [id, s] : sessions) s->stream->Close();
@@ -451,6 +452,11 @@ void Node::HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame
     case MsgType::kResumeRoutes: return ReplyTo(weak, id, ResumeRoutes(f.payload));
     case MsgType::kAwaitFence:
       return AwaitFence(f.payload, [this, weak, id](Status st) { ReplyTo(weak, id, st); });
+    case MsgType::kListModules: {
+      auto r = ListModules(f.payload);
+      if (!r.ok()) ++counters_.frames_rejected;
+      return ReplyTo(weak, id, r.status(), r.ok() ? ByteSpan(*r) : ByteSpan());
+    }
     case MsgType::kUnloadModule:
     case MsgType::kAttest:
     case MsgType::kSetKey:
@@ -472,6 +478,13 @@ void Node::HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame
       }
       auto m = FindModule(op->module_id);
       if (!m) return ReplyTo(weak, id, NotFound("no module " + std::to_string(op->module_id)));
+      if (f.type == MsgType::kAttest) {
+        std::weak_ptr<ModuleProcess> weak_m = m;
+        return m->Call(f.type, op->aux, op->data, [weak_m, forward](const ModuleReply& r) {
+          if (auto attested = weak_m.lock(); attested && r.status.ok()) attested->MarkAttested();
+          forward(r);
+        });
+      }
       return m->Call(f.type, op->aux, op->data, forward);
     }
     default:
@@ -547,6 +560,7 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   }
   ModuleSpawn spec{id, req.name, req.backend, req.device, path, platform_path};
   spec.device_fd = device_fd.get();
+  spec.load_tag = req.tag;
   auto proc = ModuleProcess::Spawn(io_, spec, options_.call_timeout,
                                    [this](ModuleProcess& m, const wire::Frame& f) {
                                      OnModuleFrame(m, f);
@@ -554,15 +568,47 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   if (!proc.ok()) return proc.status();
   modules_[id] = *proc;
   if (!req.device.empty()) devices_[req.device] = id;
+  ArmAttestDeadline(*proc);
   spdlog::info("loaded module {} '{}' (pid {})", id, req.name, (*proc)->pid());
   ByteWriter w;
   w.PutU32(id);
   return w.Take();
 }
 
+void Node::ArmAttestDeadline(const std::shared_ptr<ModuleProcess>& m) {
+  if (options_.attest_deadline.count() <= 0) return;
+  auto& timer = attest_deadlines_[m->id()];
+  timer = std::make_unique<asio::steady_timer>(io_, options_.attest_deadline);
+  std::weak_ptr<ModuleProcess> weak = m;
+  timer->async_wait([this, weak](const asio::error_code& ec) {
+    auto module = weak.lock();
+    if (ec || !module) return;  // cancelled (unloaded, reset, stopped)
+    const uint32_t id = module->id();
+    attest_deadlines_.erase(id);
+    if (module->attested() || FindModule(id) != module) return;
+    ++counters_.modules_unattested_unloaded;
+    spdlog::warn("module {} '{}' was not attested within {} ms of its load: unloading it", id,
+                 module->spec().name, options_.attest_deadline.count());
+    (void)Unload(id);
+  });
+}
+
+Result<Bytes> Node::ListModules(ByteSpan payload) {
+  AEX_ASSIGN_OR_RETURN(wire::ListModules req, wire::ListModules::Parse(payload));
+  wire::ModuleList list;
+  for (const auto& [id, m] : modules_) {
+    if (!req.tag.empty() && m->spec().load_tag != req.tag) continue;
+    list.modules.push_back(wire::ListedModule{id, m->spec().name, m->spec().load_tag,
+                                              m->state() == ModuleState::kRunning,
+                                              m->attested()});
+  }
+  return list.Encode();
+}
+
 Status Node::Unload(uint32_t module_id) {
   auto m = FindModule(module_id);
   if (!m) return NotFound("no module " + std::to_string(module_id));
+  attest_deadlines_.erase(module_id);  // destroying the timer cancels it
   m->Kill(ModuleState::kUnloaded);
   std::erase_if(routes_, [&](const auto& kv) {
     return kv.first.first == module_id || (!kv.second.peer && kv.second.dst_module == module_id);
@@ -736,7 +782,8 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                         {"handshakes_rejected", counters_.handshakes_rejected},
                         {"peer_undelivered", counters_.peer_undelivered},
                         {"link_duplicates", counters_.link_duplicates},
-                        {"link_gaps", counters_.link_gaps}};
+                        {"link_gaps", counters_.link_gaps},
+                        {"modules_unattested_unloaded", counters_.modules_unattested_unloaded}};
   (*doc)["tls"] = tls_ != nullptr;
   auto& peers = (*doc)["peers"] = nlohmann::json::array();
   for (auto& [key, p] : peers_) {
@@ -785,7 +832,8 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                             {"name", m->spec().name},
                             {"backend", m->spec().backend},
                             {"state", ModuleStateName(m->state())},
-                            {"pid", m->pid()}};
+                            {"pid", m->pid()},
+                            {"attested", m->attested()}};
     if (!m->spec().device.empty()) entry["device"] = m->spec().device;
     if (!m->exit_reason().empty()) entry["reason"] = m->exit_reason();
     if (m->pending_calls() > 0) {

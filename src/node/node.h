@@ -41,6 +41,10 @@ struct NodeOptions {
   tls::Files tls;
   // Allows plain TCP on a non-loopback address (CheckTransportSecurity).
   bool insecure_no_tls = false;
+  // A module that has not answered an ATTEST successfully this long after
+  // its LOAD is unloaded (and counted): a deployer killed between LOAD and
+  // attestation leaves no module running unattested. 0: never.
+  std::chrono::milliseconds attest_deadline{60000};
 };
 
 // Refuses a configuration that would let anyone on the network manage the
@@ -92,6 +96,8 @@ class Node {
     // LINK_EVENTs received twice (dropped) and gaps seen on peer links.
     uint64_t link_duplicates = 0;
     uint64_t link_gaps = 0;
+    // Modules unloaded because they were not attested within attest_deadline.
+    uint64_t modules_unattested_unloaded = 0;
   };
 
   void Accept();
@@ -114,6 +120,9 @@ class Node {
                ByteSpan payload = {});
   Result<Bytes> LoadModule(ByteSpan payload);
   Status Unload(uint32_t module_id);
+  // Unloads module `id` (this very process) if it is still unattested.
+  void ArmAttestDeadline(const std::shared_ptr<ModuleProcess>& m);
+  Result<Bytes> ListModules(ByteSpan payload);
   Status AddRoute(ByteSpan payload);
   Result<Bytes> RegisterPeriodic(ByteSpan payload);
   void Reset();
@@ -161,6 +170,7 @@ class Node {
   std::map<uint32_t, Periodic> periodic_;
   uint32_t next_periodic_ = 0;
   std::map<std::string, uint32_t> devices_;  // device -> owning module
+  std::map<uint32_t, std::unique_ptr<asio::steady_timer>> attest_deadlines_;  // by module id
   std::map<uint64_t, uint32_t> fences_;      // token -> FENCE frames received
   std::deque<uint64_t> fence_order_;         // oldest first, to bound fences_
   struct FenceWait {

@@ -11,7 +11,7 @@ Status Malformed(const char* what) {
 
 bool IsKnownType(uint8_t t) {
   return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x1F) || (t >= 0x20 && t <= 0x25) ||
-         t == 0x30;
+         t == 0x30 || t == 0x40;
 }
 
 void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out) {

@@ -65,6 +65,7 @@ enum class MsgType : uint8_t {
   // but could not be delivered to their module.
   kUndelivered = 0x25,
   kModuleStats = 0x30,
+  kListModules = 0x40,  // deployer -> node: the modules of a load tag (management.h)
 };
 bool IsKnownType(uint8_t type);
 const char* TypeName(MsgType type);

@@ -8,6 +8,20 @@ Status Malformed(const char* what) {
   return Status(Code::kInvalidArgument, std::string("malformed ") + what);
 }
 
+// u8 length + bytes. REQUIRES: tag.size() <= kMaxLoadTag.
+void PutTag(const std::string& tag, ByteWriter* w) {
+  w->PutU8(static_cast<uint8_t>(tag.size()));
+  w->PutBytes(AsBytes(tag));
+}
+
+bool ReadTag(ByteReader* r, std::string* tag) {
+  uint8_t n;
+  ByteSpan bytes;
+  if (!r->ReadU8(&n) || n > kMaxLoadTag || !r->ReadBytes(n, &bytes)) return false;
+  tag->assign(bytes.begin(), bytes.end());
+  return true;
+}
+
 }  // namespace
 
 Bytes Hello::Encode() const {
@@ -39,6 +53,7 @@ Bytes LoadModule::Encode() const {
   w.PutU8(backend);
   w.PutString16(device);
   w.PutLengthPrefixed(binary);
+  if (!tag.empty()) PutTag(tag, &w);
   return w.Take();
 }
 
@@ -46,11 +61,66 @@ Result<LoadModule> LoadModule::Parse(ByteSpan p) {
   ByteReader r(p);
   LoadModule m;
   if (!r.ReadString16(&m.name) || !r.ReadU8(&m.backend) || !r.ReadString16(&m.device) ||
-      !r.ReadLengthPrefixed(&m.binary, kMaxModuleBinary) || !r.empty()) {
+      !r.ReadLengthPrefixed(&m.binary, kMaxModuleBinary)) {
+    return Malformed("LOAD_MODULE");
+  }
+  // An empty tag is encoded by its absence (one encoding per message).
+  if (!r.empty() && (!ReadTag(&r, &m.tag) || m.tag.empty() || !r.empty())) {
     return Malformed("LOAD_MODULE");
   }
   if (m.name.empty() || m.name.size() > 128) return InvalidArgument("bad module name length");
   return m;
+}
+
+Bytes ListModules::Encode() const {
+  ByteWriter w;
+  PutTag(tag, &w);
+  return w.Take();
+}
+
+Result<ListModules> ListModules::Parse(ByteSpan p) {
+  ByteReader r(p);
+  ListModules m;
+  if (!ReadTag(&r, &m.tag) || !r.empty()) return Malformed("LIST_MODULES");
+  return m;
+}
+
+// Smallest encoded entry: id, empty name, empty tag, flags.
+constexpr size_t kMinListedModule = 4 + 2 + 1 + 1;
+
+Bytes ModuleList::Encode() const {
+  ByteWriter w;
+  w.PutU32(static_cast<uint32_t>(modules.size()));
+  for (const ListedModule& m : modules) {
+    w.PutU32(m.id);
+    w.PutString16(m.name);
+    PutTag(m.tag, &w);
+    w.PutU8(static_cast<uint8_t>((m.running ? 1 : 0) | (m.attested ? 2 : 0)));
+  }
+  return w.Take();
+}
+
+Result<ModuleList> ModuleList::Parse(ByteSpan p) {
+  ByteReader r(p);
+  ModuleList list;
+  uint32_t n;
+  // The count is checked against the bytes present before anything is
+  // reserved, so a forged count cannot make the reader allocate.
+  if (!r.ReadU32(&n) || n > r.remaining() / kMinListedModule) return Malformed("MODULE_LIST");
+  list.modules.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    ListedModule m;
+    uint8_t flags;
+    if (!r.ReadU32(&m.id) || !r.ReadString16(&m.name) || !ReadTag(&r, &m.tag) ||
+        !r.ReadU8(&flags) || (flags & ~3u) != 0) {
+      return Malformed("MODULE_LIST");
+    }
+    m.running = (flags & 1) != 0;
+    m.attested = (flags & 2) != 0;
+    list.modules.push_back(std::move(m));
+  }
+  if (!r.empty()) return Malformed("MODULE_LIST");
+  return list;
 }
 
 Bytes Connect::Encode() const {

@@ -23,13 +23,44 @@ struct Hello {
   static Result<Hello> Parse(ByteSpan p);
 };
 
+// Longest load tag (LoadModule::tag, ListModules).
+constexpr size_t kMaxLoadTag = 32;
+
 struct LoadModule {
   std::string name;
   uint8_t backend = 0;  // aex::deploy::Backend as u8
   std::string device;   // exclusive device claim, "" for none
   ByteSpan binary;
+  // The deployment that loads it (opaque, 1..kMaxLoadTag bytes, or none):
+  // encoded as a trailing u8 length + bytes only when not empty, so that a
+  // LOAD without a tag is unchanged. LIST_MODULES filters by it.
+  std::string tag{};
   Bytes Encode() const;
   static Result<LoadModule> Parse(ByteSpan p);
+};
+
+// LIST_MODULES: the modules this node runs whose load tag is `tag` (every
+// module when empty). Payload: u8 length + tag. RESULT payload: ModuleList.
+struct ListModules {
+  std::string tag;
+  Bytes Encode() const;
+  static Result<ListModules> Parse(ByteSpan p);
+};
+
+struct ListedModule {
+  uint32_t id = 0;
+  std::string name;
+  std::string tag;
+  bool running = false;   // not exited, hung or unloaded
+  bool attested = false;  // answered an ATTEST successfully (as the node saw it)
+};
+
+// u32 count, then per module: u32 id | u16 length + name | u8 length + tag |
+// u8 flags (bit 0 running, bit 1 attested; other bits zero).
+struct ModuleList {
+  std::vector<ListedModule> modules;
+  Bytes Encode() const;
+  static Result<ModuleList> Parse(ByteSpan p);
 };
 
 // Route (src_module, conn_id) -> dst_module, on this node when dst_host is

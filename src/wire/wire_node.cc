@@ -36,6 +36,7 @@ const char* TypeName(MsgType type) {
     case MsgType::kExportState: return "EXPORT_STATE";
     case MsgType::kImportState: return "IMPORT_STATE";
     case MsgType::kModuleStats: return "MODULE_STATS";
+    case MsgType::kListModules: return "LIST_MODULES";
   }
   return "UNKNOWN";
 }

@@ -951,6 +951,138 @@ TEST(ManifestTest, ReportsEveryMismatch) {
 }
 
 // ---------------------------------------------------------------------------
+// Hostile sizes (issue 12): descriptors just under the size cap, in shapes
+// that made validation superlinear, are rejected with a bounded error list.
+// Their time is measured in bench/descriptor_bench.cc, not asserted here.
+
+// `open` + element(i) joined by commas until the text nears `limit`, + close.
+template <typename Element>
+std::string Repeated(const std::string& open, const std::string& close, size_t limit,
+                     size_t count, Element element) {
+  std::string text = open;
+  for (size_t i = 0; i < count; ++i) {
+    std::string e = (i > 0 ? "," : "") + element(i);
+    if (text.size() + e.size() + close.size() > limit) break;
+    text += e;
+  }
+  return text + close;
+}
+
+// Rejected, at most 100 error lines plus the "... and N more" line and the
+// note that checking stopped; no line longer than a few hundred bytes.
+void ExpectBoundedRejection(const std::string& text, const std::string& first_error) {
+  Result<Descriptor> r = ParseDescriptor(text, "big.json", "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  const std::vector<std::string> lines = Lines(r.status().message());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_LE(lines.size(), 102u);
+  EXPECT_THAT(lines.front(), HasSubstr(first_error));
+  for (const std::string& line : lines) EXPECT_LE(line.size(), 600u) << line.substr(0, 200);
+  if (lines.size() > 100) {
+    EXPECT_THAT(lines[100], StartsWith("... and "));
+    EXPECT_THAT(lines.back(), HasSubstr("checking stopped after 1000 errors"));
+  }
+}
+
+TEST(HostileSizeTest, ManyBrokenNodes) {
+  for (size_t n : {size_t{100000}, size_t{200000}, size_t{2000000}}) {
+    SCOPED_TRACE(n);
+    const std::string text = Repeated("{\"nodes\":[", "]}", kMaxDescriptorBytes, n,
+                                      [](size_t) { return std::string("{\"a\":1}"); });
+    if (n == 2000000) {
+      EXPECT_GT(text.size(), 15u << 20);  // ~1.9M entries, under the cap
+    }
+    ExpectBoundedRejection(text, "big.json: nodes[0]: unknown key 'a'");
+  }
+}
+
+// One input per test: each is parsed in full (16 MiB), which takes a while
+// under the sanitizers.
+TEST(HostileSizeTest, ManyBrokenModules) {
+  const std::string modules =
+      Repeated("{\"nodes\":[],\"modules\":[", "]}", kMaxDescriptorBytes, 3000000,
+               [](size_t i) { return "{\"name\":\"m" + std::to_string(i) + "\",\"node\":\"x\"}"; });
+  ExpectBoundedRejection(modules, "big.json: modules[0] ('m0'): field 'type': required");
+}
+
+// Connections that name no endpoints and run out of ids (65536).
+TEST(HostileSizeTest, ConnectionsPastTheLastId) {
+  const std::string connections = Repeated(
+      "{\"nodes\":[],\"modules\":[],\"connections\":[", "]}", kMaxDescriptorBytes, 3000000,
+      [](size_t) { return std::string("{\"to_module\":\"b\",\"encryption\":\"aes\"}"); });
+  ExpectBoundedRejection(connections, "big.json: connections[65536]: field 'id': no free id left");
+}
+
+TEST(HostileSizeTest, ManyBrokenEvents) {
+  const std::string events =
+      Repeated("{\"nodes\":[],\"modules\":[],\"periodic-events\":[", "]}", kMaxDescriptorBytes,
+               3000000, [](size_t) { return std::string("[]"); });
+  ExpectBoundedRejection(events, "periodic-events[0]");
+}
+
+TEST(HostileSizeTest, ManyUnknownKeys) {
+  const std::string keys =
+      Repeated("{\"nodes\":[],\"modules\":[],\"k\":0,", "}", kMaxDescriptorBytes, 3000000,
+               [](size_t i) { return "\"k" + std::to_string(i) + "\":1"; });
+  ExpectBoundedRejection(keys, "unknown key 'k");
+}
+
+TEST(HostileSizeTest, ManyNonMappings) {
+  const std::string scalars = Repeated("{\"modules\":[],\"nodes\":[", "]}", kMaxDescriptorBytes,
+                                       9000000, [](size_t) { return std::string("1"); });
+  ExpectBoundedRejection(scalars, "nodes[0]: expected a mapping, got an integer");
+}
+
+TEST(HostileSizeTest, DeepNesting) {
+  ExpectBoundedRejection(std::string(kMaxDescriptorBytes, '['), "nested deeper than 64 levels");
+  ExpectBoundedRejection("a: " + std::string(100, '[') + std::string(100, ']'),
+                         "nested deeper than 64 levels");
+}
+
+TEST(HostileSizeTest, LargeYamlIsRefusedWithAHint) {
+  std::string text = "modules: []\nnodes:\n";
+  while (text.size() <= (1u << 20)) text += "- {a: 1}\n";
+  ExpectBoundedRejection(text, "the limit for YAML (use JSON for larger descriptors)");
+  // Under the YAML cap, the same shape is checked normally.
+  text.resize(512 * 1024);
+  text.resize(text.rfind('\n') + 1);
+  ExpectBoundedRejection(text, "big.json: nodes[0]: unknown key 'a'");
+}
+
+// One node lists many devices and modules claim devices it does not have:
+// each error lists at most ten of the node's devices.
+TEST(HostileSizeTest, ManyDevicesAndClaims) {
+  std::string text = Repeated(
+      "{\"nodes\":[{\"type\":\"native\",\"name\":\"n\",\"host\":\"127.0.0.1\","
+      "\"reactive_port\":1,\"node_key\":\"" +
+          std::string(kKey16) + "\",\"devices\":[",
+      "]}],", 4u << 20, 1000000, [](size_t i) { return "\"d" + std::to_string(i) + "\""; });
+  text = Repeated(text + "\"modules\":[", "]}", kMaxDescriptorBytes, 1000000, [](size_t i) {
+    return "{\"type\":\"native\",\"name\":\"m" + std::to_string(i) +
+           "\",\"node\":\"n\",\"sources\":[\"m.c\"],\"device\":\"x" + std::to_string(i) + "\"}";
+  });
+  ExpectBoundedRejection(text, "node 'n' has no device 'x0' (its devices: 'd0', ");
+}
+
+// Warnings are capped like errors.
+TEST(HostileSizeTest, ManyWarnings) {
+  std::string text = Repeated(
+      "{\"nodes\":[{\"type\":\"native\",\"name\":\"n\",\"host\":\"127.0.0.1\","
+      "\"reactive_port\":1,\"node_key\":\"" +
+          std::string(kKey16) + "\"}],\"modules\":[",
+      "]}", 8u << 20, 1000000, [](size_t i) {
+        return "{\"type\":\"native\",\"name\":\"m" + std::to_string(i) +
+               "\",\"node\":\"n\",\"sources\":[\"m.c\"],\"binary\":\"b\"}";
+      });
+  Result<Descriptor> r = ParseDescriptor(text, "big.json", "");
+  ASSERT_TRUE(r.ok()) << r.status().message().substr(0, 500);
+  EXPECT_GT(r->modules.size(), 100000u);
+  ASSERT_EQ(r->warnings.size(), 1001u);
+  EXPECT_THAT(r->warnings.back(), AllOf(StartsWith("... and "), HasSubstr("more warnings")));
+}
+
+// ---------------------------------------------------------------------------
 // Enum helpers.
 
 TEST(EnumTest, BackendNamesRoundTrip) {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -305,6 +306,90 @@ TEST(ResultMsgTest, LongMessageIsTruncatedTo65535) {
 }
 
 // ---------------------------------------------------------------- LOAD_MODULE
+
+// The deployment's load tag (issue 12): a trailing u8 length + bytes, only
+// when there is one, so a LOAD without a tag encodes as before.
+TEST(LoadModuleTest, TagRoundTrip) {
+  LoadModule m;
+  m.name = "ping";
+  const Bytes binary = Seq(10);
+  m.binary = binary;
+  const Bytes untagged = m.Encode();
+  m.tag = std::string(kMaxLoadTag, 'a');
+  const Bytes enc = m.Encode();
+  ASSERT_EQ(enc.size(), untagged.size() + 1 + kMaxLoadTag);
+  EXPECT_TRUE(std::equal(untagged.begin(), untagged.end(), enc.begin()));
+  auto back = LoadModule::Parse(enc);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->tag, m.tag);
+  EXPECT_EQ(LoadModule::Parse(untagged)->tag, "");
+  for (uint8_t extra : {0x00, 0xff}) {  // after the tag
+    EXPECT_EQ(LoadModule::Parse(WithTrailer(enc, extra)).status().code(), Code::kInvalidArgument);
+  }
+  // Truncated inside the tag.
+  for (size_t n = untagged.size() + 1; n < enc.size(); ++n) {
+    EXPECT_FALSE(LoadModule::Parse(Prefix(enc, n)).ok()) << n;
+  }
+}
+
+TEST(LoadModuleTest, TagBounds) {
+  LoadModule m;
+  m.name = "ping";
+  Bytes enc = m.Encode();
+  Bytes empty_tag = WithTrailer(enc, 0);  // an empty tag is written by omission only
+  EXPECT_FALSE(LoadModule::Parse(empty_tag).ok());
+  Bytes too_long = WithTrailer(enc, static_cast<uint8_t>(kMaxLoadTag + 1));
+  too_long.resize(too_long.size() + kMaxLoadTag + 1, 'x');
+  EXPECT_FALSE(LoadModule::Parse(too_long).ok());
+}
+
+// ---------------------------------------------------------------- LIST_MODULES
+
+TEST(ListModulesTest, RoundTripAndStrict) {
+  ListModules all;
+  EXPECT_EQ(all.Encode(), Bytes{0});
+  ExpectStrict<ListModules>(all.Encode());
+  ListModules one{"0123456789abcdef0123456789abcdef"};
+  Bytes enc = one.Encode();
+  ASSERT_EQ(enc.size(), 33u);
+  EXPECT_EQ(ListModules::Parse(enc)->tag, one.tag);
+  ExpectStrict<ListModules>(enc);
+  Bytes too_long = {static_cast<uint8_t>(kMaxLoadTag + 1)};
+  too_long.resize(kMaxLoadTag + 2, 'x');
+  EXPECT_FALSE(ListModules::Parse(too_long).ok());
+}
+
+TEST(ModuleListTest, RoundTripAndStrict) {
+  ModuleList list;
+  EXPECT_EQ(list.Encode(), Bytes(4, 0));
+  ExpectStrict<ModuleList>(list.Encode());
+  list.modules.push_back(ListedModule{7, "ping", "tag-a", true, false});
+  list.modules.push_back(ListedModule{9, "pong", "", false, true});
+  Bytes enc = list.Encode();
+  auto back = ModuleList::Parse(enc);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->modules.size(), 2u);
+  EXPECT_EQ(back->modules[0].id, 7u);
+  EXPECT_EQ(back->modules[0].name, "ping");
+  EXPECT_EQ(back->modules[0].tag, "tag-a");
+  EXPECT_TRUE(back->modules[0].running);
+  EXPECT_FALSE(back->modules[0].attested);
+  EXPECT_EQ(back->modules[1].tag, "");
+  EXPECT_TRUE(back->modules[1].attested);
+  ExpectStrict<ModuleList>(enc);
+}
+
+TEST(ModuleListTest, UnknownFlagsAndForgedCountsAreRejected) {
+  ModuleList list;
+  list.modules.push_back(ListedModule{1, "a", "", true, true});
+  Bytes enc = list.Encode();
+  enc.back() = 4;  // an undefined flag bit
+  EXPECT_FALSE(ModuleList::Parse(enc).ok());
+  // A count of 2^32-1 with a few bytes behind it: refused before any
+  // allocation in proportion to the count.
+  Bytes forged = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0};
+  EXPECT_FALSE(ModuleList::Parse(forged).ok());
+}
 
 TEST(LoadModuleTest, RoundTrip) {
   const Bytes binary = Seq(100);
@@ -672,6 +757,7 @@ TEST(FrameTest, MessagesThroughFrames) {
       {MsgType::kRegisterPeriodic, rp.Encode()},
       {MsgType::kModuleStats, ModuleStats{}.Encode()},
       {MsgType::kEvent, ModuleOp{4, 9, data}.Encode()},
+      {MsgType::kListModules, ListModules{"t"}.Encode()},
   };
   uint32_t id = 1;
   for (const Case& k : cases) {
