@@ -1,5 +1,6 @@
 // aex-node: the event manager of one node.
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -44,6 +45,23 @@ int main(int argc, char** argv) {
   app.add_option("--peer-backlog", opt.peer_backlog,
                  "events queued per unreachable peer before refusing")
       ->capture_default_str();
+  unsigned idle_ms = 300000, frame_ms = 30000, handshake_ms = 3000, budget_mib = 32;
+  app.add_option("--session-idle-timeout-ms", idle_ms,
+                 "close a greeted session that sends nothing and awaits no answer this long")
+      ->capture_default_str();
+  app.add_option("--frame-timeout-ms", frame_ms,
+                 "close a session whose frame is not complete this long after its first byte")
+      ->capture_default_str();
+  app.add_option("--handshake-timeout-ms", handshake_ms,
+                 "close a TLS handshake not finished this long after the client's first bytes")
+      ->capture_default_str();
+  app.add_option("--max-sessions", opt.max_sessions,
+                 "sessions at most (beyond, the quietest is closed to admit a new one)")
+      ->capture_default_str();
+  app.add_option("--buffer-budget-mib", budget_mib,
+                 "bytes buffered for all sessions together (partial frames, queued replies)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
   app.add_option("--tls-cert", opt.tls.cert,
                  "this node's TLS certificate (PEM, from `aex tls init`); with --tls-key and "
                  "--tls-ca every connection is mutual TLS 1.3");
@@ -59,6 +77,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   opt.call_timeout = std::chrono::milliseconds(timeout_ms);
+  opt.session_idle_timeout = std::chrono::milliseconds(idle_ms);
+  opt.frame_timeout = std::chrono::milliseconds(frame_ms);
+  opt.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+  opt.buffer_budget = size_t{budget_mib} << 20;
   for (const std::string& d : devices) {
     auto eq = d.find('=');
     if (eq == 0 || eq == std::string::npos || eq + 1 == d.size()) {
@@ -104,6 +126,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Large buffers (a module binary, a burst's read buffer) in their own
+  // mappings, returned to the system when freed: with glibc's adaptive
+  // threshold they would land on the heap after the first big free and stay
+  // resident, so hostile partial frames would raise the RSS for good.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   asio::io_context io(1);
   aex::node::Node node(io, opt);
   aex::Status s = node.Start();
