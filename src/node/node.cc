@@ -246,7 +246,10 @@ void Node::OpenSession(asio::ip::tcp::socket socket) {
   s->hello_timer = std::make_unique<asio::steady_timer>(io_, kHelloTimeout);
   s->hello_timer->async_wait([this, weak = std::weak_ptr<Session>(s)](const asio::error_code& e) {
     auto sp = weak.lock();
-    if (!e && sp && !sp->greeted) DropSession(sp, Status(Code::kTimeout, "no HELLO in time"));
+    if (e || !sp || sp->greeted) return;
+    // Silent or still handshaking: a TLS client that did not make it in time.
+    if (sp->waiting || handshakes_.count(sp->id)) ++counters_.handshakes_rejected;
+    DropSession(sp, Status(Code::kTimeout, "no HELLO in time"));
   });
   sessions_[s->id] = s;
   ++counters_.sessions_accepted;
