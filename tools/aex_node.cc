@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", opt.tls.key, "this node's TLS private key (PEM)");
   app.add_option("--tls-ca", opt.tls.ca, "the deployment CA certificate (PEM)");
   app.add_flag("--insecure-no-tls", opt.insecure_no_tls,
-               "allow plain TCP on a non-loopback address: anyone who can reach the port can "
-               "then load, unload or reset modules");
+               "allow plain TCP (loopback included): anyone who can reach the port can then "
+               "load, unload or reset modules");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("listening on {}:{}", opt.listen_host, node.port());
+  if (opt.tls.cert.empty()) {
+    spdlog::warn("plain TCP (--insecure-no-tls): anyone who can connect can load, unload or "
+                 "reset modules on this node");
+  }
   if (!port_file.empty()) {
     // Written atomically so a watcher never reads a half-written number.
     std::string tmp = port_file + ".tmp";

@@ -84,12 +84,14 @@ Status CheckTransportSecurity(const NodeOptions& options) {
   asio::error_code ec;
   auto address = asio::ip::make_address(options.listen_host, ec);
   if (ec) return InvalidArgument("bad listen address " + options.listen_host);
-  if (given == 0 && !address.is_loopback() && !options.insecure_no_tls) {
+  if (given == 0 && !options.insecure_no_tls) {
+    // Loopback included: any local user or process could manage the node.
     return FailedPrecondition(
         "refusing to listen on " + options.listen_host +
-        " without TLS: anyone who can reach it could load, unload or reset modules. Give "
-        "--tls-cert, --tls-key and --tls-ca (`aex tls init` creates them), or "
-        "--insecure-no-tls to accept that risk");
+        " without TLS: anyone who can reach it" +
+        (address.is_loopback() ? " (any local user or process)" : "") +
+        " could load, unload or reset modules. Give --tls-cert, --tls-key and --tls-ca (`aex "
+        "tls init` creates them), or --insecure-no-tls to accept that risk");
   }
   return Status::Ok();
 }

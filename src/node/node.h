@@ -54,13 +54,14 @@ struct NodeOptions {
   // Mutual TLS on the port and on peer links (tls/tls.h): this node's
   // certificate and key and the deployment CA. All empty: plain TCP.
   tls::Files tls;
-  // Allows plain TCP on a non-loopback address (CheckTransportSecurity).
+  // Allows plain TCP (CheckTransportSecurity).
   bool insecure_no_tls = false;
 };
 
-// Refuses a configuration that would let anyone on the network manage the
-// node: plain TCP on an address other than loopback, unless
-// insecure_no_tls. Also refuses a partial TLS configuration. Node::Start
+// Refuses a configuration that would let anyone who can connect manage the
+// node: plain TCP, on loopback too (any local user or process could load,
+// unload or reset modules), unless insecure_no_tls. Also refuses a partial
+// TLS configuration. Node::Start
 // calls it; it is separate so that it can be tested without a network.
 Status CheckTransportSecurity(const NodeOptions& options);
 
