@@ -292,9 +292,11 @@ void Node::StartHandshake(const std::shared_ptr<Session>& s) {
   s->stream = stream;
   handshakes_[s->id] = {s->source, std::chrono::steady_clock::now()};
   ++handshakes_per_source_[s->source];
+  // The handler owns the stream: the handshake in flight uses its buffers
+  // even when the session is dropped meanwhile (deadline, eviction).
   stream->socket().async_handshake(
       asio::ssl::stream_base::server,
-      [this, weak = std::weak_ptr<Session>(s)](const asio::error_code& ec) {
+      [this, weak = std::weak_ptr<Session>(s), stream](const asio::error_code& ec) {
         if (auto sp = weak.lock(); sp && !stopped_) OnHandshake(sp, ec);
       });
 }

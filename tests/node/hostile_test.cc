@@ -43,6 +43,27 @@ using wire::MsgType;
 
 constexpr double kRssBoundMiB = 64;
 
+// Under AddressSanitizer shadow memory and the quarantine dominate (an idle
+// node is at about 60 MiB): the memory bound is the release build's, and a
+// sanitized run only reports the figures.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+void ExpectRssBound(pid_t node) {
+  if (!kSanitized) {
+    EXPECT_LT(RssMiB(node), kRssBoundMiB) << "node RSS, MiB";
+  }
+}
+
 // Keeps `count` connections from `source` open until stopped, reopening at
 // once any the node closes (a persistent attacker); each sends `prefix` when
 // it opens (empty: silent).
@@ -179,7 +200,7 @@ TEST(HostileClientsTest, SilentAndStalledTlsConnectionsLeaveRoomForTheDeployer) 
     slowest = std::max(slowest, served->ms);
     status = served->status;
     EXPECT_LE(Field(status, "sessions", "handshaking"), 128u) << status.dump();
-    EXPECT_LT(RssMiB(node.pid()), kRssBoundMiB);
+    ExpectRssBound(node.pid());
   }
   // Managing works too, not just STATUS.
   ASSERT_OK_AND_ASSIGN(auto deployer,
@@ -188,7 +209,7 @@ TEST(HostileClientsTest, SilentAndStalledTlsConnectionsLeaveRoomForTheDeployer) 
   ASSERT_OK(deployer->LoadModule("sink", 0, "", bin).status());
   ASSERT_OK(deployer->Reset());
   Report("600 silent TLS connections + 300 stalled handshakes", node.pid(), rss_before, slowest);
-  EXPECT_LT(RssMiB(node.pid()), kRssBoundMiB);
+  ExpectRssBound(node.pid());
   // The stalled handshakes of one source were dropped for newer ones or by
   // the handshake deadline.
   EXPECT_GT(Field(status, "counters", "handshakes_evicted") +
@@ -223,9 +244,8 @@ TEST(HostileClientsTest, GreetedIdleSessionsDoNotLockTheDeployerOut) {
   // in (the quietest session makes room).
   auto served = AskStatus(node.port(), nullptr);
   ASSERT_TRUE(served.ok()) << served.status().ToString();
-  const double rss_full = RssMiB(node.pid());
   Report("4,095 greeted idle sessions", node.pid(), rss_before, served->ms);
-  EXPECT_LT(rss_full, kRssBoundMiB);
+  ExpectRssBound(node.pid());
   EXPECT_GE(Field(served->status, "counters", "sessions_evicted") +
                 Field(served->status, "counters", "sessions_idle_closed"),
             1u)
@@ -280,7 +300,7 @@ TEST(HostileClientsTest, PartialHugeFramesStayWithinTheBufferBudget) {
   auto served = AskStatus(node.port(), nullptr);
   ASSERT_TRUE(served.ok()) << served.status().ToString();
   Report("40 x 16 MiB frames, last byte missing", node.pid(), rss_before, served->ms);
-  EXPECT_LT(RssMiB(node.pid()), kRssBoundMiB);
+  ExpectRssBound(node.pid());
   const auto& st = served->status;
   EXPECT_GE(Field(st, "counters", "buffer_budget_refused"), 1u) << st.dump();
   EXPECT_GT(Field(st, "sessions", "buffer_budget"), 0u) << st.dump();
