@@ -258,6 +258,26 @@ TEST_F(TlsNodeTest, DeployerChecksTheNodeCertificate) {
   EXPECT_FALSE(c.ok());
 }
 
+// The buffer budget holds strangers back (HostileClientsTest), never the
+// deployer: with a 1 MiB budget, its 2.6 MiB module binary still loads.
+TEST(TlsBudgetTest, AuthenticatedDeployerIsNotHeldByTheBufferBudget) {
+  TempDir dir;
+  deploy::Descriptor d = Deployment(dir.Sub("deployment"));
+  std::vector<std::string> args = NodeTlsArgs(d);
+  args.insert(args.end(), {"--buffer-budget-mib", "1"});
+  NodeProcess node(dir.Sub("node"), NodeConfig{.name = "n1", .extra_args = args});
+  ASSERT_OK(node.Start());
+  tls::SslCtxPtr ctx = Context(deploy::DeployerTlsFiles(d));
+  ASSERT_OK_AND_ASSIGN(auto deployer,
+                       deploy::NodeClient::Connect("127.0.0.1", node.port(), 5000ms, ctx.get()));
+  ASSERT_OK_AND_ASSIGN(Bytes bin, ReadFile(AEX_IT_SINK_BIN));
+  ASSERT_GT(bin.size(), 1u << 20) << "the test needs a binary larger than the budget";
+  ASSERT_OK(deployer->LoadModule("sink", 0, "", bin).status());
+  ASSERT_OK_AND_ASSIGN(std::string status, deployer->NodeStatus());
+  EXPECT_EQ(nlohmann::json::parse(status)["counters"]["buffer_budget_refused"], 0) << status;
+  ASSERT_OK(deployer->Reset());
+}
+
 // ---------------------------------------------------------------- no TLS
 
 TEST(TransportSecurityTest, PlainTcpOnlyWhenInsecureIsExplicit) {
