@@ -61,8 +61,8 @@ struct NodeOptions {
 // Refuses a configuration that would let anyone who can connect manage the
 // node: plain TCP, on loopback too (any local user or process could load,
 // unload or reset modules), unless insecure_no_tls. Also refuses a partial
-// TLS configuration. Node::Start
-// calls it; it is separate so that it can be tested without a network.
+// TLS configuration. Node::Start calls it; it is separate so that it can be
+// tested without a network.
 Status CheckTransportSecurity(const NodeOptions& options);
 
 // Creates the 16-byte node key file (0600) if it does not exist yet.
@@ -99,8 +99,8 @@ class Node {
     uint64_t frames_rejected = 0;
     uint64_t sessions_accepted = 0;
     uint64_t events_held = 0;  // frames held by paused routes (aex update)
-    // TLS handshakes that failed: plain TCP, no or wrong certificate, too
-    // slow. Also counted in frames_rejected (rejections of any kind).
+    // TLS clients refused: plain TCP, no or wrong certificate (these also
+    // count in frames_rejected), silent or too slow (deadlines).
     uint64_t handshakes_rejected = 0;
     // Hostile clients: handshakes dropped for newer ones (capacity full),
     // sessions closed to admit a new one (max_sessions or descriptors),
