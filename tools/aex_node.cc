@@ -1,5 +1,6 @@
 // aex-node: the event manager of one node.
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -50,14 +51,31 @@ int main(int argc, char** argv) {
   app.add_option("--peer-backlog", opt.peer_backlog,
                  "events queued per unreachable peer before refusing")
       ->capture_default_str();
+  unsigned idle_ms = 300000, frame_ms = 30000, handshake_ms = 3000, budget_mib = 32;
+  app.add_option("--session-idle-timeout-ms", idle_ms,
+                 "close a greeted session that sends nothing and awaits no answer this long")
+      ->capture_default_str();
+  app.add_option("--frame-timeout-ms", frame_ms,
+                 "close a session whose frame is not complete this long after its first byte")
+      ->capture_default_str();
+  app.add_option("--handshake-timeout-ms", handshake_ms,
+                 "close a TLS handshake not finished this long after the client's first bytes")
+      ->capture_default_str();
+  app.add_option("--max-sessions", opt.max_sessions,
+                 "sessions at most (beyond, the quietest is closed to admit a new one)")
+      ->capture_default_str();
+  app.add_option("--buffer-budget-mib", budget_mib,
+                 "bytes buffered for all sessions together (partial frames, queued replies)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
   app.add_option("--tls-cert", opt.tls.cert,
                  "this node's TLS certificate (PEM, from `aex tls init`); with --tls-key and "
                  "--tls-ca every connection is mutual TLS 1.3");
   app.add_option("--tls-key", opt.tls.key, "this node's TLS private key (PEM)");
   app.add_option("--tls-ca", opt.tls.ca, "the deployment CA certificate (PEM)");
   app.add_flag("--insecure-no-tls", opt.insecure_no_tls,
-               "allow plain TCP on a non-loopback address: anyone who can reach the port can "
-               "then load, unload or reset modules");
+               "allow plain TCP (loopback included): anyone who can reach the port can then "
+               "load, unload or reset modules");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -66,6 +84,10 @@ int main(int argc, char** argv) {
   }
   opt.call_timeout = std::chrono::milliseconds(timeout_ms);
   opt.attest_deadline = std::chrono::milliseconds(static_cast<int64_t>(attest_deadline_s * 1000));
+  opt.session_idle_timeout = std::chrono::milliseconds(idle_ms);
+  opt.frame_timeout = std::chrono::milliseconds(frame_ms);
+  opt.handshake_timeout = std::chrono::milliseconds(handshake_ms);
+  opt.buffer_budget = size_t{budget_mib} << 20;
   for (const std::string& d : devices) {
     auto eq = d.find('=');
     if (eq == 0 || eq == std::string::npos || eq + 1 == d.size()) {
@@ -111,6 +133,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Large buffers (a module binary, a burst's read buffer) in their own
+  // mappings, returned to the system when freed: with glibc's adaptive
+  // threshold they would land on the heap after the first big free and stay
+  // resident, so hostile partial frames would raise the RSS for good.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   asio::io_context io(1);
   aex::node::Node node(io, opt);
   aex::Status s = node.Start();
@@ -119,6 +146,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("listening on {}:{}", opt.listen_host, node.port());
+  if (opt.tls.cert.empty()) {
+    spdlog::warn("plain TCP (--insecure-no-tls): anyone who can connect can load, unload or "
+                 "reset modules on this node");
+  }
   if (!port_file.empty()) {
     // Written atomically so a watcher never reads a half-written number.
     std::string tmp = port_file + ".tmp";

@@ -80,7 +80,7 @@ bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-bool UsesTls(const Node& node) { return node.tls.value_or(!IsLoopbackHost(node.host)); }
+bool UsesTls(const Node& node) { return node.tls.value_or(true); }
 
 // ---------------------------------------------------------------------------
 // Descriptor lookups

@@ -79,8 +79,8 @@ struct Node {
   std::optional<std::filesystem::path> root_ca;        // sgx trust anchor, resolved
   // Devices present on the node. Unset: not declared (any claim accepted).
   std::optional<std::vector<std::string>> devices;
-  // Mutual TLS on the node's port. Unset: on unless the host is loopback
-  // (UsesTls).
+  // Mutual TLS on the node's port. Unset: on, loopback included (UsesTls);
+  // false only as an explicit, warned choice.
   std::optional<bool> tls;
 
   // Original-tool keys present in the file that aex accepts but does not use.
@@ -90,7 +90,8 @@ struct Node {
 // True for "localhost", "::1" and 127.0.0.0/8 (spelled as an IP literal).
 bool IsLoopbackHost(const std::string& host);
 // Whether the deployer and the node's peers talk TLS to this node: its `tls`
-// field, by default on outside loopback.
+// field, by default on everywhere (on loopback any local user could
+// otherwise manage the node).
 bool UsesTls(const Node& node);
 
 struct Module {

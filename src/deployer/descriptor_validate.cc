@@ -370,9 +370,10 @@ class Validator {
     }
     if (Ok(w, "type")) CheckNodeKeys(w, n);
     CheckDeviceList(w, n);
-    if (n.tls == false && !IsLoopbackHost(n.host) && Ok(w, "host")) {
+    if (n.tls == false && Ok(w, "host")) {
       diag_->Warning(w, "tls",
-                     "off on a non-loopback host: anyone who can reach " + Quote(n.host) +
+                     "off: anyone who can reach " + Quote(n.host) +
+                         (IsLoopbackHost(n.host) ? " (any local user or process)" : "") +
                          " can load, unload or reset modules there (the node must be started "
                          "with --insecure-no-tls)");
     }

@@ -142,10 +142,13 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
                                      "--name", n.name,
                                      "--work-dir", (StateDir(d) / "nodes" / n.name).string()};
     args.insert(args.end(), device_args->begin(), device_args->end());
-    if (UsesTls(n)) {  // `tls: true` on a loopback node
+    if (UsesTls(n)) {  // the default: made by NodeDialer::ForDeployment above
       tls::Files files = NodeTlsFiles(d, n);
       args.insert(args.end(), {"--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca",
                                files.ca});
+    } else {
+      // `tls: false`, explicit in the descriptor (and warned about there).
+      args.push_back("--insecure-no-tls");
     }
     AEX_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached(std::move(args), log));
     std::ofstream(PidFile(d, n)) << pid << "\n";

@@ -5,15 +5,20 @@
 // while a write is in flight go out together in the next write, so a busy
 // stream batches naturally and an idle one sends at once. Memory is bounded:
 // a frame larger than the limit or an output queue beyond its bound closes
-// the stream or refuses the send, never grows without limit.
+// the stream or refuses the send, never grows without limit. A read buffer
+// grows with the bytes actually received, never with the length a frame
+// announces, and the streams of one node can share one BufferBudget.
 
 #ifndef AEX_NODE_FRAME_STREAM_H_
 #define AEX_NODE_FRAME_STREAM_H_
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "aex/bytes.h"
@@ -21,6 +26,33 @@
 #include "wire/messages.h"
 
 namespace aex::node {
+
+// One bound for the bytes buffered by many streams together (a node's
+// sessions): what a stream holds beyond its small free allowance (FrameStream
+// kFreeRead / kFreeQueue) is taken from here, and a stream that cannot take
+// what it needs is closed. Single-threaded, like the node's loop.
+class BufferBudget {
+ public:
+  explicit BufferBudget(size_t limit) : limit_(limit) {}
+  // Takes n bytes; false (and counted) if that would pass the limit.
+  bool Take(size_t n) {
+    if (n > limit_ - used_) {
+      ++refused_;
+      return false;
+    }
+    used_ += n;
+    return true;
+  }
+  void Give(size_t n) { used_ -= std::min(n, used_); }
+  size_t used() const { return used_; }
+  size_t limit() const { return limit_; }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  size_t limit_;
+  size_t used_ = 0;
+  uint64_t refused_ = 0;
+};
 
 // A framed stream, whatever carries it.
 class FrameLink {
@@ -42,6 +74,15 @@ class FrameLink {
   virtual void set_max_frame(size_t n) = 0;
   virtual bool is_open() const = 0;
   virtual size_t queued_bytes() const = 0;
+  // Charges what this stream buffers beyond its allowance to `budget`
+  // (given back on close). Call before Start.
+  virtual void set_budget(std::shared_ptr<BufferBudget> budget) = 0;
+  // When bytes last arrived (or the stream was made).
+  virtual std::chrono::steady_clock::time_point last_read() const = 0;
+  // Since when the frame at the head of the input has been incomplete; none
+  // when no frame is partly received. Lets the owner enforce a deadline per
+  // frame.
+  virtual std::optional<std::chrono::steady_clock::time_point> partial_since() const = 0;
 };
 
 template <typename Socket>
@@ -56,6 +97,8 @@ class FrameStream final : public FrameLink,
   FrameStream(size_t max_queued_bytes, std::in_place_t, Args&&... args)
       : socket_(std::forward<Args>(args)...), max_queued_(max_queued_bytes) {}
 
+  ~FrameStream() override { Uncharge(); }
+
   void Start(FrameHandler on_frame, CloseHandler on_close) override {
     on_frame_ = std::move(on_frame);
     on_close_ = std::move(on_close);
@@ -64,6 +107,10 @@ class FrameStream final : public FrameLink,
 
   bool Send(wire::MsgType type, uint32_t request_id, ByteSpan payload) override {
     if (closed_ || queued_bytes() + payload.size() > max_queued_) return false;
+    if (!Charge(in_.capacity(), queued_bytes() + wire::kFrameHeaderSize +
+                                    wire::kBodyHeaderSize + payload.size())) {
+      return false;
+    }
     wire::AppendFrame(type, request_id, payload, &pending_);
     Flush();
     return true;
@@ -71,6 +118,10 @@ class FrameStream final : public FrameLink,
 
   bool SendOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) override {
     if (closed_ || queued_bytes() + op.data.size() > max_queued_) return false;
+    if (!Charge(in_.capacity(), queued_bytes() + wire::kFrameHeaderSize +
+                                    wire::kBodyHeaderSize + 12 + op.data.size())) {
+      return false;
+    }
     size_t at = pending_.size();
     pending_.resize(at + wire::kFrameHeaderSize + wire::kBodyHeaderSize);
     StoreU32(pending_.data() + at, static_cast<uint32_t>(wire::kBodyHeaderSize + 12 +
@@ -90,6 +141,10 @@ class FrameStream final : public FrameLink,
     asio::error_code ignored;
     socket_.lowest_layer().shutdown(asio::socket_base::shutdown_both, ignored);
     socket_.lowest_layer().close(ignored);
+    // The buffers stay until the stream is destroyed (a read or write in
+    // flight may still refer to them), but no longer count against a budget.
+    partial_since_.reset();
+    Uncharge();
     if (on_close_) {
       auto cb = std::move(on_close_);
       on_close_ = nullptr;
@@ -102,14 +157,54 @@ class FrameStream final : public FrameLink,
   void set_max_frame(size_t n) override { max_frame_ = n; }
   bool is_open() const override { return !closed_; }
   size_t queued_bytes() const override { return pending_.size() + writing_.size(); }
+  void set_budget(std::shared_ptr<BufferBudget> budget) override { budget_ = std::move(budget); }
+  std::chrono::steady_clock::time_point last_read() const override { return last_read_; }
+  std::optional<std::chrono::steady_clock::time_point> partial_since() const override {
+    return partial_since_;
+  }
   Socket& socket() { return socket_; }
 
  private:
+  // Makes room for the next read: at most chunk_ bytes beyond what was
+  // received, so memory follows the bytes that arrive whatever length a
+  // frame announces. Capacity grows geometrically (amortised copies) but
+  // never past the end of the frame being received. False: over budget.
+  bool GrowForRead() {
+    const size_t want = in_len_ + chunk_;
+    if (in_.size() >= want) return true;
+    if (want > in_.capacity()) {
+      size_t cap = std::max(want, std::min(2 * in_.capacity(), std::max(want, frame_end_)));
+      if (!Charge(cap, queued_bytes())) return false;
+      in_.reserve(cap);
+    }
+    in_.resize(want);
+    return true;
+  }
+
+  // Brings the budget charge to what is held for (read capacity, output
+  // queue) beyond the free allowance. False (nothing changed) if the budget
+  // cannot give the increase.
+  bool Charge(size_t read_capacity, size_t queued) {
+    if (!budget_ || closed_) return true;
+    const size_t want = (read_capacity > kFreeRead ? read_capacity - kFreeRead : 0) +
+                        (queued > kFreeQueue ? queued - kFreeQueue : 0);
+    if (want > charged_ && !budget_->Take(want - charged_)) return false;
+    if (want < charged_) budget_->Give(charged_ - want);
+    charged_ = want;
+    return true;
+  }
+  void Uncharge() {
+    if (budget_) budget_->Give(charged_);
+    charged_ = 0;
+  }
+
   void ReadMore() {
     if (closed_) return;
     // Start small (thousands of idle connections cost little) and grow
     // while reads fill the buffer.
-    if (in_.size() - in_len_ < chunk_) in_.resize(in_len_ + chunk_);
+    if (!GrowForRead()) {
+      return Close(Status(Code::kResourceExhausted, "node buffer budget exhausted"));
+    }
     auto self = this->shared_from_this();
     socket_.async_read_some(
         asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
@@ -124,11 +219,14 @@ class FrameStream final : public FrameLink,
             self->chunk_ = std::min(self->chunk_ * 2, kReadChunk);
           }
           self->in_len_ += n;
+          self->last_read_ = std::chrono::steady_clock::now();
+          if (!self->partial_since_) self->partial_since_ = self->last_read_;
           if (!self->ParseFrames()) return;
           if (n < kFirstChunk && self->in_len_ == 0 && self->in_.size() > kFirstChunk) {
             // The burst is over: an idle stream keeps a small buffer only.
             Bytes().swap(self->in_);
             self->chunk_ = kFirstChunk;
+            self->Charge(0, self->queued_bytes());
           }
           self->ReadMore();
         });
@@ -146,10 +244,8 @@ class FrameStream final : public FrameLink,
         return false;
       }
       if (in_len_ - pos < wire::kFrameHeaderSize + len) {
-        // Incomplete: make room for the rest of this one frame.
-        if (in_.size() < pos + wire::kFrameHeaderSize + len) {
-          in_.resize(pos + wire::kFrameHeaderSize + len);
-        }
+        // Incomplete: the buffer grows as the rest arrives (GrowForRead).
+        frame_end_ = wire::kFrameHeaderSize + len;
         break;
       }
       auto frame = wire::ParseFrameBody(ByteSpan(in_.data() + pos + wire::kFrameHeaderSize, len));
@@ -161,6 +257,14 @@ class FrameStream final : public FrameLink,
       on_frame_(*frame);
     }
     if (closed_) return false;
+    // The deadline of a frame starts with its first byte.
+    if (in_len_ == pos) {
+      partial_since_.reset();
+      frame_end_ = 0;
+    } else if (pos > 0) {
+      partial_since_ = last_read_;
+    }
+    if (in_len_ - pos < wire::kFrameHeaderSize) frame_end_ = 0;
     if (pos > 0) {
       std::copy(in_.begin() + static_cast<std::ptrdiff_t>(pos),
                 in_.begin() + static_cast<std::ptrdiff_t>(in_len_), in_.begin());
@@ -169,6 +273,7 @@ class FrameStream final : public FrameLink,
       if (in_.size() > 4 * kReadChunk && in_len_ < kReadChunk) {
         in_.resize(kReadChunk);
         in_.shrink_to_fit();
+        Charge(in_.capacity(), queued_bytes());
       }
     }
     return true;
@@ -183,6 +288,7 @@ class FrameStream final : public FrameLink,
                       [self](const asio::error_code& ec, size_t) {
                         self->writing_active_ = false;
                         self->writing_.clear();
+                        self->Charge(self->in_.capacity(), self->queued_bytes());
                         if (ec) return self->Close(Status(Code::kIo, ec.message()));
                         if (self->pending_.empty() && self->writing_.capacity() > kReadChunk) {
                           Bytes().swap(self->writing_);  // idle: give a burst's buffer back
@@ -193,6 +299,10 @@ class FrameStream final : public FrameLink,
 
   static constexpr size_t kReadChunk = 256 * 1024;
   static constexpr size_t kFirstChunk = 4 * 1024;
+  // Held without charge to a budget: enough for a management exchange, so a
+  // deployer's STATUS gets through while hostile streams hold the budget.
+  static constexpr size_t kFreeRead = kFirstChunk;
+  static constexpr size_t kFreeQueue = 16 * 1024;
 
   Socket socket_;
   size_t max_queued_;
@@ -202,6 +312,11 @@ class FrameStream final : public FrameLink,
   CloseHandler on_close_;
   Bytes in_;
   size_t in_len_ = 0;
+  size_t frame_end_ = 0;  // length of the partly received head frame; 0: unknown
+  std::shared_ptr<BufferBudget> budget_;
+  size_t charged_ = 0;  // taken from budget_
+  std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> partial_since_;
   Bytes pending_;
   Bytes writing_;
   bool writing_active_ = false;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +27,12 @@ constexpr size_t kMaxSessionQueue = 64u << 20;
 
 struct Node::Session {
   uint64_t id = 0;
+  asio::ip::address source;
+  std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  // TLS: the accepted socket until the client's first bytes (then stream).
+  std::unique_ptr<asio::ip::tcp::socket> waiting;
   std::shared_ptr<FrameLink> stream;
+  size_t unanswered = 0;  // requests not answered yet: not idle meanwhile
   std::unique_ptr<asio::steady_timer> hello_timer;  // closes silent connections
   bool greeted = false;
   wire::PeerRole role = wire::PeerRole::kClient;
@@ -140,14 +146,23 @@ Status CheckTransportSecurity(const NodeOptions& options) {
   asio::error_code ec;
   auto address = asio::ip::make_address(options.listen_host, ec);
   if (ec) return InvalidArgument("bad listen address " + options.listen_host);
-  if (given == 0 && !address.is_loopback() && !options.insecure_no_tls) {
+  if (given == 0 && !options.insecure_no_tls) {
+    // Loopback included: any local user or process could manage the node.
     return FailedPrecondition(
         "refusing to listen on " + options.listen_host +
-        " without TLS: anyone who can reach it could load, unload or reset modules. Give "
-        "--tls-cert, --tls-key and --tls-ca (`aex tls init` creates them), or "
-        "--insecure-no-tls to accept that risk");
+        " without TLS: anyone who can reach it" +
+        (address.is_loopback() ? " (any local user or process)" : "") +
+        " could load, unload or reset modules. Give --tls-cert, --tls-key and --tls-ca (`aex "
+        "tls init` creates them), or --insecure-no-tls to accept that risk");
   }
   return Status::Ok();
+}
+
+// The most descriptors a process may open, or 0 if unknown.
+size_t DescriptorLimit() {
+  rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<size_t>(nofile.rlim_cur);
 }
 
 Node::Node(asio::io_context& io, NodeOptions options)
@@ -176,9 +191,19 @@ Status Node::Start() {
   if (ec) return Status(Code::kIo, "cannot listen on " + options_.listen_host + ":" +
                                        std::to_string(options_.port) + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
+  budget_ = std::make_shared<BufferBudget>(options_.buffer_budget);
+  // Descriptors kept for the listener, modules, peers and logs: a session
+  // flood must not take the last ones (accepting past the limit would fail
+  // anyway; Accept then evicts an idle session).
+  constexpr size_t kReservedDescriptors = 128;
+  session_cap_ = options_.max_sessions;
+  if (size_t limit = DescriptorLimit(); limit > 2 * kReservedDescriptors) {
+    session_cap_ = std::min(session_cap_, limit - kReservedDescriptors);
+  }
   WatchChildren();
   Accept();
   TrimWhenIdle();
+  SweepSessions();
   return Status::Ok();
 }
 
@@ -203,12 +228,13 @@ void Node::Stop() {
   asio::error_code ec;
   acceptor_.close(ec);
   trim_timer_.cancel();
+  sweep_timer_.cancel();
   child_signals_.cancel(ec);
   for (auto& [id, p] : periodic_) p.timer->cancel();
   attest_deadlines_.clear();
   for (auto& [key, peer] : peers_) peer->Stop();
   auto sessions = sessions_;
-  for (auto& [id, s] : sessions) s->stream->Close();
+  for (auto& [id, s] : sessions) DropSession(s, Status::Ok());
   for (auto& [id, m] : modules_) m->Kill(ModuleState::kUnloaded);
   // Reap what we killed so no module outlives its node.
   for (auto& [id, m] : modules_) {
@@ -239,16 +265,21 @@ void Node::WatchChildren() {
 // Before HELLO a connection may send only a small frame, and must send it soon.
 constexpr size_t kMaxHelloFrame = 64;
 constexpr std::chrono::seconds kHelloTimeout(5);
-// TLS handshakes in progress at most (connections beyond are closed).
-constexpr size_t kMaxHandshakes = 512;
 // What a peer node may send after HELLO: events and requests.
 constexpr size_t kMaxPeerFrame = (1u << 20) + 4096;
+// How often deadlines are checked (one pass over the sessions, no timer each).
+constexpr std::chrono::milliseconds kSweepInterval(250);
 
 void Node::Accept() {
   acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopped_) return;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      // Out of descriptors: close the quietest session to make room, so a
+      // flood of connections cannot lock the deployer out.
+      if (EvictIdleSession()) return Accept();
+    }
     if (ec && ec != asio::error::operation_aborted) {
-      // Out of descriptors (or similar): pause instead of spinning on accept.
+      // Nothing to evict (or another failure): pause instead of spinning.
       spdlog::warn("accept failed: {}; retrying shortly", ec.message());
       auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
       retry->async_wait([this, retry](const asio::error_code& e) {
@@ -257,7 +288,8 @@ void Node::Accept() {
       return;
     }
     if (!ec) {
-      if (sessions_.size() >= options_.max_sessions) {
+      if (sessions_.size() >= session_cap_ && !EvictIdleSession()) {
+        ++counters_.sessions_refused;
         asio::error_code ignored;
         socket.close(ignored);  // bounded: a flood cannot exhaust descriptors
       } else {
@@ -273,75 +305,187 @@ void Node::OpenSession(asio::ip::tcp::socket socket) {
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   auto s = std::make_shared<Session>();
   s->id = ++next_session_;
-  std::shared_ptr<TlsStream> tls_stream;
-  if (tls_ && handshaking_ >= kMaxHandshakes) {
-    // Each handshake in progress holds TLS buffers (tens of KiB): bound
-    // what unauthenticated clients can make the node hold.
-    ++counters_.handshakes_rejected;
-    ++counters_.frames_rejected;
-    socket.close(ignored);
-    return;
-  }
-  if (tls_) {
-    tls_stream = std::make_shared<TlsStream>(kMaxSessionQueue, std::in_place, std::move(socket),
-                                             *tls_);
-    s->stream = tls_stream;
-  } else {
-    s->stream = std::make_shared<TcpStream>(std::move(socket), kMaxSessionQueue);
-  }
-  s->stream->set_max_frame(kMaxHelloFrame);
-  // One deadline for the TLS handshake and HELLO together: a slow handshake
-  // holds a session slot (and the engine's buffers) no longer than a silent
-  // plain connection.
+  s->source = socket.remote_endpoint(ignored).address();
+  // One deadline for the first bytes, the TLS handshake and HELLO together:
+  // a slow client holds a session slot no longer than a silent one.
   s->hello_timer = std::make_unique<asio::steady_timer>(io_, kHelloTimeout);
-  s->hello_timer->async_wait([stream = std::weak_ptr<FrameLink>(s->stream)](
-                                 const asio::error_code& e) {
-    auto st = stream.lock();
-    if (!e && st) st->Close(Status(Code::kTimeout, "no HELLO in time"));
+  s->hello_timer->async_wait([this, weak = std::weak_ptr<Session>(s)](const asio::error_code& e) {
+    auto sp = weak.lock();
+    if (e || !sp || sp->greeted) return;
+    // Silent or still handshaking: a TLS client that did not make it in time.
+    if (sp->waiting || handshakes_.count(sp->id)) ++counters_.handshakes_rejected;
+    DropSession(sp, Status(Code::kTimeout, "no HELLO in time"));
   });
   sessions_[s->id] = s;
   ++counters_.sessions_accepted;
+  if (tls_) {
+    s->waiting = std::make_unique<asio::ip::tcp::socket>(std::move(socket));
+    return AwaitClientHello(s);
+  }
+  s->stream = std::make_shared<TcpStream>(std::move(socket), kMaxSessionQueue);
+  StartSession(s);
+}
+
+void Node::StartSession(const std::shared_ptr<Session>& s) {
+  s->stream->set_max_frame(kMaxHelloFrame);
+  // The deployer is trusted (its certificate proves it): its module binaries
+  // are not held back because strangers fill the budget.
+  if (s->cert_role != tls::Role::kDeployer) s->stream->set_budget(budget_);
   std::weak_ptr<Session> weak = s;
-  auto start = [this, weak, id = s->id]() {
-    auto sp = weak.lock();
-    if (!sp) return;
-    sp->stream->Start(
-        [this, weak](const wire::Frame& f) {
-          if (auto p = weak.lock()) OnSessionFrame(p, f);
-        },
-        [this, id](const Status& why) { OnSessionClosed(id, why); });
-  };
-  if (!tls_stream) return start();
-  ++handshaking_;
-  tls_stream->socket().async_handshake(
+  s->stream->Start(
+      [this, weak](const wire::Frame& f) {
+        if (auto p = weak.lock()) OnSessionFrame(p, f);
+      },
+      [this, id = s->id](const Status& why) { OnSessionClosed(id, why); });
+}
+
+void Node::AwaitClientHello(const std::shared_ptr<Session>& s) {
+  s->waiting->async_wait(asio::socket_base::wait_read,
+                         [this, weak = std::weak_ptr<Session>(s)](const asio::error_code& ec) {
+                           auto sp = weak.lock();
+                           if (stopped_ || !sp || !sp->waiting) return;
+                           if (ec) return DropSession(sp, Status::Ok());
+                           StartHandshake(sp);
+                         });
+}
+
+void Node::StartHandshake(const std::shared_ptr<Session>& s) {
+  MakeHandshakeRoom(s->source);
+  auto stream = std::make_shared<TlsStream>(kMaxSessionQueue, std::in_place,
+                                            std::move(*s->waiting), *tls_);
+  s->waiting.reset();
+  s->stream = stream;
+  handshakes_[s->id] = {s->source, std::chrono::steady_clock::now()};
+  ++handshakes_per_source_[s->source];
+  // The handler owns the stream: the handshake in flight uses its buffers
+  // even when the session is dropped meanwhile (deadline, eviction).
+  stream->socket().async_handshake(
       asio::ssl::stream_base::server,
-      [this, weak, start, id = s->id,
-       raw = std::weak_ptr<TlsStream>(tls_stream)](const asio::error_code& ec) {
-        --handshaking_;
-        auto sp = weak.lock();
-        auto stream = raw.lock();
-        if (stopped_ || !sp || !stream) return;
-        Result<tls::Role> role = ec ? Result<tls::Role>(Status(Code::kPermissionDenied,
-                                                               ec.message()))
-                                    : tls::PeerRole(stream->socket().native_handle());
-        if (!role.ok()) {
-          // Plain TCP, no certificate, another CA, too slow (the deadline
-          // closed it): refused before a single frame is read.
-          ++counters_.handshakes_rejected;
-          ++counters_.frames_rejected;
-          spdlog::debug("session {}: TLS handshake refused: {}", id, role.status().ToString());
-          stream->Close();
-          sessions_.erase(id);
-          return;
-        }
-        sp->cert_role = *role;
-        start();
+      [this, weak = std::weak_ptr<Session>(s), stream](const asio::error_code& ec) {
+        if (auto sp = weak.lock(); sp && !stopped_) OnHandshake(sp, ec);
       });
+}
+
+void Node::OnHandshake(const std::shared_ptr<Session>& s, const asio::error_code& ec) {
+  EndHandshake(s->id);
+  // Dropped meanwhile (deadline, room for a newer one, node stopping).
+  if (!s->stream->is_open() || !sessions_.count(s->id)) return;
+  auto* stream = static_cast<TlsStream*>(s->stream.get());
+  Result<tls::Role> role =
+      ec ? Result<tls::Role>(Status(Code::kPermissionDenied, ec.message()))
+         : tls::PeerRole(stream->socket().native_handle());
+  if (!role.ok()) {
+    // Plain TCP, no certificate, another CA, too slow: refused before a
+    // single frame is read.
+    ++counters_.handshakes_rejected;
+    ++counters_.frames_rejected;
+    spdlog::debug("session {}: TLS handshake refused: {}", s->id, role.status().ToString());
+    return DropSession(s, Status::Ok());
+  }
+  s->cert_role = *role;
+  StartSession(s);
+}
+
+void Node::EndHandshake(uint64_t id) {
+  auto it = handshakes_.find(id);
+  if (it == handshakes_.end()) return;
+  auto src = handshakes_per_source_.find(it->second.source);
+  if (src != handshakes_per_source_.end() && --src->second == 0) {
+    handshakes_per_source_.erase(src);
+  }
+  handshakes_.erase(it);
+}
+
+void Node::MakeHandshakeRoom(const asio::ip::address& source) {
+  // Each handshake holds TLS state (tens of KiB): bound what unauthenticated
+  // clients make the node hold, and let the newest in, so an attacker's
+  // stalled handshakes cannot keep a deployer's fresh one out.
+  std::optional<uint64_t> victim;
+  auto src = handshakes_per_source_.find(source);
+  if (src != handshakes_per_source_.end() && src->second >= options_.max_handshakes_per_source) {
+    for (auto& [id, h] : handshakes_) {
+      if (h.source == source) {
+        victim = id;
+        break;
+      }
+    }
+  } else if (handshakes_.size() >= options_.max_handshakes && !handshakes_.empty()) {
+    victim = handshakes_.begin()->first;
+  }
+  if (!victim) return;
+  ++counters_.handshakes_evicted;
+  EndHandshake(*victim);
+  if (auto it = sessions_.find(*victim); it != sessions_.end()) {
+    DropSession(it->second, Status::Ok());
+  }
+}
+
+void Node::DropSession(std::shared_ptr<Session> s, const Status& why) {
+  EndHandshake(s->id);
+  if (s->waiting) {
+    asio::error_code ignored;
+    s->waiting->close(ignored);
+    s->waiting.reset();
+  }
+  // A started stream reports to OnSessionClosed, which erases the session.
+  if (s->stream) s->stream->Close(why);
+  sessions_.erase(s->id);
+}
+
+bool Node::EvictIdleSession() {
+  auto last_active = [](const Session& s) {
+    return s.stream ? std::max(s.accepted, s.stream->last_read()) : s.accepted;
+  };
+  std::shared_ptr<Session> victim;
+  bool victim_deployer = true;
+  for (auto& [id, s] : sessions_) {
+    if (s->unanswered > 0) continue;
+    const bool deployer = s->cert_role == tls::Role::kDeployer;
+    if (!victim || (victim_deployer && !deployer) ||
+        (victim_deployer == deployer && last_active(*s) < last_active(*victim))) {
+      victim = s;
+      victim_deployer = deployer;
+    }
+  }
+  if (!victim) return false;
+  ++counters_.sessions_evicted;
+  spdlog::debug("session {} evicted to admit a new connection", victim->id);
+  DropSession(victim, Status::Ok());
+  return true;
+}
+
+void Node::SweepSessions() {
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopped_) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::shared_ptr<Session>, uint64_t*>> expired;
+    for (auto& [id, s] : sessions_) {
+      auto hs = handshakes_.find(id);
+      auto partial = s->stream ? s->stream->partial_since() : std::nullopt;
+      if (hs != handshakes_.end()) {
+        if (now - hs->second.started > options_.handshake_timeout) {
+          expired.emplace_back(s, &counters_.handshakes_rejected);
+        }
+      } else if (partial && now - *partial > options_.frame_timeout) {
+        expired.emplace_back(s, &counters_.frames_timed_out);
+      } else if (s->greeted && s->unanswered == 0 &&
+                 now - s->stream->last_read() > options_.session_idle_timeout) {
+        expired.emplace_back(s, &counters_.sessions_idle_closed);
+      }
+    }
+    for (auto& [s, counter] : expired) {
+      ++*counter;
+      spdlog::debug("session {} closed: past its deadline", s->id);
+      DropSession(s, Status::Ok());
+    }
+    SweepSessions();
+  });
 }
 
 void Node::OnSessionClosed(uint64_t id, const Status& why) {
   // A connection closed for a protocol violation (bad frame, oversized
-  // frame, no HELLO in time) counts as a rejection.
+  // frame, no HELLO in time, over the buffer budget) counts as a rejection.
   if (!why.ok() && why.code() != Code::kIo) ++counters_.frames_rejected;
   if (!why.ok()) spdlog::debug("session {} closed: {}", id, why.ToString());
   sessions_.erase(id);
@@ -351,7 +495,12 @@ void Node::ReplyTo(const std::weak_ptr<Session>& weak, uint32_t id, const Status
                    ByteSpan payload) {
   auto s = weak.lock();
   if (!s || id == 0) return;
-  s->stream->Send(MsgType::kResult, id, wire::EncodeResult(st, payload));
+  if (s->unanswered > 0) --s->unanswered;
+  if (!s->stream->Send(MsgType::kResult, id, wire::EncodeResult(st, payload))) {
+    // Queue or buffer budget full: a client that does not read its answers
+    // gets no more of them.
+    s->stream->Close(Status(Code::kResourceExhausted, "client does not read its replies"));
+  }
 }
 
 void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& f) {
@@ -393,6 +542,7 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
     bool delivered = op.ok() && DeliverEvent(op->module_id, op->aux, op->data);
     if (!delivered) ++counters_.events_undeliverable;
     if (f.request_id != 0) {  // the deployer asks for a delivery confirmation
+      ++s->unanswered;
       ReplyTo(s, f.request_id,
               delivered ? Status::Ok()
                         : (op.ok() ? Unavailable("module " + std::to_string(op->module_id) +
@@ -418,6 +568,7 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
 void Node::HandleManagement(const std::shared_ptr<Session>& s, const wire::Frame& f) {
   std::weak_ptr<Session> weak = s;
   const uint32_t id = f.request_id;
+  if (id != 0) ++s->unanswered;  // every case below answers (ReplyTo)
   auto forward = [this, weak, id](const ModuleReply& r) {
     ReplyTo(weak, id, r.status, r.payload);
   };
@@ -783,7 +934,17 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
                         {"peer_undelivered", counters_.peer_undelivered},
                         {"link_duplicates", counters_.link_duplicates},
                         {"link_gaps", counters_.link_gaps},
-                        {"modules_unattested_unloaded", counters_.modules_unattested_unloaded}};
+                        {"modules_unattested_unloaded", counters_.modules_unattested_unloaded},
+                        {"handshakes_evicted", counters_.handshakes_evicted},
+                        {"sessions_evicted", counters_.sessions_evicted},
+                        {"sessions_idle_closed", counters_.sessions_idle_closed},
+                        {"sessions_refused", counters_.sessions_refused},
+                        {"frames_timed_out", counters_.frames_timed_out},
+                        {"buffer_budget_refused", budget_ ? budget_->refused() : 0}};
+  (*doc)["sessions"] = {{"open", sessions_.size()},
+                        {"handshaking", handshakes_.size()},
+                        {"buffered_bytes", budget_ ? budget_->used() : 0},
+                        {"buffer_budget", options_.buffer_budget}};
   (*doc)["tls"] = tls_ != nullptr;
   auto& peers = (*doc)["peers"] = nlohmann::json::array();
   for (auto& [key, p] : peers_) {

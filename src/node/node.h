@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "node/frame_stream.h"
 #include "node/module_process.h"
 #include "node/peer_link.h"
 #include "tls/tls.h"
@@ -33,13 +34,27 @@ struct NodeOptions {
   size_t peer_backlog = 10000;  // frames queued per unreachable peer
   size_t max_sessions = 4096;
   size_t max_modules = 1024;
+  // Hostile clients (docs/reliability.md). A greeted session that sends
+  // nothing (and awaits no answer) for session_idle_timeout is closed; a
+  // frame must arrive whole within frame_timeout of its first byte; a TLS
+  // handshake must finish within handshake_timeout.
+  std::chrono::milliseconds session_idle_timeout{300000};
+  std::chrono::milliseconds frame_timeout{30000};
+  std::chrono::milliseconds handshake_timeout{3000};
+  // TLS handshakes in progress at most, in all and per source address;
+  // beyond, the oldest is dropped for the newest.
+  size_t max_handshakes = 128;
+  size_t max_handshakes_per_source = 16;
+  // All bytes buffered for sessions together (reads of partial frames,
+  // queued replies) beyond a small allowance per session.
+  size_t buffer_budget = 32u << 20;
   // Devices attached to this node: name -> socket of its simulator
   // (aex-device). A module claiming one gets it, exclusively, as fd 4.
   std::map<std::string, std::string> devices;
   // Mutual TLS on the port and on peer links (tls/tls.h): this node's
   // certificate and key and the deployment CA. All empty: plain TCP.
   tls::Files tls;
-  // Allows plain TCP on a non-loopback address (CheckTransportSecurity).
+  // Allows plain TCP (CheckTransportSecurity).
   bool insecure_no_tls = false;
   // A module that has not answered an ATTEST successfully this long after
   // its LOAD is unloaded (and counted): a deployer killed between LOAD and
@@ -47,10 +62,11 @@ struct NodeOptions {
   std::chrono::milliseconds attest_deadline{60000};
 };
 
-// Refuses a configuration that would let anyone on the network manage the
-// node: plain TCP on an address other than loopback, unless
-// insecure_no_tls. Also refuses a partial TLS configuration. Node::Start
-// calls it; it is separate so that it can be tested without a network.
+// Refuses a configuration that would let anyone who can connect manage the
+// node: plain TCP, on loopback too (any local user or process could load,
+// unload or reset modules), unless insecure_no_tls. Also refuses a partial
+// TLS configuration. Node::Start calls it; it is separate so that it can be
+// tested without a network.
 Status CheckTransportSecurity(const NodeOptions& options);
 
 // Creates the 16-byte node key file (0600) if it does not exist yet.
@@ -88,8 +104,8 @@ class Node {
     uint64_t frames_rejected = 0;
     uint64_t sessions_accepted = 0;
     uint64_t events_held = 0;  // frames held by paused routes (aex update)
-    // TLS handshakes that failed: plain TCP, no or wrong certificate, too
-    // slow. Also counted in frames_rejected (rejections of any kind).
+    // TLS clients refused: plain TCP, no or wrong certificate (these also
+    // count in frames_rejected), silent or too slow (deadlines).
     uint64_t handshakes_rejected = 0;
     // Sent to peers, which reported them undeliverable (UNDELIVERED).
     uint64_t peer_undelivered = 0;
@@ -98,6 +114,20 @@ class Node {
     uint64_t link_gaps = 0;
     // Modules unloaded because they were not attested within attest_deadline.
     uint64_t modules_unattested_unloaded = 0;
+    // Hostile clients: handshakes dropped for newer ones (capacity full),
+    // sessions closed to admit a new one (max_sessions or descriptors),
+    // idle sessions closed, frames not completed in time, connections
+    // refused because nothing could be evicted.
+    uint64_t handshakes_evicted = 0;
+    uint64_t sessions_evicted = 0;
+    uint64_t sessions_idle_closed = 0;
+    uint64_t frames_timed_out = 0;
+    uint64_t sessions_refused = 0;
+  };
+  // A TLS handshake in progress (oldest first by session id).
+  struct Handshake {
+    asio::ip::address source;
+    std::chrono::steady_clock::time_point started;
   };
 
   void Accept();
@@ -107,6 +137,26 @@ class Node {
   // Serves an accepted connection as a session (after the TLS handshake when
   // the node uses TLS).
   void OpenSession(asio::ip::tcp::socket socket);
+  // TLS: the handshake starts once the client has sent its first bytes, so
+  // silent connections hold no TLS state and no handshake slot.
+  void AwaitClientHello(const std::shared_ptr<Session>& s);
+  // Reads frames (HELLO first) from the session's stream.
+  void StartSession(const std::shared_ptr<Session>& s);
+  void StartHandshake(const std::shared_ptr<Session>& s);
+  void OnHandshake(const std::shared_ptr<Session>& s, const asio::error_code& ec);
+  // Frees a handshake slot, for the session's source too; idempotent.
+  void EndHandshake(uint64_t id);
+  // Makes room for one more handshake from `source`: drops the oldest of
+  // that source at its limit, else the oldest of all at the global limit.
+  void MakeHandshakeRoom(const asio::ip::address& source);
+  // Closes a session whatever state it is in (waiting, handshaking, open).
+  void DropSession(std::shared_ptr<Session> s, const Status& why);
+  // Closes the session that has been quiet longest, sparing sessions awaiting
+  // an answer and preferring not to close an authenticated deployer. False
+  // if none could be closed.
+  bool EvictIdleSession();
+  // Periodic: closes handshakes, idle sessions and frames past their deadline.
+  void SweepSessions();
   void OnSessionClosed(uint64_t id, const Status& why);
   void OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& f);
   // Peer links, receiving side: in-order delivery, ACK and UNDELIVERED.
@@ -153,7 +203,11 @@ class Node {
   asio::ip::tcp::acceptor acceptor_;
   // Server and client side of every TLS connection; null without TLS.
   std::shared_ptr<asio::ssl::context> tls_;
-  size_t handshaking_ = 0;  // TLS handshakes in progress
+  std::map<uint64_t, Handshake> handshakes_;
+  std::map<asio::ip::address, size_t> handshakes_per_source_;
+  std::shared_ptr<BufferBudget> budget_;
+  size_t session_cap_ = 0;  // max_sessions, lowered to fit the descriptor limit
+  asio::steady_timer sweep_timer_{io_};
   asio::signal_set child_signals_;
   uint16_t port_ = 0;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;

@@ -390,7 +390,8 @@ std::vector<BadCase> BadCases() {
        "  - {type: native, name: n1, host: 127.0.0.1, reactive_port: 5000, tls: true, node_key: " +
            std::string(kKey16) +
            "}\n"
-           "  - {type: native, name: n2, host: 127.0.0.1, reactive_port: 5001, node_key: " +
+           "  - {type: native, name: n2, host: 127.0.0.1, reactive_port: 5001, tls: false, "
+           "node_key: " +
            std::string(kKey16) + "}\n" + kModules.substr(0, kModules.find("  - {type: sancus")) +
            "connections:\n  - {name: c1, from_module: ping, from_output: o, to_module: pong, "
            "to_input: i, encryption: aes}\n",
@@ -732,7 +733,7 @@ TEST(DescriptorTest, NullMeansAbsent) {
   EXPECT_FALSE(r->manager.has_value());
 }
 
-TEST(DescriptorTest, TlsFieldDefaultsToOnOutsideLoopback) {
+TEST(DescriptorTest, TlsFieldDefaultsToOnEverywhere) {
   Result<Descriptor> r = ParseDescriptor(
       "nodes:\n"
       "  - {type: sgx, name: a, host: 10.1.2.3, reactive_port: 9}\n"
@@ -744,11 +745,24 @@ TEST(DescriptorTest, TlsFieldDefaultsToOnOutsideLoopback) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(UsesTls(r->nodes[0]));
   EXPECT_FALSE(UsesTls(r->nodes[1]));
-  EXPECT_FALSE(UsesTls(r->nodes[2]));
+  EXPECT_TRUE(UsesTls(r->nodes[2]));  // loopback too: local users are not trusted
   EXPECT_TRUE(UsesTls(r->nodes[3]));
-  // Plain TCP off loopback is allowed, with a warning that says what it costs.
-  EXPECT_THAT(r->warnings, Contains(HasSubstr("nodes[1] ('b'): field 'tls': off on a "
-                                              "non-loopback host")));
+  // Plain TCP is allowed when asked for, with a warning that says what it costs.
+  EXPECT_THAT(r->warnings, Contains(HasSubstr("nodes[1] ('b'): field 'tls': off: anyone who "
+                                              "can reach '10.1.2.4' can load")));
+}
+
+TEST(DescriptorTest, PlainTcpOnLoopbackIsWarnedAbout) {
+  Result<Descriptor> r = ParseDescriptor(
+      "nodes:\n"
+      "  - {type: sgx, name: a, host: 127.0.0.1, reactive_port: 9, tls: false}\n"
+      "modules: []\n",
+      "app.yaml", "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(UsesTls(r->nodes[0]));
+  EXPECT_THAT(r->warnings, Contains(HasSubstr("nodes[0] ('a'): field 'tls': off: anyone who "
+                                              "can reach '127.0.0.1' (any local user or "
+                                              "process) can load")));
 }
 
 TEST(DescriptorTest, LegacyIpAddressIsTheHost) {

@@ -27,9 +27,9 @@ class TlsMaterialTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     d_.base_dir = dir_;
-    d_.nodes.push_back(MakeNode("edge", "10.0.0.7", std::nullopt));       // TLS by default
+    d_.nodes.push_back(MakeNode("edge", "10.0.0.7", std::nullopt));  // TLS by default
     d_.nodes.push_back(MakeNode("cloud", "node.example.org", std::nullopt));
-    d_.nodes.push_back(MakeNode("local", "127.0.0.1", std::nullopt));     // loopback: no TLS
+    d_.nodes.push_back(MakeNode("local", "127.0.0.1", false));  // explicitly plain
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -74,12 +74,14 @@ class TlsMaterialTest : public ::testing::Test {
   Descriptor d_;
 };
 
-TEST_F(TlsMaterialTest, DefaultIsTlsOutsideLoopback) {
+TEST_F(TlsMaterialTest, DefaultIsTlsEverywhere) {
   EXPECT_TRUE(UsesTls(d_.nodes[0]));
   EXPECT_TRUE(UsesTls(d_.nodes[1]));
   EXPECT_FALSE(UsesTls(d_.nodes[2]));
-  EXPECT_FALSE(UsesTls(MakeNode("x", "localhost", std::nullopt)));
-  EXPECT_FALSE(UsesTls(MakeNode("x", "::1", std::nullopt)));
+  // Loopback too: other local users and processes must not manage a node.
+  EXPECT_TRUE(UsesTls(MakeNode("x", "localhost", std::nullopt)));
+  EXPECT_TRUE(UsesTls(MakeNode("x", "::1", std::nullopt)));
+  EXPECT_TRUE(UsesTls(MakeNode("x", "127.0.0.1", std::nullopt)));
   EXPECT_TRUE(UsesTls(MakeNode("x", "127.0.0.1", true)));
   EXPECT_FALSE(UsesTls(MakeNode("x", "10.0.0.1", false)));
 }
@@ -104,7 +106,7 @@ TEST_F(TlsMaterialTest, ChainRolesNamesAndModes) {
   EXPECT_TRUE(Verifies(e.get(), X509_PURPOSE_SSL_CLIENT)) << "nodes open peer links";
   pki::X509Ptr cloud = Cert(NodeTlsFiles(d_, d_.nodes[1]).cert);
   EXPECT_EQ(X509_check_host(cloud.get(), "node.example.org", 0, 0, nullptr), 1);
-  EXPECT_FALSE(fs::exists(NodeTlsFiles(d_, d_.nodes[2]).cert)) << "loopback node without TLS";
+  EXPECT_FALSE(fs::exists(NodeTlsFiles(d_, d_.nodes[2]).cert)) << "node with tls: false";
 
   // A certificate issued by another deployment's CA does not verify here.
   Descriptor other = d_;

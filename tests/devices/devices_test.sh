@@ -18,6 +18,8 @@ DEV=$2
 PROBE="python3 $(cd "$(dirname "$0")" && pwd)/node_probe.py"
 DIR=$(copy_example "$(dirname "$0")/app")
 D="$DIR/descriptor.yaml"
+# The nodes use TLS (the default): the probe presents the deployer's certificate.
+export PROBE_TLS_DIR="$DIR/.aex/tls"
 SOCK="$DIR/.aex/devices/board/sensor.sock"
 cleanup() {
   "$AEX" down "$D" -q >/dev/null 2>&1 || true

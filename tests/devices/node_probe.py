@@ -8,8 +8,14 @@ can reach its port could, to show what its command interface refuses.
   node_probe.py sweep HOST PORT MODULE_ID SECRET
       Sends every message type (but UNLOAD_MODULE and RESET) with a payload
       addressed to MODULE_ID that asks for the device ("GET"), each on its own
-      connection, and fails if any answer contains SECRET."""
+      connection, and fails if any answer contains SECRET.
+
+Nodes use mutual TLS by default: with PROBE_TLS_DIR set to a deployment's
+.aex/tls directory the probe presents that deployment's deployer certificate,
+i.e. it is the most privileged client a node has."""
+import os
 import socket
+import ssl
 import struct
 import sys
 
@@ -24,6 +30,14 @@ def frame(mtype, rid, payload):
 
 def connect(host, port):
     s = socket.create_connection((host, port), timeout=2)
+    tls_dir = os.environ.get("PROBE_TLS_DIR")
+    if tls_dir:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_verify_locations(os.path.join(tls_dir, "ca.pem"))
+        ctx.load_cert_chain(os.path.join(tls_dir, "deployer.pem"),
+                            os.path.join(tls_dir, "deployer.key"))
+        s = ctx.wrap_socket(s, server_hostname=host)
     s.sendall(frame(0x01, 1, struct.pack(">IHHB", 0x41455831, 1, 1, 0)))
     body = read_frame(s)
     assert body and body[0] == 0x02, "no HELLO_ACK"

@@ -119,7 +119,9 @@ struct NodeConfig {
   std::string name = "node";
   int call_timeout_ms = 0;  // 0: the node's default
   std::string log_level = "warn";
-  std::vector<std::string> extra_args{};  // appended to aex-node's command line
+  // Appended to aex-node's command line. Without --tls-cert among them the
+  // node runs plain TCP, with --insecure-no-tls.
+  std::vector<std::string> extra_args{};
 };
 
 // One aex-node process with its own work dir and key file under `dir`.

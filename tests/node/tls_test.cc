@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attack_util.h"
 #include "deployer/node_tls.h"
 #include "harness.h"
 #include "node/node.h"
@@ -27,22 +28,6 @@ namespace aex::itest {
 namespace {
 
 using wire::MsgType;
-
-int ConnectTcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{5, 0};  // every read below is bounded
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
 
 // A blocking TLS connection with a chosen certificate that speaks frames
 // without NodeClient's rules (e.g. HELLO with the node role, then management).
@@ -98,30 +83,11 @@ tls::SslCtxPtr Context(const tls::Files& files) {
   return ctx.ok() ? std::move(*ctx) : nullptr;
 }
 
-// A one-node deployment's TLS material in `dir`, as `aex tls init` makes it.
-deploy::Descriptor Deployment(const std::string& dir) {
-  deploy::Descriptor d;
-  d.base_dir = dir;
-  deploy::Node n;
-  n.name = "n1";
-  n.host = "127.0.0.1";
-  n.tls = true;
-  d.nodes.push_back(n);
-  auto made = deploy::EnsureTlsMaterial(d);
-  EXPECT_TRUE(made.ok()) << made.status().ToString();
-  return d;
-}
-
 class TlsNodeTest : public ::testing::Test {
  protected:
   TlsNodeTest()
       : d_(Deployment(dir_.Sub("deployment"))),
-        node_(dir_.Sub("node"), NodeConfig{.name = "n1", .extra_args = NodeArgs(d_)}) {}
-
-  static std::vector<std::string> NodeArgs(const deploy::Descriptor& d) {
-    tls::Files f = deploy::NodeTlsFiles(d, d.nodes[0]);
-    return {"--tls-cert", f.cert, "--tls-key", f.key, "--tls-ca", f.ca};
-  }
+        node_(dir_.Sub("node"), NodeConfig{.name = "n1", .extra_args = NodeTlsArgs(d_)}) {}
   void SetUp() override {
     ASSERT_OK(node_.Start());
     deployer_ctx_ = Context(deploy::DeployerTlsFiles(d_));
@@ -232,6 +198,59 @@ TEST_F(TlsNodeTest, NodeCertificateCannotManage) {
   ExpectDeployerStillServed();
 }
 
+// Issue 11: on loopback too, only the deployer's certificate manages a node.
+// A local client without one tries LOAD_MODULE, UNLOAD_MODULE and RESET, in
+// plain TCP and in TLS without a certificate: nothing happens to the module
+// the deployer loaded.
+TEST_F(TlsNodeTest, UnauthenticatedLoopbackClientCannotLoadUnloadOrReset) {
+  ASSERT_OK_AND_ASSIGN(auto deployer, Deployer());
+  ASSERT_OK_AND_ASSIGN(Bytes bin, ReadFile(AEX_IT_SINK_BIN));
+  ASSERT_OK_AND_ASSIGN(uint32_t id, deployer->LoadModule("sink", 0, "", bin));
+  const Bytes unload = wire::ModuleOp{id, 0, {}}.Encode();
+  const Bytes tiny = {0x7f, 'E', 'L', 'F'};
+  const Bytes load = wire::LoadModule{"intruder", 0, "", tiny}.Encode();
+  Bytes attack = wire::EncodeFrame(MsgType::kHello, 1, wire::Hello().Encode());
+  for (const Bytes& f : {wire::EncodeFrame(MsgType::kLoadModule, 2, load),
+                         wire::EncodeFrame(MsgType::kUnloadModule, 3, unload),
+                         wire::EncodeFrame(MsgType::kReset, 4, {})}) {
+    attack.insert(attack.end(), f.begin(), f.end());
+  }
+  // Plain TCP: read as a TLS ClientHello, refused, closed.
+  int fd = ConnectTcp(node_.port());
+  ASSERT_GE(fd, 0);
+  send(fd, attack.data(), attack.size(), MSG_NOSIGNAL);
+  uint8_t buf[4096];
+  ssize_t total = 0, n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) total += n;
+  EXPECT_EQ(n, 0) << "the node closes the connection";
+  EXPECT_LT(total, 64) << "at most a TLS alert, never a HELLO_ACK or a RESULT";
+  close(fd);
+  // TLS trusting the right CA but without a client certificate: in TLS 1.3
+  // the client may finish its side first, so it gets to send the frames;
+  // the node refuses the handshake and answers none of them.
+  tls::SslCtxPtr anonymous(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_min_proto_version(anonymous.get(), TLS1_3_VERSION);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(anonymous.get(),
+                                          deploy::DeployerTlsFiles(d_).ca.c_str(), nullptr),
+            1);
+  auto conn = TlsConn::Open(node_.port(), anonymous.get());
+  if (conn.ok()) {
+    (*conn)->SendFrame(MsgType::kHello, 1, wire::Hello().Encode());
+    (*conn)->SendFrame(MsgType::kLoadModule, 2, load);
+    (*conn)->SendFrame(MsgType::kUnloadModule, 3, unload);
+    (*conn)->SendFrame(MsgType::kReset, 4, {});
+    EXPECT_FALSE((*conn)->Next().ok()) << "no frame answers a client without a certificate";
+  }
+  // The deployer's module is still there, alone, and both attempts counted.
+  ASSERT_OK_AND_ASSIGN(std::string status, deployer->NodeStatus());
+  auto doc = nlohmann::json::parse(status);
+  ASSERT_EQ(doc["modules"].size(), 1u) << status;
+  EXPECT_EQ(doc["modules"][0]["id"].get<uint32_t>(), id);
+  EXPECT_EQ(doc["modules"][0]["state"], "running") << status;
+  EXPECT_GE(doc["counters"]["handshakes_rejected"].get<int>(), 2) << status;
+  ASSERT_OK(deployer->Reset());
+}
+
 TEST_F(TlsNodeTest, DeployerChecksTheNodeCertificate) {
   // A node that is not the one the deployer named (the SAN says 127.0.0.1;
   // the deployer asks for "localhost") is refused by the deployer.
@@ -239,15 +258,32 @@ TEST_F(TlsNodeTest, DeployerChecksTheNodeCertificate) {
   EXPECT_FALSE(c.ok());
 }
 
+// The buffer budget holds strangers back (HostileClientsTest), never the
+// deployer: with a 1 MiB budget, its 2.6 MiB module binary still loads.
+TEST(TlsBudgetTest, AuthenticatedDeployerIsNotHeldByTheBufferBudget) {
+  TempDir dir;
+  deploy::Descriptor d = Deployment(dir.Sub("deployment"));
+  std::vector<std::string> args = NodeTlsArgs(d);
+  args.insert(args.end(), {"--buffer-budget-mib", "1"});
+  NodeProcess node(dir.Sub("node"), NodeConfig{.name = "n1", .extra_args = args});
+  ASSERT_OK(node.Start());
+  tls::SslCtxPtr ctx = Context(deploy::DeployerTlsFiles(d));
+  ASSERT_OK_AND_ASSIGN(auto deployer,
+                       deploy::NodeClient::Connect("127.0.0.1", node.port(), 5000ms, ctx.get()));
+  ASSERT_OK_AND_ASSIGN(Bytes bin, ReadFile(AEX_IT_SINK_BIN));
+  ASSERT_GT(bin.size(), 1u << 20) << "the test needs a binary larger than the budget";
+  ASSERT_OK(deployer->LoadModule("sink", 0, "", bin).status());
+  ASSERT_OK_AND_ASSIGN(std::string status, deployer->NodeStatus());
+  EXPECT_EQ(nlohmann::json::parse(status)["counters"]["buffer_budget_refused"], 0) << status;
+  ASSERT_OK(deployer->Reset());
+}
+
 // ---------------------------------------------------------------- no TLS
 
-TEST(TransportSecurityTest, PlainTcpOnlyOnLoopbackUnlessInsecure) {
+TEST(TransportSecurityTest, PlainTcpOnlyWhenInsecureIsExplicit) {
   node::NodeOptions o;
-  o.listen_host = "127.0.0.1";
-  EXPECT_OK(node::CheckTransportSecurity(o));
-  o.listen_host = "::1";
-  EXPECT_OK(node::CheckTransportSecurity(o));
-  for (const char* host : {"10.1.2.3", "0.0.0.0", "::", "192.168.1.1"}) {
+  // Loopback included: every local user or process could manage the node.
+  for (const char* host : {"127.0.0.1", "::1", "10.1.2.3", "0.0.0.0", "::", "192.168.1.1"}) {
     o.listen_host = host;
     o.insecure_no_tls = false;
     Status s = node::CheckTransportSecurity(o);
@@ -276,6 +312,21 @@ TEST(TransportSecurityTest, NodeProcessRefusesToListenOffLoopbackWithoutTls) {
   int status = pclose(p);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
   EXPECT_NE(out.find("refusing to listen on 10.255.255.1 without TLS"), std::string::npos) << out;
+}
+
+TEST(TransportSecurityTest, NodeProcessRefusesPlainTcpOnLoopbackWithoutInsecure) {
+  TempDir dir;
+  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 127.0.0.1 --key-file " +
+                    dir.path() + "/k --work-dir " + dir.path() + "/w 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  EXPECT_NE(out.find("refusing to listen on 127.0.0.1 without TLS"), std::string::npos) << out;
+  EXPECT_NE(out.find("any local user or process"), std::string::npos) << out;
 }
 
 }  // namespace

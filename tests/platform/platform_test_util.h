@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +102,9 @@ class Node {
                                      "--key-file", key_file(), "--work-dir", dir_ + "/work",
                                      "--log-level", "warn"};
     args.insert(args.end(), extra_.begin(), extra_.end());
+    if (std::find(args.begin(), args.end(), "--tls-cert") == args.end()) {
+      args.push_back("--insecure-no-tls");  // plain on purpose: the test is the deployer
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -22,8 +22,10 @@ trap cleanup EXIT
 start_node() {  # name port [aex-node options...]
   local name=$1 port=$2
   shift 2
+  # Plain TCP on purpose (tls: false in the descriptor): proxy.py relays and
+  # tampers with the peer link's frames.
   "$NODE" --port "$port" --key-file "$DIR/$name.key" --name "$name" \
-    --work-dir "$DIR/work-$name" "$@" >>"$DIR/$name.log" 2>&1 &
+    --work-dir "$DIR/work-$name" --insecure-no-tls "$@" >>"$DIR/$name.log" 2>&1 &
   PIDS+=($!)
 }
 
@@ -32,8 +34,9 @@ start_node() {  # name port [aex-node options...]
 write_app() {  # node-b-address
   cat >"$D" <<YAML
 nodes:
-  - {type: native, name: a, host: 127.0.0.1, reactive_port: $PA, node_key_file: a.key}
-  - {type: native, name: b, host: 127.0.0.1, $1, node_key_file: b.key}
+  - {type: native, name: a, host: 127.0.0.1, reactive_port: $PA, node_key_file: a.key,
+     tls: false}
+  - {type: native, name: b, host: 127.0.0.1, $1, node_key_file: b.key, tls: false}
 modules:
   - {type: native, name: source, node: a, sources: [source.c]}
   - {type: native, name: sink, node: b, sources: [sink.c]}
