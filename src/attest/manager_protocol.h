@@ -12,7 +12,7 @@
 //
 //   PROVISION_NODE  string16 node || target            -> (empty)
 //   BEGIN_ATTEST    claim                              -> lp challenge request
-//   FINISH_ATTEST   string16 module || lp evidence     -> (empty)
+//   FINISH_ATTEST   string16 module || lp evidence     -> u64 instance_id
 //   GRANT           u32 conn || u8 cipher || u8 rekey || u8 deployer_end
 //                   || u8 n || n x (string16 module || u16 io || u8 role)
 //                                                      -> n x lp blob [|| key]

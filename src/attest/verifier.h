@@ -1,6 +1,6 @@
 // Attestation verifiers: what the deployer, or the attestation manager on
 // its behalf, runs to decide whether a module is the expected binary on the
-// expected platform, and to obtain its module key K_m. Pure functions of the
+// expected platform, and to obtain the session key K_s of this attestation. Pure functions of the
 // target, the challenge and the evidence: no network, no files, so that the
 // attestation manager (a module, src/manager/) links exactly the code the
 // deployer runs. docs/tee.md describes each backend's protocol; the byte
@@ -59,16 +59,28 @@ struct Challenge {
   ~Challenge() { crypto::Wipe(ephemeral); }
 };
 
+// What one verified attestation establishes: the session key K_s the module
+// derived for this attestation alone, and the instance that answered. The
+// key wipes itself.
+struct Session {
+  crypto::Key key{};
+  uint64_t instance_id = 0;
+  Session() = default;
+  Session(const Session&) = default;
+  Session& operator=(const Session&) = default;
+  ~Session() { crypto::Wipe(key); }
+};
+
 // A fresh challenge for `target` (a new random nonce every time).
 Result<Challenge> NewChallenge(const AttestationTarget& target);
-// Verifies the module's answer; K_m on success, the reason otherwise
+// Verifies the module's answer; the session on success, the reason otherwise
 // (kAuthFailed: evidence does not verify; kPermissionDenied: policy).
-Result<crypto::Key> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
-                                   ByteSpan evidence);
+Result<Session> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
+                               ByteSpan evidence);
 
 // Verifies native evidence for `challenge` (exposed for tests).
-Result<crypto::Key> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
-                                         ByteSpan evidence);
+Result<Session> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
+                                     ByteSpan evidence);
 
 }  // namespace aex::attest
 

@@ -36,13 +36,15 @@ Status Deployer::PrepareManager(const std::set<std::string>& nodes) {
   const Module& manager = *descriptor_.FindModule(spec.name);
   AEX_RETURN_IF_ERROR(AttestOne(manager));
   const Connection& control = *descriptor_.FindConnection(ManagerControl(spec));
-  bool established;
+  bool keyed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    established = state_file_->state().connections[control.name].established;
+    keyed = direct_.count(control.name) != 0;
   }
-  if (!established) {
-    AEX_RETURN_IF_ERROR(EstablishConnection(control));
+  if (!keyed) {
+    // Re-keyed in every run: a restored state file cannot make a command,
+    // PROVISION included, go out under a (key, nonce) used before.
+    AEX_RETURN_IF_ERROR(EnsureDirect(control));
     Progress("  connect   " + control.name + "  deployer -> " + spec.name +
              " (control connection)");
   }
@@ -82,11 +84,18 @@ Status Deployer::AttestViaManager(const Module& m, uint32_t id,
   // the manager, and the key they establish stays there.
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
   AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, request));
-  AEX_RETURN_IF_ERROR(ManagerCall(attest::EncodeFinish(m.name, evidence)).status());
+  AEX_ASSIGN_OR_RETURN(Bytes finished, ManagerCall(attest::EncodeFinish(m.name, evidence)));
+  ByteReader fr(finished);
+  uint64_t instance = 0;
+  if (!fr.ReadU64(&instance) || !fr.empty() || instance == 0) {
+    return Status(Code::kProtocol, "malformed FINISH_ATTEST reply from the attestation manager");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ModuleState& ms = state_file_->state().modules[m.name];
-  ms.key.reset();
+  if (ms.instance != 0 && ms.instance != instance) MarkInstanceChanged(m.name);
+  ms.instance = instance;
   ms.by_manager = true;
+  sessions_.erase(m.name);
   return Status::Ok();
 }
 
@@ -97,6 +106,7 @@ void Deployer::ForgetManagedModules() {
     // Deploy sees a changed measurement: it unloads the instance (if it still
     // runs) and loads a new one, which the new manager then attests.
     ms.by_manager = false;
+    ms.instance = 0;
     ms.measurement.clear();
   }
 }

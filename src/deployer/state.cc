@@ -15,19 +15,6 @@ namespace aex::deploy {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-std::string KeyToHex(const std::optional<crypto::Key>& k) { return k ? HexEncode(*k) : ""; }
-
-std::optional<crypto::Key> KeyFromHex(const std::string& hex) {
-  Bytes raw;
-  if (hex.empty() || !HexDecode(hex, &raw) || raw.size() != crypto::kKeySize) return std::nullopt;
-  crypto::Key k;
-  std::copy(raw.begin(), raw.end(), k.begin());
-  return k;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path) {
   std::string lock_path = path.string() + ".lock";
@@ -69,8 +56,7 @@ Result<DeploymentState> StateFile::Parse(const std::string& text) {
       ms.id = m.at("id").get<uint32_t>();
       ms.binary = m.value("binary", "");
       ms.measurement = m.value("measurement", "");
-      ms.key = KeyFromHex(m.value("key", ""));
-      ms.nonce = m.value("nonce", uint64_t{0});
+      ms.instance = m.value("instance", uint64_t{0});
       ms.disabled = m.value("disabled", false);
       ms.moved_from = m.value("moved_from", "");
       ms.by_manager = m.value("by_manager", false);
@@ -79,8 +65,6 @@ Result<DeploymentState> StateFile::Parse(const std::string& text) {
     for (auto& [name, c] : doc.at("connections").items()) {
       ConnectionState cs;
       cs.id = c.at("id").get<uint32_t>();
-      cs.key = KeyFromHex(c.value("key", ""));
-      cs.counter = c.value("counter", uint64_t{0});
       cs.established = c.value("established", false);
       s.connections[name] = cs;
     }
@@ -99,17 +83,13 @@ std::string StateFile::Serialize() const {
   for (const auto& [name, m] : state_.modules) {
     doc["modules"][name] = {{"node", m.node},         {"id", m.id},
                             {"binary", m.binary},     {"measurement", m.measurement},
-                            {"key", KeyToHex(m.key)}, {"nonce", m.nonce},
-                            {"disabled", m.disabled}};
+                            {"instance", m.instance}, {"disabled", m.disabled}};
     if (!m.moved_from.empty()) doc["modules"][name]["moved_from"] = m.moved_from;
     if (m.by_manager) doc["modules"][name]["by_manager"] = true;
   }
   doc["connections"] = json::object();
   for (const auto& [name, c] : state_.connections) {
-    doc["connections"][name] = {{"id", c.id},
-                                {"key", KeyToHex(c.key)},
-                                {"counter", c.counter},
-                                {"established", c.established}};
+    doc["connections"][name] = {{"id", c.id}, {"established", c.established}};
   }
   doc["events"] = json::object();
   for (const auto& [name, e] : state_.events) {

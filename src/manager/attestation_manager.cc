@@ -41,9 +41,7 @@ Result<Bytes> AttestationManager::Dispatch(ByteSpan command) {
       AEX_RETURN_IF_ERROR(Provision(r));
       return Bytes();
     case attest::ManagerOp::kBeginAttest: return BeginAttest(r);
-    case attest::ManagerOp::kFinishAttest:
-      AEX_RETURN_IF_ERROR(FinishAttest(r));
-      return Bytes();
+    case attest::ManagerOp::kFinishAttest: return FinishAttest(r);
     case attest::ManagerOp::kGrant: return Grant(r);
     case attest::ManagerOp::kDisable: return Disable(r);
   }
@@ -103,7 +101,7 @@ Result<Bytes> AttestationManager::BeginAttest(ByteReader& r) {
   return w.Take();
 }
 
-Status AttestationManager::FinishAttest(ByteReader& r) {
+Result<Bytes> AttestationManager::FinishAttest(ByteReader& r) {
   std::string name;
   ByteSpan evidence;
   if (!r.ReadString16(&name) || !r.ReadLengthPrefixed(&evidence, attest::kMaxManagerField) ||
@@ -119,15 +117,18 @@ Status AttestationManager::FinishAttest(ByteReader& r) {
   attest::Challenge challenge = std::move(*m.pending);
   m.pending.reset();
   AEX_ASSIGN_OR_RETURN(attest::AttestationTarget target, TargetFor(m.claim));
-  auto key = attest::VerifyEvidence(target, challenge, evidence);
+  auto session = attest::VerifyEvidence(target, challenge, evidence);
   attest::WipeTarget(&target);
-  if (!key.ok()) return key.status();
+  if (!session.ok()) return session.status();
+  // A new session key: its grant nonces start again at 1.
   ForgetKey(&m.key);
-  m.key = *key;
-  crypto::Wipe(*key);
+  m.key = session->key;
+  m.nonce = 0;
   log_("attested " + name + " (module id " + std::to_string(m.claim.module_id) + " on " +
        m.claim.node + ")");
-  return Status::Ok();
+  ByteWriter w(8);
+  w.PutU64(session->instance_id);
+  return w.Take();
 }
 
 Result<AttestationManager::ManagedModule*> AttestationManager::Attested(const std::string& name) {

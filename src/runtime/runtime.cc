@@ -32,6 +32,9 @@ using channel::Role;
 using wire::ModuleStats;
 using wire::MsgType;
 
+// Frames a module queues while it waits for a response (IssueRequest).
+constexpr size_t kMaxDeferred = 1024;
+
 struct Connection {
   Role role;
   uint16_t io_index;
@@ -181,6 +184,7 @@ void Runtime::Dispatch(const Bytes& body) {
   }
   if (frame->type == MsgType::kModuleStats) {
     stats_.values[ModuleStats::kDisabled] = disabled_;
+    stats_.values[ModuleStats::kInstanceId] = platform_->instance_id();
     return Reply(id, Status::Ok(), stats_.Encode());
   }
   auto op = wire::ModuleOp::Parse(frame->payload);
@@ -219,16 +223,19 @@ void Runtime::Dispatch(const Bytes& body) {
   }
 }
 
+// A new session (fresh K_s) restarts management nonces: everything sealed
+// under an earlier session, or for an earlier instance, no longer opens.
 Status Runtime::Attest(ByteSpan challenge, Bytes* evidence) {
   if (challenge.size() < 16 || challenge.size() > 4096) {
     return InvalidArgument("challenge must be 16..4096 bytes");
   }
   AEX_ASSIGN_OR_RETURN(*evidence, platform_->Attest(challenge));
+  last_mgmt_nonce_ = 0;
   return Status::Ok();
 }
 
 std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
-  const crypto::Key* key = platform_->module_key();
+  const crypto::Key* key = platform_->session_key();
   if (key == nullptr) return nullptr;
   return channel::NewCipher(
       platform_->uses_spongent() ? channel::Cipher::kSpongent : channel::Cipher::kAes, *key);
@@ -237,7 +244,7 @@ std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
 Status Runtime::SetKey(ByteSpan blob) {
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established: attest first");
+  if (!aead) return FailedPrecondition("session key not established: attest first");
   auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
   if (!grant.ok()) {
     Count(ModuleStats::kGrantsRejected);
@@ -289,10 +296,13 @@ void Runtime::Bind(uint32_t conn_id, Connection c) {
 
 Status Runtime::Disable(ByteSpan blob) {
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established");
-  AEX_ASSIGN_OR_RETURN(uint64_t nonce, channel::OpenDisable(*aead, module_id_, blob));
-  if (nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale disable nonce");
-  last_mgmt_nonce_ = nonce;
+  if (!aead) return FailedPrecondition("session key not established");
+  auto nonce = channel::OpenDisable(*aead, module_id_, blob);
+  if (!nonce.ok() || *nonce <= last_mgmt_nonce_) {
+    Count(ModuleStats::kGrantsRejected);
+    return nonce.ok() ? Status(Code::kReplay, "stale disable nonce") : nonce.status();
+  }
+  last_mgmt_nonce_ = *nonce;
   DropAll();
   return Status::Ok();
 }
@@ -307,13 +317,18 @@ void Runtime::DropAll() {
 // A state-transfer key K_t from the deployer (a grant with conn_id 0).
 Result<channel::KeyGrant> Runtime::TransferGrant(ByteSpan blob, uint16_t purpose) {
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established");
+  if (!aead) return FailedPrecondition("session key not established");
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
-  AEX_ASSIGN_OR_RETURN(auto g, channel::UnwrapGrant(*aead, module_id_, blob));
+  auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
+  if (!grant.ok()) Count(ModuleStats::kGrantsRejected);
+  AEX_ASSIGN_OR_RETURN(auto g, std::move(grant));
   if (g.conn_id != 0 || g.io_index != purpose || !channel::NewCipher(g.cipher, g.key)) {
     return InvalidArgument("not a usable transfer grant");
   }
-  if (g.nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale transfer grant nonce");
+  if (g.nonce <= last_mgmt_nonce_) {
+    Count(ModuleStats::kGrantsRejected);
+    return Status(Code::kReplay, "stale transfer grant nonce");
+  }
   last_mgmt_nonce_ = g.nonce;
   return g;
 }
@@ -330,7 +345,7 @@ Status Runtime::ExportState(ByteSpan blob, Bytes* sealed) {
     w.PutString16(IoName(c.role, c.io_index));  // a new version may renumber its endpoints
     w.PutU8(static_cast<uint8_t>(c.cipher) | (c.prev ? 0x80 : 0));
     w.PutBytes(c.key);
-    w.PutBytes(c.prev_key);
+    w.PutBytes(c.prev ? c.prev_key : crypto::Key{});  // a retired key never leaves
     w.PutU64(c.sent);
     w.PutU64(c.last_accepted);
   }
@@ -424,7 +439,10 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
     return Status(Code::kReplay, "replayed or reordered event");
   }
   c.last_accepted = *counter;
-  if (!accepted_prev_) c.prev.reset();  // the sender has switched: retire the old key
+  if (!accepted_prev_ && c.prev) {  // the sender has switched: retire the old key
+    c.prev.reset();
+    crypto::Wipe(c.prev_key);
+  }
   *conn = &c;
   return Status::Ok();
 }
@@ -519,7 +537,13 @@ int Runtime::IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t c
       *resp_len = plain.size();
       return AEX_OK;
     }
-    deferred_.push_back(std::move(body));  // handled after this call returns
+    // Handled after this call returns; bounded, so that a node flooding a
+    // module that waits for a response cannot exhaust its memory.
+    if (deferred_.size() >= kMaxDeferred) {
+      Count(ModuleStats::kDeferredDropped);
+      continue;
+    }
+    deferred_.push_back(std::move(body));
   }
 }
 
@@ -557,6 +581,7 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
   ctx.module_id = module_id;
   auto platform = tee::CreateModulePlatform();
   Status s = platform->Init(ctx);
+  if (s.ok()) s = platform->DrawInstanceId();
   if (!s.ok()) {
     fprintf(stderr, "[%s] platform init failed: %s\n", desc->name, s.ToString().c_str());
     return 1;

@@ -42,7 +42,7 @@ struct ModuleStats {
   enum Field {
     kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
     kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
-    kDisabled, kOutputsRefused, kFieldCount
+    kDisabled, kOutputsRefused, kInstanceId, kDeferredDropped, kFieldCount
   };
   static const char* FieldName(int field);
   uint64_t values[kFieldCount] = {};

@@ -54,7 +54,8 @@ const char* ModuleStats::FieldName(int field) {
   static const char* const kNames[kFieldCount] = {
       "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
       "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
-      "grants_accepted", "grants_rejected",  "disabled",         "outputs_refused"};
+      "grants_accepted", "grants_rejected",  "disabled",         "outputs_refused",
+      "instance_id",     "deferred_dropped"};
   return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
 }
 
