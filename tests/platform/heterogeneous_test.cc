@@ -242,19 +242,22 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   ASSERT_EQ(output.exit_code, 0) << output.output;
   ExpectEventsFlowBothWays(app.dir());
 
-  // The deployer holds the manager's key and the control connection's, not
-  // the keys of the modules the manager attested nor of their connections.
+  // The state file holds no key, nonce or counter at all: the manager's
+  // session and the control connection are re-keyed in every run, and the
+  // keys of the modules the manager attested never reach the deployer.
   auto state = nlohmann::json::parse(ReadText(dir / ".aex/descriptor.state.json"));
-  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard"}) {
-    EXPECT_EQ(state["modules"][m].value("key", "?"), "") << m;
-    EXPECT_TRUE(state["modules"][m].value("by_manager", false)) << m;
+  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard", "aex-manager"}) {
+    EXPECT_FALSE(state["modules"][m].contains("key")) << m;
+    EXPECT_FALSE(state["modules"][m].contains("nonce")) << m;
+    EXPECT_NE(state["modules"][m].value("instance", uint64_t{0}), 0u) << m;
+    EXPECT_EQ(state["modules"][m].value("by_manager", false), std::string(m) != "aex-manager")
+        << m;
   }
-  EXPECT_NE(state["modules"]["aex-manager"].value("key", ""), "");
   for (const char* c : {"sensor-readings", "sensor-acks", "forwarded-readings", "alerts",
-                        "summary"}) {
-    EXPECT_EQ(state["connections"][c].value("key", "?"), "") << c;
+                        "summary", "set-threshold"}) {
+    EXPECT_FALSE(state["connections"][c].contains("key")) << c;
+    EXPECT_FALSE(state["connections"][c].contains("counter")) << c;
   }
-  EXPECT_NE(state["connections"]["set-threshold"].value("key", ""), "");  // the deployer's own
   auto status = StatusJson(app, "descriptor.yaml");
   const nlohmann::json* gateway = ModuleIn(status, "gateway");
   ASSERT_NE(gateway, nullptr) << status.dump();
@@ -272,7 +275,7 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   EXPECT_NE(update.output.find("attested by the attestation manager"), std::string::npos)
       << update.output;
 
-  // Disable through the manager, which seals the command under K_m.
+  // Disable through the manager, which seals the command under its K_s.
   CliRun disable = app.Do("disable descriptor.yaml --module dashboard");
   ASSERT_EQ(disable.exit_code, 0) << disable.output;
   EXPECT_FALSE(CallEntry(app.dir(), "dashboard", "report").ok());
