@@ -342,6 +342,10 @@ void Deployer::MarkInstanceChanged(const std::string& module) {
       direct_.erase(c.name);
     }
   }
+  // Registered at the node for the old instance, which may be gone with it.
+  for (const auto& e : descriptor_.periodic_events) {
+    if (e.module == module) state_file_->state().events[e.name].registered = false;
+  }
 }
 
 Status Deployer::NewConnectionKey(const Connection& c, uint32_t conn_id, crypto::Key* key) {
