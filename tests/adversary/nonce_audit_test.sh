@@ -20,6 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 sed -i 's/5001/5601/; s/5002/5602/' "$D"
+# A descriptor-fixed connection key must not make establishments repeat nonces.
+sed -i 's/^    to_input: recv_ping$/    to_input: recv_ping\n    key: 00112233445566778899aabbccddeeff/' "$D"
 
 aex() { "$AEX" "$@" 2>>"$AUDIT"; }
 flowing() {  # pongs keep coming and the direct request is answered

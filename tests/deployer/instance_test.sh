@@ -19,8 +19,13 @@ cleanup() {
 trap cleanup EXIT
 
 sed -i 's/5001/5501/; s/5002/5502/' "$D"
+# A descriptor-fixed connection key (original tool): only an input to a
+# per-establishment derivation, with a warning.
+sed -i 's/^    to_input: recv_ping$/    to_input: recv_ping\n    key: 00112233445566778899aabbccddeeff/' "$D"
+grep -q "key: 0011" "$D" || fail "could not add a fixed key"
 "$AEX" nodes start "$D" -q
-"$AEX" up "$D" -q
+out=$("$AEX" up "$D" 2>&1)
+grep -q "fixed .key. is only an input" <<<"$out" || fail "no warning for the fixed key: $out"
 expect_ping_pong_flowing "$AEX" "$D"
 
 # Both nodes restart (their modules are gone) and a stranger loads the same
