@@ -34,6 +34,13 @@ bool Equal(ByteSpan a, ByteSpan b);
 // Overwrites memory in a way the compiler cannot elide.
 void Wipe(std::span<uint8_t> b);
 
+// A key that wipes itself when it goes away, on every path. An aggregate, so
+// it can be a member of aggregates; every copy wipes itself too.
+struct SecretKey {
+  Key k{};
+  ~SecretKey() { Wipe(k); }
+};
+
 #ifdef AEX_NONCE_AUDIT
 // Test builds only (CMake option AEX_NONCE_AUDIT): writes
 // "AEX-NONCE-AUDIT <hex of SHA-256(key)[0..8)> <hex nonce>" to stderr.

@@ -39,7 +39,7 @@ struct Connection {
   Role role;
   uint16_t io_index;
   channel::Cipher cipher;
-  crypto::Key key, prev_key{};  // kept for a state export (aex update)
+  crypto::SecretKey key, prev_key{};  // kept for a state export (aex update)
   std::unique_ptr<crypto::Aead> aead;
   std::unique_ptr<crypto::Aead> prev{};  // key before a re-key, until the new one is seen
   uint64_t sent = 0;           // last counter sealed by this end
@@ -78,6 +78,7 @@ class Runtime {
   Result<channel::KeyGrant> TransferGrant(ByteSpan blob, uint16_t purpose);
   Status ExportState(ByteSpan blob, Bytes* sealed);
   Status ImportState(ByteSpan blob);
+  Status ImportConnections(ByteSpan plain);
   void Bind(uint32_t conn_id, Connection c);
   const char* IoName(Role role, uint16_t index) const;
   Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
@@ -344,16 +345,19 @@ Status Runtime::ExportState(ByteSpan blob, Bytes* sealed) {
     w.PutU8(static_cast<uint8_t>(c.role));
     w.PutString16(IoName(c.role, c.io_index));  // a new version may renumber its endpoints
     w.PutU8(static_cast<uint8_t>(c.cipher) | (c.prev ? 0x80 : 0));
-    w.PutBytes(c.key);
-    w.PutBytes(c.prev ? c.prev_key : crypto::Key{});  // a retired key never leaves
+    w.PutBytes(c.key.k);
+    w.PutBytes(c.prev ? c.prev_key.k : crypto::Key{});  // a retired key never leaves
     w.PutU64(c.sent);
     w.PutU64(c.last_accepted);
   }
   size_t n = aex_save_state ? aex_save_state(Scratch(), AEX_MAX_PAYLOAD) : 0;
-  if (n > AEX_MAX_PAYLOAD) return Internal("state hook returned more than its buffer");
-  w.PutBytes(ByteSpan(Scratch(), n));
-  DropAll();
   Bytes plain = w.Take();
+  if (n > AEX_MAX_PAYLOAD) {
+    crypto::Wipe(plain);  // the connection keys are in it
+    return Internal("state hook returned more than its buffer");
+  }
+  plain.insert(plain.end(), Scratch(), Scratch() + n);
+  DropAll();
   Status s = channel::SealEvent(*channel::NewCipher(g.cipher, g.key), 0,
                                 Direction::kForward, 1, plain, sealed);
   crypto::Wipe(g.key);
@@ -369,10 +373,16 @@ Status Runtime::ImportState(ByteSpan blob) {
   Status s = channel::OpenEvent(*channel::NewCipher(g.cipher, g.key), 0, Direction::kForward,
                                 blob.subspan(channel::kGrantSize), &counter, &plain);
   crypto::Wipe(g.key);
-  if (!s.ok() || counter != 1) return AuthFailed("state blob does not authenticate");
+  if (s.ok() && counter != 1) s = AuthFailed("state blob does not authenticate");
+  if (s.ok()) s = ImportConnections(plain);
+  crypto::Wipe(plain);  // keys inside, on every path
+  return s;
+}
+
+Status Runtime::ImportConnections(ByteSpan plain) {
   ByteReader r(plain);
   uint16_t n = 0;
-  r.ReadU16(&n);
+  if (!r.ReadU16(&n)) return InvalidArgument("malformed state");
   const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
                              desc_->n_handlers};
   for (uint16_t i = 0; i < n; ++i) {
@@ -390,16 +400,15 @@ Status Runtime::ImportState(ByteSpan blob) {
     while (c.io_index < limits[role] && name != IoName(c.role, c.io_index)) ++c.io_index;
     if (c.io_index == limits[role]) return InvalidArgument("no endpoint '" + name + "' here");
     c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
-    std::copy(key.begin(), key.end(), c.key.begin());
-    std::copy(prev.begin(), prev.end(), c.prev_key.begin());
-    c.aead = channel::NewCipher(c.cipher, c.key);
-    if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key);
+    std::copy(key.begin(), key.end(), c.key.k.begin());
+    std::copy(prev.begin(), prev.end(), c.prev_key.k.begin());
+    c.aead = channel::NewCipher(c.cipher, c.key.k);
+    if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key.k);
     if (!c.aead) return InvalidArgument("cipher not supported by this module");
     Bind(id, std::move(c));
   }
   ByteSpan app = r.rest();
   if (aex_restore_state) aex_restore_state(app.data(), app.size());
-  crypto::Wipe(plain);
   return Status::Ok();
 }
 
@@ -441,7 +450,7 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
   c.last_accepted = *counter;
   if (!accepted_prev_ && c.prev) {  // the sender has switched: retire the old key
     c.prev.reset();
-    crypto::Wipe(c.prev_key);
+    crypto::Wipe(c.prev_key.k);
   }
   *conn = &c;
   return Status::Ok();
