@@ -38,6 +38,7 @@ Result<Session> SymmetricSession(const AttestationTarget& target, ByteSpan evide
   Session session;
   session.key = session_key;
   session.instance_id = LoadU64(evidence.data() + 1);
+  session.flags = evidence[0];
   return session;
 }
 
@@ -221,6 +222,7 @@ Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& chal
   AEX_ASSIGN_OR_RETURN(session.key, tee::sgx::DeriveSgxModuleKey(challenge.ephemeral, module_pub,
                                                                  challenge.request, body));
   session.instance_id = instance_id;
+  session.flags = flags;
   return session;
 }
 

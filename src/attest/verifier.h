@@ -65,6 +65,7 @@ struct Challenge {
 struct Session {
   crypto::Key key{};
   uint64_t instance_id = 0;
+  uint8_t flags = 0;  // tee::kEvidence*, as the verified evidence says
   Session() = default;
   Session(const Session&) = default;
   Session& operator=(const Session&) = default;

@@ -321,6 +321,7 @@ Status Deployer::AttestOne(const Module& m, bool again) {
   auto session = AttestModule(**client, target);
   WipeTarget(&target);
   if (!session.ok()) return WithContext("attest '" + m.name + "'", session.status());
+  AEX_RETURN_IF_ERROR(CheckManagerProtection(m, *session));
   {
     std::lock_guard<std::mutex> lock(mu_);
     ModuleState& ms = state_file_->state().modules[m.name];
@@ -333,6 +334,20 @@ Status Deployer::AttestOne(const Module& m, bool again) {
   }
   Progress(ProgressLine("attest", m.name, "verified", Seconds(t0)));
   return Status::Ok();
+}
+
+Status Deployer::CheckManagerProtection(const Module& m, const attest::Session& session) const {
+  const ManagerSpec* spec = descriptor_.manager_spec ? &*descriptor_.manager_spec : nullptr;
+  if (!spec || m.name != spec->name || spec->allow_unprotected) return Status::Ok();
+  if (m.type != Backend::kNative && !(session.flags & tee::kEvidenceSimulated)) {
+    return Status::Ok();
+  }
+  return Status(Code::kPermissionDenied,
+                "attest '" + m.name + "': the attestation manager would receive every node's "
+                "trust anchors and keys on node '" + spec->node + "', whose platform is " +
+                (m.type == Backend::kNative ? "native (no TEE)" : "simulated (its evidence says so)") +
+                " and does not protect it; set `allow_unprotected: true` under `manager:` to "
+                "accept that explicitly");
 }
 
 void Deployer::MarkInstanceChanged(const std::string& module) {

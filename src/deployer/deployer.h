@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "attest/verifier.h"
 #include "deployer/builder.h"
 #include "deployer/descriptor.h"
 #include "deployer/node_tls.h"
@@ -95,6 +96,9 @@ class Deployer {
   // attests first if this run has none yet); *key receives K_s.
   // REQUIRES: the caller holds GrantLock(m.name) and not mu_.
   Result<uint64_t> NextGrant(const Module& m, crypto::Key* key);
+  // The attestation manager on a native node or a simulated platform only
+  // with `manager: allow_unprotected: true` (kPermissionDenied otherwise).
+  Status CheckManagerProtection(const Module& m, const attest::Session& session) const;
   // A fresh connection key: random, or derived from the descriptor's fixed
   // `key` with a fresh random salt (with a warning).
   Status NewConnectionKey(const Connection& c, uint32_t conn_id, crypto::Key* key);

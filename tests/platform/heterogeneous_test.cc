@@ -231,7 +231,7 @@ const nlohmann::json* ModuleIn(const nlohmann::json& status, const std::string& 
 TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   TempDir dir;
   const std::string descriptor =
-      CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n");
+      CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n  allow_unprotected: true\n");
   CliApp app(dir);
   CliRun start = app.Do("nodes start descriptor.yaml");
   ASSERT_EQ(start.exit_code, 0) << start.output;
@@ -307,6 +307,18 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   EXPECT_NE(strict_up.output.find("allow_simulated: false"), std::string::npos)
       << strict_up.output;
   EXPECT_EQ(app.Do("down strict.yaml").exit_code, 0);
+
+  // A manager on a simulated platform without the explicit policy: refused
+  // with the reason, before it is given any node's secrets.
+  std::string unprotected =
+      std::regex_replace(descriptor, std::regex("  allow_unprotected: true\n"), "");
+  ASSERT_NE(unprotected, descriptor);
+  WriteText(dir / "unprotected.yaml", unprotected);
+  CliRun unprotected_up = app.Do("--manager up unprotected.yaml");
+  EXPECT_NE(unprotected_up.exit_code, 0) << unprotected_up.output;
+  EXPECT_NE(unprotected_up.output.find("allow_unprotected: true"), std::string::npos)
+      << unprotected_up.output;
+  EXPECT_EQ(app.Do("down unprotected.yaml").exit_code, 0);
 
   // The manager's node restarts: the manager comes back without keys, so
   // `aex up` deploys it and everything it had attested again.

@@ -63,10 +63,14 @@ kill "$PROXY"; wait "$PROXY" 2>/dev/null || true
 sleep 0.3  # let node a notice the lost connection
 emit 3000 >/dev/null
 start_proxy
-sleep 1
-refused=$(json_field source outputs_refused)
-stats=($(sink_stats))
-received=$((${stats[0]} - 800))
+# Poll (30 s at most) until the backlog has been delivered after the reconnection.
+for _ in $(seq 1 300); do
+  refused=$(json_field source outputs_refused)
+  stats=($(sink_stats))
+  received=$((${stats[0]} - 800))
+  [ "$((received + refused))" -ge 3000 ] && break
+  sleep 0.1
+done
 [ "$refused" -gt 0 ] || fail "expected refusals beyond the backlog bound"
 expect_eq "$((received + refused))" "3000" "received ($received) + refused ($refused)"
 expect_eq "${stats[2]} ${stats[3]}" "0 0" "reordered and duplicated events"
