@@ -105,32 +105,22 @@ tee::sgx::Pkey ParsePrivateKeyPem(const std::string& pem) {
 }
 
 Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
-  tee::sgx::Pkey signer = ParsePrivateKeyPem(target.signer_pem);
-  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(signer.get(), &der);
-  if (n <= 0) return Internal("cannot encode the signing key");
-  Bytes spki(der, der + n);
-  OPENSSL_free(der);
+  Bytes spki = target.signer_spki;
+  if (!target.signer_pem.empty()) {
+    AEX_ASSIGN_OR_RETURN(spki, SignerSpki(target.signer_pem));
+  }
+  if (spki.empty()) return FailedPrecondition("sgx: no enclave signer");
   Challenge c;
   c.mrsigner = crypto::Sha256(spki);
   tee::sgx::X25519Key pub;
   uint8_t nonce[32];
   AEX_RETURN_IF_ERROR(tee::sgx::X25519Keypair(&c.ephemeral, &pub));
   AEX_RETURN_IF_ERROR(crypto::RandomBytes(nonce));
-  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, tee::sgx::EcdsaSign(
-                                            signer.get(),
-                                            tee::sgx::SigstructMessage(target.measurement)));
-  AEX_ASSIGN_OR_RETURN(Bytes request_sig,
-                       tee::sgx::EcdsaSign(signer.get(), tee::sgx::RequestMessage(
-                                                             target.module_id, pub, nonce)));
-  ByteWriter w(512);
-  w.PutLengthPrefixed(spki);
-  w.PutLengthPrefixed(sigstruct);
-  w.PutBytes(pub);
-  w.PutBytes(nonce);
-  w.PutLengthPrefixed(request_sig);
-  c.request = w.Take();
+  c.request.assign(pub.begin(), pub.end());
+  c.request.insert(c.request.end(), nonce, nonce + 32);
+  if (target.signer_pem.empty()) return c;  // the deployer signs it (manager)
+  AEX_ASSIGN_OR_RETURN(c.request, CompleteSgxRequest(target.signer_pem, target.measurement,
+                                                     target.module_id, c.request));
   return c;
 }
 
@@ -227,6 +217,56 @@ Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& chal
 }
 
 }  // namespace
+
+Result<Bytes> SignerSpki(const std::string& signer_pem) {
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
+  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(signer.get(), &der);
+  if (n <= 0) return Internal("cannot encode the signing key");
+  Bytes spki(der, der + n);
+  OPENSSL_free(der);
+  return spki;
+}
+
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
+                                 uint32_t module_id, ByteSpan unsigned_request) {
+  if (unsigned_request.size() != 64) return InvalidArgument("sgx: bad unsigned request");
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
+  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
+  AEX_ASSIGN_OR_RETURN(Bytes spki, SignerSpki(signer_pem));
+  ByteSpan pub = unsigned_request.first(32), nonce = unsigned_request.subspan(32);
+  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, tee::sgx::EcdsaSign(
+                                            signer.get(), tee::sgx::SigstructMessage(measurement)));
+  AEX_ASSIGN_OR_RETURN(Bytes request_sig,
+                       tee::sgx::EcdsaSign(signer.get(),
+                                           tee::sgx::RequestMessage(module_id, pub, nonce)));
+  ByteWriter w(512);
+  w.PutLengthPrefixed(spki);
+  w.PutLengthPrefixed(sigstruct);
+  w.PutBytes(pub);
+  w.PutBytes(nonce);
+  w.PutLengthPrefixed(request_sig);
+  return w.Take();
+}
+
+Status AdoptSgxRequest(Challenge* c, ByteSpan signed_request) {
+  ByteReader r(signed_request);
+  ByteSpan spki, sigstruct, pub, nonce, sig;
+  if (c->request.size() != 64 || !r.ReadLengthPrefixed(&spki, tee::sgx::kMaxSpki) ||
+      !r.ReadLengthPrefixed(&sigstruct, tee::sgx::kMaxSignature) || !r.ReadBytes(32, &pub) ||
+      !r.ReadBytes(32, &nonce) || !r.ReadLengthPrefixed(&sig, tee::sgx::kMaxSignature) ||
+      !r.empty()) {
+    return InvalidArgument("sgx: malformed signed attestation request");
+  }
+  if (!crypto::Equal(pub, ByteSpan(c->request).first(32)) ||
+      !crypto::Equal(nonce, ByteSpan(c->request).subspan(32)) ||
+      !crypto::Equal(crypto::Sha256(spki), c->mrsigner)) {
+    return AuthFailed("sgx: the signed request is not for this challenge and signer");
+  }
+  c->request.assign(signed_request.begin(), signed_request.end());
+  return Status::Ok();
+}
 
 void WipeTarget(AttestationTarget* target) {
   crypto::Wipe(target->node_key);

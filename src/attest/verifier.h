@@ -42,6 +42,10 @@ struct AttestationTarget {
   std::string root_ca_pem;
   std::string root_ca_name;  // for messages
   std::string signer_pem;
+  // sgx, the attestation manager's side: the signer's public key (DER
+  // SubjectPublicKeyInfo) instead of signer_pem. The manager never holds the
+  // signing key: the deployer signs each request it makes (CompleteSgxRequest).
+  Bytes signer_spki;
 };
 
 // Wipes the secrets a target holds.
@@ -74,6 +78,18 @@ struct Session {
 
 // A fresh challenge for `target` (a new random nonce every time).
 Result<Challenge> NewChallenge(const AttestationTarget& target);
+// sgx without the signing key (target.signer_spki set, signer_pem empty),
+// NewChallenge returns an unsigned request: deployer_pub[32] || nonce[32].
+// The deployer completes it with the SIGSTRUCT and its request signature
+// (REQUIRES: signer_pem is the enclave signer's key)...
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
+                                 uint32_t module_id, ByteSpan unsigned_request);
+// ...and the challenge's holder adopts the completed request after checking
+// that it carries its own key and nonce and the expected signer.
+Status AdoptSgxRequest(Challenge* challenge, ByteSpan signed_request);
+// The DER SubjectPublicKeyInfo of a PEM private key.
+Result<Bytes> SignerSpki(const std::string& signer_pem);
+
 // Verifies the module's answer; the session on success, the reason otherwise
 // (kAuthFailed: evidence does not verify; kPermissionDenied: policy).
 Result<Session> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,

@@ -60,6 +60,18 @@ Status Deployer::PrepareManager(const std::set<std::string>& nodes) {
       WipeTarget(&target);
       return WithContext("provision the attestation manager", filled);
     }
+    if (!target.signer_pem.empty()) {
+      // The manager gets the signer's public key only; the deployer signs.
+      auto spki = attest::SignerSpki(target.signer_pem);
+      if (!spki.ok()) {
+        WipeTarget(&target);
+        return WithContext("provision the attestation manager", spki.status());
+      }
+      target.signer_spki = *spki;
+      crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(target.signer_pem.data()),
+                                      target.signer_pem.size()));
+      target.signer_pem.clear();
+    }
     Bytes command = attest::EncodeProvision(name, target);
     WipeTarget(&target);
     auto done = ManagerCall(command);
@@ -82,9 +94,18 @@ Status Deployer::AttestViaManager(const Module& m, uint32_t id,
   }
   // The deployer only relays: the challenge and the evidence are checked by
   // the manager, and the key they establish stays there.
+  Bytes sent(request.begin(), request.end());
+  if (m.type == Backend::kSgx) {
+    // The deployer alone holds the enclave signing key: it signs the request.
+    AEX_ASSIGN_OR_RETURN(std::string signer, LoadOrCreateSgxSigner(SgxSignerPath(descriptor_)));
+    auto signed_request = attest::CompleteSgxRequest(signer, measurement, id, request);
+    crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(signer.data()), signer.size()));
+    if (!signed_request.ok()) return signed_request.status();
+    sent = std::move(*signed_request);
+  }
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
-  AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, request));
-  AEX_ASSIGN_OR_RETURN(Bytes finished, ManagerCall(attest::EncodeFinish(m.name, evidence)));
+  AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, sent));
+  AEX_ASSIGN_OR_RETURN(Bytes finished, ManagerCall(attest::EncodeFinish(m.name, evidence, sent)));
   ByteReader fr(finished);
   uint64_t instance = 0;
   if (!fr.ReadU64(&instance) || !fr.empty() || instance == 0) {

@@ -103,9 +103,9 @@ Result<Bytes> AttestationManager::BeginAttest(ByteReader& r) {
 
 Result<Bytes> AttestationManager::FinishAttest(ByteReader& r) {
   std::string name;
-  ByteSpan evidence;
+  ByteSpan evidence, request;
   if (!r.ReadString16(&name) || !r.ReadLengthPrefixed(&evidence, attest::kMaxManagerField) ||
-      !r.empty()) {
+      !r.ReadLengthPrefixed(&request, attest::kMaxManagerField) || !r.empty()) {
     return InvalidArgument("malformed FINISH_ATTEST command");
   }
   auto it = modules_.find(name);
@@ -116,6 +116,13 @@ Result<Bytes> AttestationManager::FinishAttest(ByteReader& r) {
   // One answer per challenge, right or wrong: another try needs a new one.
   attest::Challenge challenge = std::move(*m.pending);
   m.pending.reset();
+  if (m.claim.backend == tee::Backend::kSgx) {
+    // The deployer signed the request the module received; the key exchange
+    // stays the manager's own.
+    AEX_RETURN_IF_ERROR(attest::AdoptSgxRequest(&challenge, request));
+  } else if (!request.empty() && !crypto::Equal(request, challenge.request)) {
+    return AuthFailed("the module was sent another challenge than the manager's");
+  }
   AEX_ASSIGN_OR_RETURN(attest::AttestationTarget target, TargetFor(m.claim));
   auto session = attest::VerifyEvidence(target, challenge, evidence);
   attest::WipeTarget(&target);

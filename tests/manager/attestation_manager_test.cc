@@ -282,7 +282,7 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   t.huk = {4, 5};
   t.root_ca_pem = "-----BEGIN CERTIFICATE-----";
   t.root_ca_name = "ca.pem";
-  t.signer_pem = "signer";
+  t.signer_spki = {0x30, 0x59, 0x01};
   Bytes cmd = attest::EncodeProvision("node-x", t);
   ByteReader r(ByteSpan(cmd).subspan(1));
   std::string node;
@@ -298,7 +298,8 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   EXPECT_EQ(u.huk, t.huk);
   EXPECT_EQ(u.root_ca_pem, t.root_ca_pem);
   EXPECT_EQ(u.root_ca_name, t.root_ca_name);
-  EXPECT_EQ(u.signer_pem, t.signer_pem);
+  EXPECT_EQ(u.signer_spki, t.signer_spki);
+  EXPECT_TRUE(u.signer_pem.empty());  // never a private key
   // Every truncation is refused.
   for (size_t n = 1; n < cmd.size(); ++n) {
     ByteReader cut(ByteSpan(cmd).subspan(1, n - 1));

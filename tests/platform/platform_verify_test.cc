@@ -451,6 +451,42 @@ TEST_F(SgxTest, OnlyTheEnclavesSignerCanEstablishAKey) {
   EXPECT_EQ(*m->session_key(), established);
 }
 
+// The attestation manager's way: it holds only the signer's public key; the
+// deployer signs the request around the manager's own ephemeral key, and the
+// key the exchange establishes is the manager's alone.
+TEST_F(SgxTest, ManagerAttestsWithoutTheSigningKey) {
+  auto m = Module(7, "p1");
+  AttestationTarget manager = target_;
+  manager.signer_pem.clear();
+  auto spki = attest::SignerSpki(target_.signer_pem);
+  PT_ASSERT_OK(spki);
+  manager.signer_spki = *spki;
+  auto c = deploy::NewChallenge(manager);
+  PT_ASSERT_OK(c);
+  ASSERT_EQ(c->request.size(), 64u);  // unsigned: the manager cannot sign
+  EXPECT_FALSE(m->Attest(c->request).ok());
+  auto rogue = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(rogue);
+  auto by_rogue = attest::CompleteSgxRequest(*rogue, target_.measurement, 7, c->request);
+  PT_ASSERT_OK(by_rogue);
+  EXPECT_EQ(attest::AdoptSgxRequest(&*c, *by_rogue).code(), Code::kAuthFailed);
+  auto other = deploy::NewChallenge(manager);  // another nonce and key
+  PT_ASSERT_OK(other);
+  auto for_other = attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7,
+                                              other->request);
+  PT_ASSERT_OK(for_other);
+  EXPECT_EQ(attest::AdoptSgxRequest(&*c, *for_other).code(), Code::kAuthFailed);
+  auto signed_request =
+      attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7, c->request);
+  PT_ASSERT_OK(signed_request);
+  PT_ASSERT_OK(attest::AdoptSgxRequest(&*c, *signed_request));
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  auto session = deploy::VerifyEvidence(manager, *c, *evidence);
+  PT_ASSERT_OK(session);
+  EXPECT_EQ(session->key, *m->session_key());
+}
+
 TEST_F(SgxTest, TamperedQuoteFails) {
   auto m = Module(7, "p1");
   auto c = deploy::NewChallenge(target_);
