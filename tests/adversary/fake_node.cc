@@ -128,6 +128,31 @@ Result<Bytes> FakeNode::Replay(const RecordedFrame& f) {
   return AwaitResult(id);
 }
 
+Result<uint32_t> FakeNode::SendOnly(wire::MsgType type, uint32_t aux, ByteSpan data) {
+  uint32_t id = ++next_request_;
+  AEX_RETURN_IF_ERROR(Send(type, id, aux, data));
+  return id;
+}
+
+Status FakeNode::NextFrame(wire::MsgType* type, uint32_t* request_id, Bytes* payload) {
+  Bytes body;
+  AEX_RETURN_IF_ERROR(ReadFrameBody(&body, Clock::now() + kReplyTimeout));
+  AEX_ASSIGN_OR_RETURN(wire::Frame f, wire::ParseFrameBody(body));
+  *type = f.type;
+  *request_id = f.request_id;
+  payload->assign(f.payload.begin(), f.payload.end());
+  return Status::Ok();
+}
+
+Status FakeNode::Answer(uint32_t request_id, ByteSpan payload) {
+  Bytes frame = wire::EncodeFrame(wire::MsgType::kResult, request_id,
+                                  wire::EncodeResult(Status::Ok(), payload));
+  if (write(proc_.fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
+    return Status(Code::kIo, "module channel closed");
+  }
+  return Status::Ok();
+}
+
 Result<wire::ModuleStats> FakeNode::Stats() {
   uint32_t id = ++next_request_;
   AEX_RETURN_IF_ERROR(Send(wire::MsgType::kModuleStats, id, 0, {}));

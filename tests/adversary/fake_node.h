@@ -63,6 +63,14 @@ class FakeNode {
   Result<Bytes> Replay(const RecordedFrame& f);
   Result<wire::ModuleStats> Stats();
 
+  // Lower level, for tests that hold a module mid-call: a frame sent without
+  // waiting (its request id), the next frame the module sends, and a result
+  // frame answering the module's own request.
+  Result<uint32_t> SendOnly(wire::MsgType type, uint32_t aux, ByteSpan data);
+  Status NextFrame(wire::MsgType* type, uint32_t* request_id, Bytes* payload);
+  Status Answer(uint32_t request_id, ByteSpan payload);
+  Result<Bytes> AwaitResultOf(uint32_t request_id) { return AwaitResult(request_id); }
+
   const std::vector<RecordedFrame>& recorded() const { return recorded_; }
   uint32_t module_id() const { return id_; }
 

@@ -234,6 +234,57 @@ TEST_P(ReplayTest, EarlierSessionOfTheSameInstanceIsDead) {
   ExpectStillWorks();
 }
 
+// A module waiting for the response to its own request queues what else
+// arrives meanwhile; a node flooding it then must not exhaust its memory:
+// beyond the bound, frames are dropped and counted, and the module goes on.
+TEST(BoundedWait, FramesBeyondTheBoundAreDroppedAndCounted) {
+  TempDir dir;
+  crypto::Key k_n;
+  PT_ASSERT_OK(crypto::RandomBytes(k_n));
+  ptest::WriteText(dir / "node.key", HexEncode(k_n) + "\n");
+  FakeNode node(AEX_ADV_PING_NATIVE, kModuleId, dir / "node.key");
+  PT_ASSERT_OK(node.Restart());
+  attest::AttestationTarget t;
+  t.module_id = kModuleId;
+  t.measurement = crypto::Sha256(ptest::ReadBytes(AEX_ADV_PING_NATIVE));
+  t.node_key = k_n;
+  auto c = attest::NewChallenge(t);
+  PT_ASSERT_OK(c);
+  auto evidence = node.Call(MsgType::kAttest, 0, c->request);
+  PT_ASSERT_OK(evidence);
+  auto s = attest::VerifyEvidence(t, *c, *evidence);
+  PT_ASSERT_OK(s);
+  crypto::Key k;
+  PT_ASSERT_OK(crypto::RandomBytes(k));
+  channel::KeyGrant g{20, 0, Role::kRequest, channel::Cipher::kAes, 1, k};
+  crypto::AesGcm mgmt(s->key);
+  PT_ASSERT_OK(node.Call(MsgType::kSetKey, 0, channel::WrapGrant(mgmt, kModuleId, g)));
+  // ping_call (entry 2) issues a request and blocks for the response.
+  auto call = node.SendOnly(MsgType::kCallEntry, 2, AsBytes("q"));
+  PT_ASSERT_OK(call);
+  MsgType type{};
+  uint32_t request_id = 0;
+  Bytes payload;
+  PT_ASSERT_OK(node.NextFrame(&type, &request_id, &payload));
+  ASSERT_EQ(type, MsgType::kRequest);
+  constexpr int kFlood = 1100, kBound = 1024;
+  for (int i = 0; i < kFlood; ++i) PT_ASSERT_OK(node.SendOnly(MsgType::kModuleStats, 0, {}));
+  auto op = wire::ModuleOp::Parse(payload);
+  PT_ASSERT_OK(op);
+  crypto::AesGcm conn(k);
+  uint64_t counter = 0;
+  Bytes plain, response;
+  PT_ASSERT_OK(channel::OpenEvent(conn, 20, channel::Direction::kForward, op->data, &counter,
+                                  &plain));
+  PT_ASSERT_OK(channel::SealEvent(conn, 20, channel::Direction::kBackward, counter,
+                                  AsBytes("a"), &response));
+  PT_ASSERT_OK(node.Answer(request_id, response));
+  PT_ASSERT_OK(node.AwaitResultOf(*call));  // the call returned: the module goes on
+  auto stats = node.Stats();
+  PT_ASSERT_OK(stats);
+  EXPECT_EQ(stats->values[ModuleStats::kDeferredDropped], uint64_t{kFlood - kBound});
+}
+
 std::vector<BackendCase> Cases() {
   std::vector<BackendCase> cases = {{Backend::kNative, AEX_ADV_SINK_NATIVE},
                                     {Backend::kSgx, AEX_ADV_SINK_SGX},
