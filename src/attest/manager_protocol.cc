@@ -38,7 +38,7 @@ bool ReadText(ByteReader& r, std::string* out) {
 }  // namespace
 
 Bytes EncodeProvision(const std::string& node, const AttestationTarget& t) {
-  ByteWriter w(512 + t.root_ca_pem.size() + t.signer_pem.size());
+  ByteWriter w(512 + t.root_ca_pem.size() + t.signer_spki.size());
   w.PutU8(static_cast<uint8_t>(ManagerOp::kProvisionNode));
   w.PutString16(node);
   w.PutU8(static_cast<uint8_t>(t.backend));
@@ -50,7 +50,7 @@ Bytes EncodeProvision(const std::string& node, const AttestationTarget& t) {
   w.PutLengthPrefixed(t.huk);
   w.PutLengthPrefixed(AsBytes(t.root_ca_pem));
   w.PutString16(t.root_ca_name);
-  w.PutLengthPrefixed(AsBytes(t.signer_pem));
+  w.PutLengthPrefixed(t.signer_spki);  // public: the manager never gets the signing key
   return w.Take();
 }
 
@@ -61,7 +61,7 @@ Status DecodeProvision(ByteReader& r, std::string* node, AttestationTarget* t) {
       !r.ReadBytes(t->node_key.size(), &key) || !r.ReadU16(&t->vendor_id) ||
       !ReadField(r, &t->vendor_key) || !ReadField(r, &t->huk) ||
       !ReadText(r, &t->root_ca_pem) || !r.ReadString16(&t->root_ca_name) ||
-      !ReadText(r, &t->signer_pem) || !r.empty()) {
+      !ReadField(r, &t->signer_spki) || !r.empty()) {
     return Malformed("PROVISION_NODE");
   }
   std::copy(key.begin(), key.end(), t->node_key.begin());
@@ -90,11 +90,12 @@ Status DecodeBegin(ByteReader& r, ModuleClaim* c) {
   return Status::Ok();
 }
 
-Bytes EncodeFinish(const std::string& module, ByteSpan evidence) {
-  ByteWriter w(64 + evidence.size());
+Bytes EncodeFinish(const std::string& module, ByteSpan evidence, ByteSpan request) {
+  ByteWriter w(64 + evidence.size() + request.size());
   w.PutU8(static_cast<uint8_t>(ManagerOp::kFinishAttest));
   w.PutString16(module);
   w.PutLengthPrefixed(evidence);
+  w.PutLengthPrefixed(request);
   return w.Take();
 }
 

@@ -12,7 +12,8 @@
 //
 //   PROVISION_NODE  string16 node || target            -> (empty)
 //   BEGIN_ATTEST    claim                              -> lp challenge request
-//   FINISH_ATTEST   string16 module || lp evidence     -> (empty)
+//   FINISH_ATTEST   string16 module || lp evidence || lp request
+//                                                      -> u64 instance_id
 //   GRANT           u32 conn || u8 cipher || u8 rekey || u8 deployer_end
 //                   || u8 n || n x (string16 module || u16 io || u8 role)
 //                                                      -> n x lp blob [|| key]
@@ -20,7 +21,16 @@
 //
 // target = u8 backend || u8 allow_simulated || u8 allow_debug || key node_key
 //          || u16 vendor_id || lp vendor_key || lp huk || lp root_ca_pem
-//          || string16 root_ca_name || lp signer_pem
+//          || string16 root_ca_name || lp signer_spki
+//
+// The manager never receives the sgx enclave signing key: PROVISION_NODE
+// carries the signer's public key (MRSIGNER = its SHA-256). For an sgx
+// module BEGIN_ATTEST answers an unsigned request (deployer_pub || nonce,
+// the manager's ephemeral key); the deployer completes it with the SIGSTRUCT
+// and its request signature (attest::CompleteSgxRequest), sends that to the
+// module, and returns it in FINISH_ATTEST's `request`, which the manager
+// adopts after checking key, nonce and signer. For other backends `request`
+// is empty or exactly the challenge the manager made.
 // claim  = string16 module || string16 node || u8 backend || u32 module_id
 //          || 32 measurement
 
@@ -85,7 +95,7 @@ Status DecodeProvision(ByteReader& r, std::string* node, AttestationTarget* targ
 Bytes EncodeBegin(const ModuleClaim& claim);
 Status DecodeBegin(ByteReader& r, ModuleClaim* claim);
 
-Bytes EncodeFinish(const std::string& module, ByteSpan evidence);
+Bytes EncodeFinish(const std::string& module, ByteSpan evidence, ByteSpan request = {});
 Bytes EncodeDisable(const std::string& module);
 
 Bytes EncodeGrant(const GrantRequest& request);

@@ -24,16 +24,37 @@ Status SimulatedPolicy(const AttestationTarget& target, uint8_t flags) {
   return Status::Ok();
 }
 
-// u8 flags || MAC: the evidence of the vendor-keyed symmetric backends.
-Result<crypto::Key> VerifySymmetric(const AttestationTarget& target, ByteSpan request,
-                                    ByteSpan evidence) {
+// The session a symmetric evidence (platform.h: header || MAC) establishes,
+// once `expected` (computed by the caller from K_m and the header) matches.
+Result<Session> SymmetricSession(const AttestationTarget& target, ByteSpan evidence,
+                                 const Bytes& expected, const crypto::Key& session_key) {
+  if (!crypto::Equal(expected, evidence)) {
+    return AuthFailed(std::string(tee::BackendName(target.backend)) +
+                      " attestation failed: the MAC does not verify, so the module is not the "
+                      "expected binary, on the expected node (node or vendor key), with the "
+                      "expected id, answering this challenge");
+  }
+  AEX_RETURN_IF_ERROR(SimulatedPolicy(target, evidence[0]));
+  Session session;
+  session.key = session_key;
+  session.instance_id = LoadU64(evidence.data() + 1);
+  session.flags = evidence[0];
+  return session;
+}
+
+bool HasSessionHeader(ByteSpan evidence) { return evidence.size() > tee::kSessionHeaderSize; }
+
+// The vendor-keyed symmetric backends: K_m from the vendor key, then the
+// evidence and K_s over the header the module sent.
+Result<Session> VerifySymmetric(const AttestationTarget& target, ByteSpan request,
+                                ByteSpan evidence) {
   const char* name = tee::BackendName(target.backend);
   uint16_t vendor_id = 0;
-  if (!tee::ParseVendorRequest(request, &vendor_id) || evidence.empty()) {
+  if (!tee::ParseVendorRequest(request, &vendor_id) || !HasSessionHeader(evidence)) {
     return AuthFailed(std::string(name) + " attestation failed: malformed evidence");
   }
-  const uint8_t flags = evidence[0];
-  crypto::Key key{};
+  ByteSpan header = evidence.first(tee::kSessionHeaderSize);
+  crypto::Key key{}, session{};
   Bytes expected;
   if (target.backend == tee::Backend::kTrustZone) {
     crypto::Digest derived{};
@@ -45,7 +66,8 @@ Result<crypto::Key> VerifySymmetric(const AttestationTarget& target, ByteSpan re
     key = tee::TrustZoneModuleKey(vendor_key, tee::TaUuid(target.module_name),
                                   target.measurement, target.module_id);
     crypto::Wipe(derived);
-    expected = tee::TrustZoneEvidence(key, target.module_id, flags, request);
+    expected = tee::HmacEvidence(tee::kTrustZoneLabel, key, target.module_id, header, request);
+    session = tee::HkdfSessionKey(tee::kTrustZoneLabel, key, target.module_id, header, request);
   } else {
 #ifdef AEX_HAVE_SANCUS_KEYS
     crypto::Key vendor_key;
@@ -56,24 +78,16 @@ Result<crypto::Key> VerifySymmetric(const AttestationTarget& target, ByteSpan re
     }
     key = tee::SancusModuleKey(vendor_key, target.measurement);
     crypto::Wipe(vendor_key);
-    expected = tee::SancusEvidence(key, target.module_id, flags, request);
+    expected = tee::SancusEvidence(key, target.module_id, header, request);
+    session = tee::SancusSessionKey(key, target.module_id, header, request);
 #else
     return FailedPrecondition("this build has no SPONGENT: cannot verify sancus modules");
 #endif
   }
-  if (!crypto::Equal(expected, evidence)) {
-    crypto::Wipe(key);
-    return AuthFailed(std::string(name) +
-                      " attestation failed: the MAC does not verify, so the module is not the "
-                      "expected binary, on the expected node (node or vendor key), with the "
-                      "expected id, answering this challenge");
-  }
-  Status policy = SimulatedPolicy(target, flags);
-  if (!policy.ok()) {
-    crypto::Wipe(key);
-    return policy;
-  }
-  return key;
+  auto result = SymmetricSession(target, evidence, expected, session);
+  crypto::Wipe(key);
+  crypto::Wipe(session);
+  return result;
 }
 
 // ------------------------------------------------------------------ sgx
@@ -91,32 +105,22 @@ tee::sgx::Pkey ParsePrivateKeyPem(const std::string& pem) {
 }
 
 Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
-  tee::sgx::Pkey signer = ParsePrivateKeyPem(target.signer_pem);
-  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(signer.get(), &der);
-  if (n <= 0) return Internal("cannot encode the signing key");
-  Bytes spki(der, der + n);
-  OPENSSL_free(der);
+  Bytes spki = target.signer_spki;
+  if (!target.signer_pem.empty()) {
+    AEX_ASSIGN_OR_RETURN(spki, SignerSpki(target.signer_pem));
+  }
+  if (spki.empty()) return FailedPrecondition("sgx: no enclave signer");
   Challenge c;
   c.mrsigner = crypto::Sha256(spki);
   tee::sgx::X25519Key pub;
   uint8_t nonce[32];
   AEX_RETURN_IF_ERROR(tee::sgx::X25519Keypair(&c.ephemeral, &pub));
   AEX_RETURN_IF_ERROR(crypto::RandomBytes(nonce));
-  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, tee::sgx::EcdsaSign(
-                                            signer.get(),
-                                            tee::sgx::SigstructMessage(target.measurement)));
-  AEX_ASSIGN_OR_RETURN(Bytes request_sig,
-                       tee::sgx::EcdsaSign(signer.get(), tee::sgx::RequestMessage(
-                                                             target.module_id, pub, nonce)));
-  ByteWriter w(512);
-  w.PutLengthPrefixed(spki);
-  w.PutLengthPrefixed(sigstruct);
-  w.PutBytes(pub);
-  w.PutBytes(nonce);
-  w.PutLengthPrefixed(request_sig);
-  c.request = w.Take();
+  c.request.assign(pub.begin(), pub.end());
+  c.request.insert(c.request.end(), nonce, nonce + 32);
+  if (target.signer_pem.empty()) return c;  // the deployer signs it (manager)
+  AEX_ASSIGN_OR_RETURN(c.request, CompleteSgxRequest(target.signer_pem, target.measurement,
+                                                     target.module_id, c.request));
   return c;
 }
 
@@ -141,7 +145,7 @@ std::string VerifyChain(const std::string& root_pem, X509* cert) {
   return reason;
 }
 
-Result<crypto::Key> VerifySgx(const AttestationTarget& target, const Challenge& challenge,
+Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& challenge,
                               ByteSpan evidence) {
   auto fail = [](const std::string& why) { return AuthFailed("sgx quote rejected: " + why); };
   ByteReader q(evidence);
@@ -153,8 +157,10 @@ Result<crypto::Key> VerifySgx(const AttestationTarget& target, const Challenge& 
   ByteReader b(body);
   uint8_t version = 0, flags = 0;
   uint32_t module_id = 0;
+  uint64_t instance_id = 0;
   ByteSpan mrenclave, mrsigner, report_data, module_pub, cert_der;
   if (!b.ReadU8(&version) || !b.ReadU8(&flags) || !b.ReadU32(&module_id) ||
+      !b.ReadU64(&instance_id) ||
       !b.ReadBytes(32, &mrenclave) || !b.ReadBytes(32, &mrsigner) ||
       !b.ReadBytes(32, &report_data) || !b.ReadBytes(32, &module_pub) ||
       !b.ReadLengthPrefixed(&cert_der, tee::sgx::kMaxCert) || !b.empty() ||
@@ -202,10 +208,65 @@ Result<crypto::Key> VerifySgx(const AttestationTarget& target, const Challenge& 
     return fail("its report data does not bind this attestation request (a stale or "
                 "replayed quote)");
   }
-  return tee::sgx::DeriveSgxModuleKey(challenge.ephemeral, module_pub, challenge.request, body);
+  Session session;
+  AEX_ASSIGN_OR_RETURN(session.key, tee::sgx::DeriveSgxModuleKey(challenge.ephemeral, module_pub,
+                                                                 challenge.request, body));
+  session.instance_id = instance_id;
+  session.flags = flags;
+  return session;
 }
 
 }  // namespace
+
+Result<Bytes> SignerSpki(const std::string& signer_pem) {
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
+  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(signer.get(), &der);
+  if (n <= 0) return Internal("cannot encode the signing key");
+  Bytes spki(der, der + n);
+  OPENSSL_free(der);
+  return spki;
+}
+
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
+                                 uint32_t module_id, ByteSpan unsigned_request) {
+  if (unsigned_request.size() != 64) return InvalidArgument("sgx: bad unsigned request");
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
+  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
+  AEX_ASSIGN_OR_RETURN(Bytes spki, SignerSpki(signer_pem));
+  ByteSpan pub = unsigned_request.first(32), nonce = unsigned_request.subspan(32);
+  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, tee::sgx::EcdsaSign(
+                                            signer.get(), tee::sgx::SigstructMessage(measurement)));
+  AEX_ASSIGN_OR_RETURN(Bytes request_sig,
+                       tee::sgx::EcdsaSign(signer.get(),
+                                           tee::sgx::RequestMessage(module_id, pub, nonce)));
+  ByteWriter w(512);
+  w.PutLengthPrefixed(spki);
+  w.PutLengthPrefixed(sigstruct);
+  w.PutBytes(pub);
+  w.PutBytes(nonce);
+  w.PutLengthPrefixed(request_sig);
+  return w.Take();
+}
+
+Status AdoptSgxRequest(Challenge* c, ByteSpan signed_request) {
+  ByteReader r(signed_request);
+  ByteSpan spki, sigstruct, pub, nonce, sig;
+  if (c->request.size() != 64 || !r.ReadLengthPrefixed(&spki, tee::sgx::kMaxSpki) ||
+      !r.ReadLengthPrefixed(&sigstruct, tee::sgx::kMaxSignature) || !r.ReadBytes(32, &pub) ||
+      !r.ReadBytes(32, &nonce) || !r.ReadLengthPrefixed(&sig, tee::sgx::kMaxSignature) ||
+      !r.empty()) {
+    return InvalidArgument("sgx: malformed signed attestation request");
+  }
+  if (!crypto::Equal(pub, ByteSpan(c->request).first(32)) ||
+      !crypto::Equal(nonce, ByteSpan(c->request).subspan(32)) ||
+      !crypto::Equal(crypto::Sha256(spki), c->mrsigner)) {
+    return AuthFailed("sgx: the signed request is not for this challenge and signer");
+  }
+  c->request.assign(signed_request.begin(), signed_request.end());
+  return Status::Ok();
+}
 
 void WipeTarget(AttestationTarget* target) {
   crypto::Wipe(target->node_key);
@@ -215,18 +276,24 @@ void WipeTarget(AttestationTarget* target) {
                                   target->signer_pem.size()));
 }
 
-Result<crypto::Key> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
-                                         ByteSpan evidence) {
+Result<Session> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
+                                     ByteSpan evidence) {
+  if (!HasSessionHeader(evidence)) return AuthFailed("native attestation failed: malformed evidence");
+  ByteSpan header = evidence.first(tee::kSessionHeaderSize);
   crypto::Key key = tee::DeriveNativeModuleKey(target.node_key, target.measurement,
                                                target.module_id);
-  crypto::Digest expected = tee::NativeEvidence(key, target.module_id, challenge);
-  if (!crypto::Equal(expected, evidence)) {
-    crypto::Wipe(key);
+  Bytes expected = tee::HmacEvidence(tee::kNativeLabel, key, target.module_id, header, challenge);
+  crypto::Key session =
+      tee::HkdfSessionKey(tee::kNativeLabel, key, target.module_id, header, challenge);
+  crypto::Wipe(key);
+  auto result = SymmetricSession(target, evidence, expected, session);
+  crypto::Wipe(session);
+  if (!result.ok() && result.status().code() == Code::kAuthFailed) {
     return AuthFailed(
         "native attestation failed: the module is not the expected binary, on the expected "
         "node, with the expected id");
   }
-  return key;
+  return result;
 }
 
 Result<Challenge> NewChallenge(const AttestationTarget& target) {
@@ -244,8 +311,8 @@ Result<Challenge> NewChallenge(const AttestationTarget& target) {
   return c;
 }
 
-Result<crypto::Key> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
-                                   ByteSpan evidence) {
+Result<Session> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
+                               ByteSpan evidence) {
   switch (target.backend) {
     case tee::Backend::kNative: return VerifyNativeEvidence(target, challenge.request, evidence);
     case tee::Backend::kSgx: return VerifySgx(target, challenge, evidence);

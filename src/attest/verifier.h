@@ -1,6 +1,6 @@
 // Attestation verifiers: what the deployer, or the attestation manager on
 // its behalf, runs to decide whether a module is the expected binary on the
-// expected platform, and to obtain its module key K_m. Pure functions of the
+// expected platform, and to obtain the session key K_s of this attestation. Pure functions of the
 // target, the challenge and the evidence: no network, no files, so that the
 // attestation manager (a module, src/manager/) links exactly the code the
 // deployer runs. docs/tee.md describes each backend's protocol; the byte
@@ -42,6 +42,10 @@ struct AttestationTarget {
   std::string root_ca_pem;
   std::string root_ca_name;  // for messages
   std::string signer_pem;
+  // sgx, the attestation manager's side: the signer's public key (DER
+  // SubjectPublicKeyInfo) instead of signer_pem. The manager never holds the
+  // signing key: the deployer signs each request it makes (CompleteSgxRequest).
+  Bytes signer_spki;
 };
 
 // Wipes the secrets a target holds.
@@ -59,16 +63,41 @@ struct Challenge {
   ~Challenge() { crypto::Wipe(ephemeral); }
 };
 
+// What one verified attestation establishes: the session key K_s the module
+// derived for this attestation alone, and the instance that answered. The
+// key wipes itself.
+struct Session {
+  crypto::Key key{};
+  uint64_t instance_id = 0;
+  uint8_t flags = 0;  // tee::kEvidence*, as the verified evidence says
+  Session() = default;
+  Session(const Session&) = default;
+  Session& operator=(const Session&) = default;
+  ~Session() { crypto::Wipe(key); }
+};
+
 // A fresh challenge for `target` (a new random nonce every time).
 Result<Challenge> NewChallenge(const AttestationTarget& target);
-// Verifies the module's answer; K_m on success, the reason otherwise
+// sgx without the signing key (target.signer_spki set, signer_pem empty),
+// NewChallenge returns an unsigned request: deployer_pub[32] || nonce[32].
+// The deployer completes it with the SIGSTRUCT and its request signature
+// (REQUIRES: signer_pem is the enclave signer's key)...
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
+                                 uint32_t module_id, ByteSpan unsigned_request);
+// ...and the challenge's holder adopts the completed request after checking
+// that it carries its own key and nonce and the expected signer.
+Status AdoptSgxRequest(Challenge* challenge, ByteSpan signed_request);
+// The DER SubjectPublicKeyInfo of a PEM private key.
+Result<Bytes> SignerSpki(const std::string& signer_pem);
+
+// Verifies the module's answer; the session on success, the reason otherwise
 // (kAuthFailed: evidence does not verify; kPermissionDenied: policy).
-Result<crypto::Key> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
-                                   ByteSpan evidence);
+Result<Session> VerifyEvidence(const AttestationTarget& target, const Challenge& challenge,
+                               ByteSpan evidence);
 
 // Verifies native evidence for `challenge` (exposed for tests).
-Result<crypto::Key> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
-                                         ByteSpan evidence);
+Result<Session> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan challenge,
+                                     ByteSpan evidence);
 
 }  // namespace aex::attest
 

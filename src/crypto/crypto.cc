@@ -1,5 +1,7 @@
 #include "crypto/crypto.h"
 
+#include <cstdio>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -54,7 +56,18 @@ bool Equal(ByteSpan a, ByteSpan b) {
 
 void Wipe(std::span<uint8_t> b) { OPENSSL_cleanse(b.data(), b.size()); }
 
+#ifdef AEX_NONCE_AUDIT
+void AuditSeal(ByteSpan key, const Nonce& nonce) {
+  Digest d = Sha256(key);
+  fprintf(stderr, "AEX-NONCE-AUDIT %s %s\n", HexEncode(ByteSpan(d).first(8)).c_str(),
+          HexEncode(nonce).c_str());
+}
+#endif
+
 AesGcm::AesGcm(const Key& key) : enc_(EVP_CIPHER_CTX_new()), dec_(EVP_CIPHER_CTX_new()) {
+#ifdef AEX_NONCE_AUDIT
+  audit_key_ = key;
+#endif
   // Key schedule once; each message then only sets its nonce.
   EVP_EncryptInit_ex(enc_, EVP_aes_128_gcm(), nullptr, key.data(), nullptr);
   EVP_DecryptInit_ex(dec_, EVP_aes_128_gcm(), nullptr, key.data(), nullptr);
@@ -66,6 +79,9 @@ AesGcm::~AesGcm() {
 }
 
 Status AesGcm::Seal(const Nonce& nonce, ByteSpan ad, ByteSpan plaintext, uint8_t* out) {
+#ifdef AEX_NONCE_AUDIT
+  AuditSeal(audit_key_, nonce);
+#endif
   int len = 0;
   if (plaintext.size() > INT_MAX || ad.size() > INT_MAX) return InvalidArgument("too large");
   if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||

@@ -34,6 +34,19 @@ bool Equal(ByteSpan a, ByteSpan b);
 // Overwrites memory in a way the compiler cannot elide.
 void Wipe(std::span<uint8_t> b);
 
+// A key that wipes itself when it goes away, on every path. An aggregate, so
+// it can be a member of aggregates; every copy wipes itself too.
+struct SecretKey {
+  Key k{};
+  ~SecretKey() { Wipe(k); }
+};
+
+#ifdef AEX_NONCE_AUDIT
+// Test builds only (CMake option AEX_NONCE_AUDIT): writes
+// "AEX-NONCE-AUDIT <hex of SHA-256(key)[0..8)> <hex nonce>" to stderr.
+void AuditSeal(ByteSpan key, const Nonce& nonce);
+#endif
+
 // An authenticated cipher with a 16-byte key, 12-byte nonce and 16-byte tag.
 // REQUIRES of callers: a nonce is never used twice with the same key.
 class Aead {
@@ -64,6 +77,9 @@ class AesGcm final : public Aead {
  private:
   EVP_CIPHER_CTX* enc_;
   EVP_CIPHER_CTX* dec_;
+#ifdef AEX_NONCE_AUDIT
+  Key audit_key_;
+#endif
 };
 
 }  // namespace aex::crypto

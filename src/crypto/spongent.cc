@@ -231,6 +231,9 @@ SpongeWrapAead::~SpongeWrapAead() { Scrub(key_.data(), key_.size()); }
 
 Status SpongeWrapAead::Seal(const Nonce& nonce, ByteSpan ad, ByteSpan plaintext,
                             uint8_t* out) {
+#ifdef AEX_NONCE_AUDIT
+  AuditSeal(key_, nonce);
+#endif
   Wrap(key_, nonce, ad, plaintext, out, /*opening=*/false, out + plaintext.size());
   return Status::Ok();
 }

@@ -21,7 +21,7 @@
 
 namespace aex::deploy {
 namespace fs = std::filesystem;
-Result<crypto::Key> AttestModule(NodeClient& client, const AttestationTarget& target) {
+Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target) {
   AEX_ASSIGN_OR_RETURN(Challenge challenge, NewChallenge(target));
   AEX_ASSIGN_OR_RETURN(Bytes evidence, client.Attest(target.module_id, challenge.request));
   return VerifyEvidence(target, challenge, evidence);

@@ -1,7 +1,7 @@
 // Attestation, deployer side: challenge a loaded module through its node,
 // verify the evidence against what the deployer expects (backend, platform
 // trust anchor or node key, measurement of the binary it built, module id,
-// policy), and only then obtain the module key K_m. A module that fails gets
+// policy), and only then obtain the session key K_s. A module that fails gets
 // no key and hence no connection. docs/tee.md describes each backend's
 // protocol; the byte formats are in src/platform/<backend>/*_keys.h, shared
 // with the module side.
@@ -29,7 +29,7 @@ using attest::VerifyNativeEvidence;
 using attest::WipeTarget;
 
 // NewChallenge, the node round trip, VerifyEvidence.
-Result<crypto::Key> AttestModule(NodeClient& client, const AttestationTarget& target);
+Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target);
 
 // ---------------------------------------------------------------------------
 // From the descriptor to a target.

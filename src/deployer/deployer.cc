@@ -247,11 +247,17 @@ Status Deployer::Deploy(const std::string& only) {
     auto st = (*c)->NodeStatus();
     if (st.ok()) loaded[n.name] = json::parse(*st, nullptr, false);
   }
-  auto is_running = [&](const std::string& node, uint32_t id) {
+  // Running, and (when attested) still the instance the deployer attested:
+  // *changed is set for a module restarted behind the deployer's back.
+  auto is_running = [&](const std::string& node, uint32_t id, uint64_t instance = 0,
+                        bool* changed = nullptr) {
     auto it = loaded.find(node);
     if (it == loaded.end() || !it->second.contains("modules")) return false;
     for (const auto& m : it->second["modules"]) {
-      if (m.value("id", 0u) == id && m.value("state", "") == "running") return true;
+      if (m.value("id", 0u) != id || m.value("state", "") != "running") continue;
+      uint64_t live = m.contains("stats") ? m["stats"].value("instance_id", uint64_t{0}) : 0;
+      if (changed) *changed = instance != 0 && live != 0 && live != instance;
+      return true;
     }
     return false;
   };
@@ -260,10 +266,12 @@ Status Deployer::Deploy(const std::string& only) {
     // A manager that is (re)loaded starts with no keys: the modules it
     // attested are deployed again too.
     auto it = state_file_->state().modules.find(spec->name);
+    bool changed = false;
     bool kept = it != state_file_->state().modules.end() && it->second.id != 0 &&
                 it->second.node == spec->node &&
                 it->second.measurement == HexEncode(built_.at(spec->name).measurement) &&
-                is_running(spec->node, it->second.id);
+                is_running(spec->node, it->second.id, it->second.instance, &changed) &&
+                !changed;
     if (!kept) ForgetManagedModules();
   }
   AEX_RETURN_IF_ERROR(PrepareLoads(only, is_running));
@@ -278,9 +286,20 @@ Status Deployer::Deploy(const std::string& only) {
       auto& st = state_file_->state().modules;
       auto it = st.find(m.name);
       if (it != st.end() && it->second.id != 0) {
+        bool changed = false;
         if (it->second.node == m.node && it->second.measurement == measurement &&
-            is_running(m.node, it->second.id)) {
-          return Status::Ok();  // already deployed, unchanged, still running
+            is_running(m.node, it->second.id, it->second.instance, &changed)) {
+          if (!changed) return Status::Ok();  // already deployed, unchanged, still running
+          // Restarted behind the deployer's back: attest it again and give
+          // every connection touching it fresh keys.
+          it->second.instance = 0;
+          it->second.by_manager = false;
+          sessions_.erase(m.name);
+          MarkInstanceChanged(m.name);
+          if (options_.progress) {
+            options_.progress(ProgressLine("restart", m.name, "instance changed: needs attestation", 0));
+          }
+          return Status::Ok();
         }
         if (is_running(it->second.node, it->second.id)) previous = it->second;
       }
@@ -318,7 +337,8 @@ Status Deployer::Deploy(const std::string& only) {
     std::lock_guard<std::mutex> lock(mu_);
     state_file_->state().loading.erase(m.name);
     ModuleState& ms = state_file_->state().modules[m.name];
-    ms = ModuleState{m.node, *id, b.binary.string(), measurement, std::nullopt, 0, false};
+    ms = ModuleState{m.node, *id, b.binary.string(), measurement, 0, false};
+    sessions_.erase(m.name);
     // A new instance has no connections yet: every connection touching it
     // and every periodic event on it must be set up again.
     for (const auto& c : descriptor_.connections) {
@@ -338,7 +358,7 @@ Status Deployer::Deploy(const std::string& only) {
   return SaveAfter(s);
 }
 
-Status Deployer::AttestOne(const Module& m) {
+Status Deployer::AttestOne(const Module& m, bool again) {
   AttestationTarget target;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -347,7 +367,7 @@ Status Deployer::AttestOne(const Module& m) {
     if (it == st.end() || it->second.id == 0) {
       return FailedPrecondition("attest '" + m.name + "': module is not deployed");
     }
-    if (it->second.attested()) return Status::Ok();
+    if (it->second.attested() && !again) return Status::Ok();
     target.module_id = it->second.id;
     Bytes digest;
     if (!HexDecode(it->second.measurement, &digest) || digest.size() != 32) {
@@ -373,16 +393,78 @@ Status Deployer::AttestOne(const Module& m) {
     WipeTarget(&target);
     return WithContext("attest '" + m.name + "'", client.status());
   }
-  auto key = AttestModule(**client, target);
+  auto session = AttestModule(**client, target);
   WipeTarget(&target);
-  if (!key.ok()) return WithContext("attest '" + m.name + "'", key.status());
+  if (!session.ok()) return WithContext("attest '" + m.name + "'", session.status());
+  AEX_RETURN_IF_ERROR(CheckManagerProtection(m, *session));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    state_file_->state().modules[m.name].key = *key;
+    ModuleState& ms = state_file_->state().modules[m.name];
+    if (ms.instance != 0 && ms.instance != session->instance_id) MarkInstanceChanged(m.name);
+    ms.instance = session->instance_id;
+    ms.by_manager = false;
+    RunSession& rs = sessions_[m.name];
+    rs.key = session->key;
+    rs.nonce = 0;  // a fresh K_s: grants count from 1 again
   }
-  crypto::Wipe(*key);
   Progress(ProgressLine("attest", m.name, "verified", Seconds(t0)));
   return Status::Ok();
+}
+
+Status Deployer::CheckManagerProtection(const Module& m, const attest::Session& session) const {
+  const ManagerSpec* spec = descriptor_.manager_spec ? &*descriptor_.manager_spec : nullptr;
+  if (!spec || m.name != spec->name || spec->allow_unprotected) return Status::Ok();
+  if (m.type != Backend::kNative && !(session.flags & tee::kEvidenceSimulated)) {
+    return Status::Ok();
+  }
+  return Status(Code::kPermissionDenied,
+                "attest '" + m.name + "': the attestation manager would receive every node's "
+                "trust anchors and keys on node '" + spec->node + "', whose platform is " +
+                (m.type == Backend::kNative ? "native (no TEE)" : "simulated (its evidence says so)") +
+                " and does not protect it; set `allow_unprotected: true` under `manager:` to "
+                "accept that explicitly");
+}
+
+void Deployer::MarkInstanceChanged(const std::string& module) {
+  for (const auto& c : descriptor_.connections) {
+    if (c.from_module == module || c.to_module == module) {
+      state_file_->state().connections[c.name].established = false;
+      direct_.erase(c.name);
+    }
+  }
+  // Registered at the node for the old instance, which may be gone with it.
+  for (const auto& e : descriptor_.periodic_events) {
+    if (e.module == module) state_file_->state().events[e.name].registered = false;
+  }
+}
+
+Status Deployer::NewConnectionKey(const Connection& c, uint32_t conn_id, crypto::Key* key) {
+  uint8_t salt[16];
+  AEX_RETURN_IF_ERROR(crypto::RandomBytes(salt));
+  if (!c.key || c.key->size() != crypto::kKeySize) return crypto::RandomBytes(*key);
+  // A descriptor-fixed key would repeat (key, counter) on every
+  // re-establishment: it only seeds a derivation with a fresh salt.
+  Progress("  warning   connection '" + c.name + "': its fixed `key` is only an input to a "
+           "per-establishment key derivation (fresh random salt); it is never used directly");
+  uint8_t info[4 + 15];
+  StoreU32(info, conn_id);
+  std::copy_n("aex/conn-key/v1", 15, info + 4);
+  return crypto::Hkdf(*c.key, salt, ByteSpan(info, sizeof info), *key);
+}
+
+Result<uint64_t> Deployer::NextGrant(const Module& m, crypto::Key* key) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = sessions_.find(m.name);
+      if (it != sessions_.end()) {
+        *key = it->second.key;
+        return ++it->second.nonce;
+      }
+    }
+    AEX_RETURN_IF_ERROR(AttestOne(m, /*again=*/true));
+  }
+  return Internal("no session with '" + m.name + "' after attesting it");
 }
 
 Status Deployer::Attest(const std::string& only) {
@@ -446,13 +528,17 @@ Status Deployer::EstablishConnection(const Connection& c) {
     if (cs.id == 0) cs.id = st.next_connection_id++;
     conn_id = cs.id;
     for (End& e : ends) {
+      // The deployer attests its own modules on demand (NextGrant); a
+      // manager's must have been attested by the manager.
       auto it = st.modules.find(e.module->name);
-      if (it == st.modules.end() || !it->second.attested()) {
+      bool managed_end = IsManaged(e.module->name);
+      if (it == st.modules.end() || it->second.id == 0 ||
+          (managed_end && !it->second.by_manager)) {
         return FailedPrecondition("connect '" + c.name + "': module '" + e.module->name +
-                                  "' is not attested");
+                                  "' is not " + (managed_end ? "attested" : "deployed"));
       }
       e.state = it->second;
-      managed += e.state.by_manager ? 1 : 0;
+      managed += managed_end ? 1 : 0;
     }
   }
   if (managed != 0 && managed != ends.size()) {
@@ -486,19 +572,28 @@ Status Deployer::EstablishConnection(const Connection& c) {
     if (reply->key) conn_key = *reply->key;
     if (reply->key) crypto::Wipe(*reply->key);
   } else {
-    if (c.key && c.key->size() == crypto::kKeySize) {
-      std::copy(c.key->begin(), c.key->end(), conn_key.begin());
-    } else {
-      AEX_RETURN_IF_ERROR(crypto::RandomBytes(conn_key));
-    }
-    for (const End& e : ends) {
-      AEX_ASSIGN_OR_RETURN(uint64_t nonce, TakeGrantNonce(e.module->name));
-      channel::KeyGrant g{conn_id, e.index, e.role, CipherOf(c.encryption), nonce, conn_key};
+    AEX_RETURN_IF_ERROR(NewConnectionKey(c, conn_id, &conn_key));
+    for (End& e : ends) {
+      crypto::Key session{};
+      auto nonce = NextGrant(*e.module, &session);
+      if (!nonce.ok()) {
+        crypto::Wipe(conn_key);
+        return WithContext("connect '" + c.name + "'", nonce.status());
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);  // NextGrant may have re-attested it
+        e.state = state_file_->state().modules[e.module->name];
+      }
+      channel::KeyGrant g{conn_id, e.index, e.role, CipherOf(c.encryption), *nonce, conn_key};
       auto mgmt = channel::NewCipher(e.module->type == Backend::kSancus
                                          ? channel::Cipher::kSpongent
                                          : channel::Cipher::kAes,
-                                     *e.state.key);
-      if (!mgmt) return FailedPrecondition("cipher not available for module " + e.module->name);
+                                     session);
+      crypto::Wipe(session);
+      if (!mgmt) {
+        crypto::Wipe(conn_key);
+        return FailedPrecondition("cipher not available for module " + e.module->name);
+      }
       blobs.push_back(channel::WrapGrant(*mgmt, e.state.id, g));
       crypto::Wipe(g.key);
     }
@@ -531,49 +626,17 @@ Status Deployer::EstablishConnection(const Connection& c) {
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto& cs = state_file_->state().connections[c.name];
-  // Kept: the deployer seals direct events with it. A manager's keys for
-  // connections between modules never reach the deployer.
-  if (managed == 0 || c.direct) {
-    cs.key = conn_key;
-  } else {
-    cs.key.reset();
+  state_file_->state().connections[c.name].established = true;
+  // The deployer seals direct events with the key, in this run only; keys
+  // of connections between modules are forgotten here.
+  if (c.direct) {
+    DirectKey& dk = direct_[c.name];
+    dk.key = conn_key;
+    dk.cipher = CipherOf(c.encryption);
+    dk.counter = 0;
   }
-  cs.counter = 0;
-  cs.established = true;
   crypto::Wipe(conn_key);
   return Status::Ok();
-}
-
-Result<uint64_t> Deployer::TakeGrantNonce(const std::string& module) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ModuleState& ms = state_file_->state().modules[module];
-  auto it = grant_next_.find(module);
-  if (it != grant_next_.end() && it->second <= ms.nonce) return it->second++;
-  // Beyond what was reserved: saved before the grant can leave.
-  uint64_t nonce = ++ms.nonce;
-  AEX_RETURN_IF_ERROR(state_file_->Save());
-  return nonce;
-}
-
-Status Deployer::ReserveGrantNonces(const std::string& only) {
-  std::map<std::string, uint64_t> grants;
-  auto& st = state_file_->state();
-  for (const Connection& c : descriptor_.connections) {
-    if (!only.empty() && c.name != only) continue;
-    auto cs = st.connections.find(c.name);
-    if (cs != st.connections.end() && cs->second.established) continue;
-    ++grants[c.to_module];
-    if (!c.direct) ++grants[c.from_module];
-  }
-  grant_next_.clear();
-  for (const auto& [name, count] : grants) {
-    auto it = st.modules.find(name);
-    if (it == st.modules.end() || it->second.id == 0 || it->second.by_manager) continue;
-    grant_next_[name] = it->second.nonce + 1;
-    it->second.nonce += count;
-  }
-  return state_file_->Save();
 }
 
 std::mutex* Deployer::GrantLock(const std::string& module) {
@@ -603,12 +666,6 @@ Status Deployer::Connect(const std::string& only) {
       }
     }
   }
-  // A grant nonce is never reused, even if this process dies between
-  // sending a grant and saving: the nonces this step may use are saved first.
-  if (Status s = ReserveGrantNonces(only); !s.ok()) {
-    timings_["connect"] = Seconds(start);
-    return s;
-  }
   Status s = ForEach(descriptor_.connections.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const Connection& c = descriptor_.connections[i];
     if (!only.empty() && c.name != only) return Status::Ok();
@@ -629,7 +686,6 @@ Status Deployer::Connect(const std::string& only) {
     }
     return st;
   });
-  grant_next_.clear();  // later grants (update) take ++nonce and save
   timings_["connect"] = Seconds(start);
   return SaveAfter(s);
 }
@@ -768,21 +824,27 @@ Result<Bytes> Deployer::Call(const std::string& module, const std::string& entry
   return client->CallEntry(it->second.id, IndexOf(*m, gen::IoKind::kEntry, ref), arg);
 }
 
-// Seals the next event on a direct connection; the counter is saved before
-// the event leaves, so a crash can never make the deployer reuse a nonce.
-static Result<std::pair<uint64_t, Bytes>> SealDirect(StateFile& file, const Connection& c,
-                                                     ByteSpan arg) {
-  auto& cs = file.state().connections[c.name];
-  if (!cs.established || !cs.key) {
-    return FailedPrecondition("connection '" + c.name + "' is not established");
+Status Deployer::EnsureDirect(const Connection& c) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (direct_.count(c.name)) return Status::Ok();
   }
-  auto aead = channel::NewCipher(CipherOf(c.encryption), *cs.key);
+  // Every run keys its direct connections afresh (attestation in this run,
+  // a new K_c, counters from 1): nothing of an earlier run is reused.
+  return EstablishConnection(c);
+}
+
+Result<std::pair<uint64_t, Bytes>> Deployer::SealDirect(const Connection& c, ByteSpan arg) {
+  AEX_RETURN_IF_ERROR(EnsureDirect(c));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = direct_.find(c.name);
+  if (it == direct_.end()) return FailedPrecondition("connection '" + c.name + "' lost its key");
+  auto aead = channel::NewCipher(it->second.cipher, it->second.key);
   if (!aead) return FailedPrecondition("cipher not available");
-  uint64_t counter = ++cs.counter;
-  AEX_RETURN_IF_ERROR(file.Save());
+  uint64_t counter = ++it->second.counter;
   Bytes sealed;
-  AEX_RETURN_IF_ERROR(
-      channel::SealEvent(*aead, cs.id, channel::Direction::kForward, counter, arg, &sealed));
+  AEX_RETURN_IF_ERROR(channel::SealEvent(*aead, state_file_->state().connections[c.name].id,
+                                         channel::Direction::kForward, counter, arg, &sealed));
   return std::make_pair(counter, std::move(sealed));
 }
 
@@ -791,11 +853,17 @@ Status Deployer::Output(const std::string& connection, ByteSpan arg) {
   if (!c || !c->direct || !c->to_input) {
     return InvalidArgument("'" + connection + "' is not a direct connection to an input");
   }
-  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*state_file_, *c, arg));
-  const auto& ms = state_file_->state().modules[c->to_module];
+  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*c, arg));
+  uint32_t module_id, conn_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    module_id = state_file_->state().modules[c->to_module].id;
+    conn_id = state_file_->state().connections[c->name].id;
+  }
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(
                                         descriptor_.FindModule(c->to_module)->node)));
-  return client->SendEvent(ms.id, state_file_->state().connections[c->name].id, sealed.second);
+  Status sent = client->SendEvent(module_id, conn_id, sealed.second);
+  return SaveAfter(sent);  // re-establishing may have changed the state
 }
 
 Result<Bytes> Deployer::Request(const std::string& connection, ByteSpan arg) {
@@ -804,18 +872,19 @@ Result<Bytes> Deployer::Request(const std::string& connection, ByteSpan arg) {
     return InvalidArgument("'" + connection + "' is not a direct connection to a handler");
   }
   // Also called by worker threads (manager commands): state under mu_.
+  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*c, arg));
   std::unique_lock<std::mutex> lock(mu_);
-  AEX_ASSIGN_OR_RETURN(auto sealed, SealDirect(*state_file_, *c, arg));
   const uint32_t module_id = state_file_->state().modules[c->to_module].id;
-  const ConnectionState cs = state_file_->state().connections[c->name];
+  const uint32_t conn_id = state_file_->state().connections[c->name].id;
+  DirectKey dk = direct_.at(c->name);
   lock.unlock();
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(
                                         descriptor_.FindModule(c->to_module)->node)));
-  AEX_ASSIGN_OR_RETURN(Bytes response, client->Request(module_id, cs.id, sealed.second));
-  auto aead = channel::NewCipher(CipherOf(c->encryption), *cs.key);
+  AEX_ASSIGN_OR_RETURN(Bytes response, client->Request(module_id, conn_id, sealed.second));
+  auto aead = channel::NewCipher(dk.cipher, dk.key);
   uint64_t counter = 0;
   Bytes plain;
-  AEX_RETURN_IF_ERROR(channel::OpenEvent(*aead, cs.id, channel::Direction::kBackward, response,
+  AEX_RETURN_IF_ERROR(channel::OpenEvent(*aead, conn_id, channel::Direction::kBackward, response,
                                          &counter, &plain));
   if (counter != sealed.first) return AuthFailed("response does not answer this request");
   return plain;
@@ -838,11 +907,13 @@ Status Deployer::Disable(const std::string& module) {
     }
     blob.assign(sealed.begin(), sealed.end());
   } else {
-    uint64_t nonce = ++it->second.nonce;
-    AEX_RETURN_IF_ERROR(state_file_->Save());
+    std::lock_guard<std::mutex> grant_lock(*GrantLock(module));
+    crypto::Key session{};
+    AEX_ASSIGN_OR_RETURN(uint64_t nonce, NextGrant(*m, &session));
     auto aead = channel::NewCipher(m->type == Backend::kSancus ? channel::Cipher::kSpongent
                                                                : channel::Cipher::kAes,
-                                   *it->second.key);
+                                   session);
+    crypto::Wipe(session);
     if (!aead) return FailedPrecondition("cipher not available");
     blob = channel::SealDisable(*aead, it->second.id, nonce);
   }
@@ -886,6 +957,7 @@ json Deployer::StatusReport() {
     bool deployed = it != state_file_->state().modules.end() && it->second.id != 0;
     j["deployed"] = deployed;
     j["attested"] = deployed && it->second.attested();
+    const uint64_t attested_instance = deployed ? it->second.instance : 0;
     if (deployed && it->second.attested()) {
       j["attested_by"] = it->second.by_manager ? "manager" : "deployer";
     }
@@ -899,6 +971,15 @@ json Deployer::StatusReport() {
           if (live.value("id", 0u) != it->second.id) continue;
           j["state"] = live.value("state", "unknown");
           if (live.contains("stats")) j["stats"] = live["stats"];
+          // Restarted behind the deployer's back: `aex up` re-attests and re-keys it.
+          uint64_t instance = live.contains("stats")
+                                  ? live["stats"].value("instance_id", uint64_t{0})
+                                  : 0;
+          if (attested_instance != 0 && instance != 0 && instance != attested_instance) {
+            j["attested"] = false;
+            j["needs_attestation"] = true;
+            j["state"] = "needs attestation";
+          }
           if (live.contains("reason")) j["reason"] = live["reason"];
         }
       }

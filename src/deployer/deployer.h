@@ -17,11 +17,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "attest/verifier.h"
 #include "deployer/builder.h"
 #include "deployer/descriptor.h"
 #include "deployer/node_tls.h"
 #include "deployer/state.h"
 #include "deployer/update.h"
+#include "runtime/channel.h"
 
 namespace aex::deploy {
 
@@ -97,12 +99,27 @@ class Deployer {
   uint16_t IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) const;
   Status EstablishConnection(const Connection& c);
   std::mutex* GrantLock(const std::string& module);
-  // Grant nonces (state: ModuleState::nonce is the highest that may have
-  // been sent). ReserveGrantNonces saves room for one Connect step;
-  // TakeGrantNonce hands out the next one, saving first when beyond it.
-  Status ReserveGrantNonces(const std::string& only);
-  Result<uint64_t> TakeGrantNonce(const std::string& module);
-  Status AttestOne(const Module& m);
+  // Attests `m` unless the state says it is attested and `again` is false.
+  // Keeps the session key for this run; a new instance id marks every
+  // connection touching the module for re-establishment.
+  Status AttestOne(const Module& m, bool again = false);
+  // The next grant/disable nonce under this run's session with `m` (which it
+  // attests first if this run has none yet); *key receives K_s.
+  // REQUIRES: the caller holds GrantLock(m.name) and not mu_.
+  Result<uint64_t> NextGrant(const Module& m, crypto::Key* key);
+  // The attestation manager on a native node or a simulated platform only
+  // with `manager: allow_unprotected: true` (kPermissionDenied otherwise).
+  Status CheckManagerProtection(const Module& m, const attest::Session& session) const;
+  // A fresh connection key: random, or derived from the descriptor's fixed
+  // `key` with a fresh random salt (with a warning).
+  Status NewConnectionKey(const Connection& c, uint32_t conn_id, crypto::Key* key);
+  // The module was restarted or replaced: its connections need new keys.
+  void MarkInstanceChanged(const std::string& module);  // REQUIRES: mu_ held
+  // Establishes direct connection `c` in this run (attestation, fresh K_c,
+  // counters from 1) unless this run already did.
+  Status EnsureDirect(const Connection& c);
+  // Seals the next event of this run on direct connection `c`.
+  Result<std::pair<uint64_t, Bytes>> SealDirect(const Connection& c, ByteSpan arg);
 
   // The attestation manager (manager.cc, docs/tee.md). A module is managed
   // when the descriptor has a manager and the module is not the manager.
@@ -129,7 +146,21 @@ class Deployer {
   std::map<std::string, double> timings_;
   std::mutex mu_;  // guards state_file_->state() and built_ during parallel steps
   std::map<std::string, std::unique_ptr<std::mutex>> grant_locks_;
-  std::map<std::string, uint64_t> grant_next_;  // under mu_
+  // This run's session keys (K_s) and the grant nonces used under them, and
+  // the deployer's end of direct connections. In memory only, never saved.
+  struct RunSession {
+    crypto::Key key{};
+    uint64_t nonce = 0;
+    ~RunSession() { crypto::Wipe(key); }
+  };
+  struct DirectKey {
+    crypto::Key key{};
+    channel::Cipher cipher = channel::Cipher::kAes;
+    uint64_t counter = 0;
+    ~DirectKey() { crypto::Wipe(key); }
+  };
+  std::map<std::string, RunSession> sessions_;  // under mu_
+  std::map<std::string, DirectKey> direct_;     // under mu_
   std::mutex manager_mu_;  // one manager command at a time, in counter order
   Sdk sdk_;
 };

@@ -1213,15 +1213,24 @@ void AssignIds(std::vector<Entry>& entries, const std::vector<bool>& has_id,
   if (assigned) *current_id = static_cast<uint32_t>(next);
 }
 
-// manager: {node: <node name>, name: <module name>}. Checked against the
-// nodes and modules by the validator.
+// manager: {node: <node name>, name: <module name>, allow_unprotected: bool}.
+// Checked against the nodes and modules by the validator.
 void ParseManager(const Json& object, Descriptor* d, Diagnostics* diag) {
   ManagerSpec spec;
   bool ok = true;
   for (auto it = object.begin(); it != object.end(); ++it) {
     const std::string& key = it.key();
-    if (key != "node" && key != "name") {
-      diag->Error(Where{}, "manager", "unknown key '" + key + "' (expected node, name)");
+    if (key == "allow_unprotected") {
+      if (!it->is_boolean()) {
+        diag->Error(Where{}, "manager", "'allow_unprotected' must be a boolean, got " +
+                                            TypeName(*it));
+        ok = false;
+      } else {
+        spec.allow_unprotected = it->get<bool>();
+      }
+    } else if (key != "node" && key != "name") {
+      diag->Error(Where{}, "manager",
+                  "unknown key '" + key + "' (expected node, name, allow_unprotected)");
       ok = false;
     } else if (!it->is_string()) {
       diag->Error(Where{}, "manager", "'" + key + "' must be a string, got " + TypeName(*it));

@@ -156,6 +156,10 @@ struct PeriodicEvent {
 struct ManagerSpec {
   std::string node;
   std::string name = "aex-manager";  // its module name (must not clash)
+  // The manager receives every node's trust anchors and keys: on a native
+  // node or a simulated platform (no hardware protection) only if the
+  // descriptor says so explicitly.
+  bool allow_unprotected = false;
 };
 
 struct Descriptor {

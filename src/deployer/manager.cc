@@ -36,13 +36,15 @@ Status Deployer::PrepareManager(const std::set<std::string>& nodes) {
   const Module& manager = *descriptor_.FindModule(spec.name);
   AEX_RETURN_IF_ERROR(AttestOne(manager));
   const Connection& control = *descriptor_.FindConnection(ManagerControl(spec));
-  bool established;
+  bool keyed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    established = state_file_->state().connections[control.name].established;
+    keyed = direct_.count(control.name) != 0;
   }
-  if (!established) {
-    AEX_RETURN_IF_ERROR(EstablishConnection(control));
+  if (!keyed) {
+    // Re-keyed in every run: a restored state file cannot make a command,
+    // PROVISION included, go out under a (key, nonce) used before.
+    AEX_RETURN_IF_ERROR(EnsureDirect(control));
     Progress("  connect   " + control.name + "  deployer -> " + spec.name +
              " (control connection)");
   }
@@ -57,6 +59,18 @@ Status Deployer::PrepareManager(const std::set<std::string>& nodes) {
     if (!filled.ok()) {
       WipeTarget(&target);
       return WithContext("provision the attestation manager", filled);
+    }
+    if (!target.signer_pem.empty()) {
+      // The manager gets the signer's public key only; the deployer signs.
+      auto spki = attest::SignerSpki(target.signer_pem);
+      if (!spki.ok()) {
+        WipeTarget(&target);
+        return WithContext("provision the attestation manager", spki.status());
+      }
+      target.signer_spki = *spki;
+      crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(target.signer_pem.data()),
+                                      target.signer_pem.size()));
+      target.signer_pem.clear();
     }
     Bytes command = attest::EncodeProvision(name, target);
     WipeTarget(&target);
@@ -80,13 +94,29 @@ Status Deployer::AttestViaManager(const Module& m, uint32_t id,
   }
   // The deployer only relays: the challenge and the evidence are checked by
   // the manager, and the key they establish stays there.
+  Bytes sent(request.begin(), request.end());
+  if (m.type == Backend::kSgx) {
+    // The deployer alone holds the enclave signing key: it signs the request.
+    AEX_ASSIGN_OR_RETURN(std::string signer, LoadOrCreateSgxSigner(SgxSignerPath(descriptor_)));
+    auto signed_request = attest::CompleteSgxRequest(signer, measurement, id, request);
+    crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(signer.data()), signer.size()));
+    if (!signed_request.ok()) return signed_request.status();
+    sent = std::move(*signed_request);
+  }
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m.node)));
-  AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, request));
-  AEX_RETURN_IF_ERROR(ManagerCall(attest::EncodeFinish(m.name, evidence)).status());
+  AEX_ASSIGN_OR_RETURN(Bytes evidence, client->Attest(id, sent));
+  AEX_ASSIGN_OR_RETURN(Bytes finished, ManagerCall(attest::EncodeFinish(m.name, evidence, sent)));
+  ByteReader fr(finished);
+  uint64_t instance = 0;
+  if (!fr.ReadU64(&instance) || !fr.empty() || instance == 0) {
+    return Status(Code::kProtocol, "malformed FINISH_ATTEST reply from the attestation manager");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ModuleState& ms = state_file_->state().modules[m.name];
-  ms.key.reset();
+  if (ms.instance != 0 && ms.instance != instance) MarkInstanceChanged(m.name);
+  ms.instance = instance;
   ms.by_manager = true;
+  sessions_.erase(m.name);
   return Status::Ok();
 }
 
@@ -97,6 +127,7 @@ void Deployer::ForgetManagedModules() {
     // Deploy sees a changed measurement: it unloads the instance (if it still
     // runs) and loads a new one, which the new manager then attests.
     ms.by_manager = false;
+    ms.instance = 0;
     ms.measurement.clear();
   }
 }

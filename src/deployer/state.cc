@@ -19,8 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string KeyToHex(const std::optional<crypto::Key>& k) { return k ? HexEncode(*k) : ""; }
-
 // Typed, range-checked access to the fields of one entry of the state file.
 // nlohmann's get<uint32_t>() would turn -1 into 4294967295 and 1.5 into 1,
 // and a bad key would silently read as "not attested": every value that is
@@ -87,19 +85,6 @@ class EntryReader {
     return Status::Ok();
   }
 
-  Status Key(const char* field, std::optional<crypto::Key>* out) const {
-    std::string text;
-    AEX_RETURN_IF_ERROR(Hex(field, crypto::kKeySize, &text));
-    if (text.empty()) return Status::Ok();
-    Bytes raw;
-    HexDecode(text, &raw);
-    crypto::Key k;
-    std::copy(raw.begin(), raw.end(), k.begin());
-    crypto::Wipe(raw);
-    *out = k;
-    return Status::Ok();
-  }
-
  private:
   const json* Find(const char* field) const {
     auto it = object_.find(field);
@@ -137,8 +122,7 @@ Status ParseModule(const std::string& name, const json& m, ModuleState* ms) {
   AEX_RETURN_IF_ERROR(r.Uint("id", 0, true, &ms->id));
   AEX_RETURN_IF_ERROR(r.String("binary", false, &ms->binary));
   AEX_RETURN_IF_ERROR(r.Hex("measurement", crypto::Digest{}.size(), &ms->measurement));
-  AEX_RETURN_IF_ERROR(r.Key("key", &ms->key));
-  AEX_RETURN_IF_ERROR(r.Uint("nonce", 0, false, &ms->nonce));
+  AEX_RETURN_IF_ERROR(r.Uint("instance", 0, false, &ms->instance));
   AEX_RETURN_IF_ERROR(r.Bool("disabled", &ms->disabled));
   AEX_RETURN_IF_ERROR(r.String("moved_from", false, &ms->moved_from));
   return r.Bool("by_manager", &ms->by_manager);
@@ -148,8 +132,6 @@ Status ParseConnection(const std::string& name, const json& c, ConnectionState* 
   EntryReader r(c, EntryName("connections", name));
   AEX_RETURN_IF_ERROR(r.Object());
   AEX_RETURN_IF_ERROR(r.Uint("id", 0, true, &cs->id));
-  AEX_RETURN_IF_ERROR(r.Key("key", &cs->key));
-  AEX_RETURN_IF_ERROR(r.Uint("counter", 0, false, &cs->counter));
   return r.Bool("established", &cs->established);
 }
 
@@ -255,17 +237,13 @@ std::string StateFile::Serialize() const {
   for (const auto& [name, m] : state_.modules) {
     doc["modules"][name] = {{"node", m.node},         {"id", m.id},
                             {"binary", m.binary},     {"measurement", m.measurement},
-                            {"key", KeyToHex(m.key)}, {"nonce", m.nonce},
-                            {"disabled", m.disabled}};
+                            {"instance", m.instance}, {"disabled", m.disabled}};
     if (!m.moved_from.empty()) doc["modules"][name]["moved_from"] = m.moved_from;
     if (m.by_manager) doc["modules"][name]["by_manager"] = true;
   }
   doc["connections"] = json::object();
   for (const auto& [name, c] : state_.connections) {
-    doc["connections"][name] = {{"id", c.id},
-                                {"key", KeyToHex(c.key)},
-                                {"counter", c.counter},
-                                {"established", c.established}};
+    doc["connections"][name] = {{"id", c.id}, {"established", c.established}};
   }
   doc["events"] = json::object();
   for (const auto& [name, e] : state_.events) {

@@ -1,7 +1,10 @@
-// Deployment state: what the deployer has done and the secrets it holds
-// (module keys, connection keys, nonces and counters). Kept apart from the
-// descriptor, written atomically (temp file + fsync + rename) with mode 0600,
-// and locked so that two runs cannot interleave nonces.
+// Deployment state: what the deployer has done (loaded module ids, the
+// instance each attestation saw, established connections). It holds no key,
+// nonce or counter: every run attests a module again before it sends it
+// management messages and numbers its grants from 1 under that run's fresh
+// session key, so a restored or copied state file cannot repeat a (key,
+// nonce). Written atomically (temp file + fsync + rename) with mode 0600, and
+// locked so that two runs do not interleave.
 
 #ifndef AEX_DEPLOYER_STATE_H_
 #define AEX_DEPLOYER_STATE_H_
@@ -21,21 +24,19 @@ struct ModuleState {
   uint32_t id = 0;  // 0: not loaded
   std::string binary;
   std::string measurement;  // hex
-  std::optional<crypto::Key> key;  // set once attested
-  uint64_t nonce = 0;              // last grant/disable nonce sent
+  // The random instance id the last attestation saw; 0: not attested. A
+  // live module reporting another one was restarted behind the deployer.
+  uint64_t instance = 0;
   bool disabled = false;
   std::string moved_from{};  // aex update --node: the node the descriptor names (update.h)
-  // Attested by the attestation manager, which holds K_m (key stays empty)
-  // and the module's grant nonce.
+  // Attested by the attestation manager, which holds its session key.
   bool by_manager = false;
 
-  bool attested() const { return key.has_value() || by_manager; }
+  bool attested() const { return instance != 0; }
 };
 
 struct ConnectionState {
   uint32_t id = 0;
-  std::optional<crypto::Key> key;
-  uint64_t counter = 0;  // deployer's last counter, for direct connections
   bool established = false;
 };
 

@@ -102,7 +102,7 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
                               "which holds its key; aex update needs the deployer to hold it "
                               "(deploy without a manager to update modules in place)");
   }
-  if (sit == st.modules.end() || sit->second.id == 0 || !sit->second.key) {
+  if (sit == st.modules.end() || sit->second.id == 0 || !sit->second.attested()) {
     return FailedPrecondition("module '" + name + "' is not deployed and attested (aex up)");
   }
   if (sit->second.disabled) return FailedPrecondition("module '" + name + "' is disabled");
@@ -141,9 +141,10 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
       return FailedPrecondition("connection '" + c.name + "' is not established (aex connect)");
     }
     const std::string& other = c.to_module == name ? c.from_module : c.to_module;
-    if (!c.direct && (!st.modules.count(other) || !st.modules.at(other).key)) {
+    if (!c.direct && (!st.modules.count(other) || !st.modules.at(other).attested() ||
+                      st.modules.at(other).by_manager)) {
       return FailedPrecondition("module '" + other + "' is not attested by the deployer, which "
-                                "needs its key to re-key connection '" + c.name + "'");
+                                "needs a session with it to re-key connection '" + c.name + "'");
     }
     touching.push_back(&c);
   }
@@ -187,10 +188,11 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   target.module_id = new_id;
   target.measurement = built.measurement;
   Status filled = FillAttestationTarget(descriptor_, *new_node, m, &target);
-  auto attested = filled.ok() ? AttestModule(*new_client, target) : Result<crypto::Key>(filled);
+  auto attested =
+      filled.ok() ? AttestModule(*new_client, target) : Result<attest::Session>(filled);
   WipeTarget(&target);
   if (!attested.ok()) return abandon("attest the new instance", attested.status());
-  const crypto::Key new_key = *attested;
+  const attest::Session new_session = *attested;
   Progress("  update    " + name + ": new instance attested");
 
   for (const Connection* c : touching) {
@@ -201,20 +203,21 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
     if (!s.ok()) return abandon("route for '" + c->name + "'", s);
   }
 
-  // Transfer key K_t, wrapped for the old (export) and the new (import)
-  // instance. The old instance's grant nonce is saved before it is used.
+  // Transfer key K_t, wrapped for the old (export, under this run's session
+  // with it, attested first if needed) and the new (import) instance.
   const channel::Cipher mc = ManagementCipher(m.type);
-  auto old_aead = channel::NewCipher(mc, *old.key);
-  auto new_aead = channel::NewCipher(mc, new_key);
+  crypto::Key old_session{};
+  auto export_nonce = NextGrant(*mp, &old_session);
+  if (!export_nonce.ok()) return abandon("attest the old instance", export_nonce.status());
+  auto old_aead = channel::NewCipher(mc, old_session);
+  crypto::Wipe(old_session);
+  auto new_aead = channel::NewCipher(mc, new_session.key);
   if (!old_aead || !new_aead) return abandon("transfer", FailedPrecondition("no cipher"));
   crypto::Key kt;
   AEX_RETURN_IF_ERROR(crypto::RandomBytes(kt));
-  const uint64_t export_nonce = ++sit->second.nonce;
-  Status saved = state_file_->Save();
-  if (!saved.ok()) return abandon("save state", saved);
   const uint64_t import_nonce = 1;
   Bytes export_grant = channel::WrapGrant(
-      *old_aead, old.id, channel::KeyGrant{0, 0, channel::Role::kOutput, mc, export_nonce, kt});
+      *old_aead, old.id, channel::KeyGrant{0, 0, channel::Role::kOutput, mc, *export_nonce, kt});
   Bytes import_payload = channel::WrapGrant(
       *new_aead, new_id, channel::KeyGrant{0, 1, channel::Role::kOutput, mc, import_nonce, kt});
   crypto::Wipe(kt);
@@ -354,9 +357,15 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   }
   const std::string file_node = old.moved_from.empty() ? old.node : old.moved_from;
   ModuleState ns{new_node->name, new_id, built.binary.string(), HexEncode(built.measurement),
-                 new_key, import_nonce, false};
+                 new_session.instance_id, false};
   ns.moved_from = new_node->name == file_node ? "" : file_node;
   st.modules[name] = ns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RunSession& rs = sessions_[name];  // the new instance's session: import used nonce 1
+    rs.key = new_session.key;
+    rs.nonce = import_nonce;
+  }
   for (auto& dm : descriptor_.modules) {
     if (dm.name == name) dm.node = new_node->name;
   }
@@ -368,15 +377,33 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   const auto t_rekey = Clock::now();
   for (const Connection* c : touching) {
     ConnectionState& cs = st.connections.at(c->name);
+    if (c->direct) {
+      // The deployer's end: a fresh establishment (new K_c, counters from 1).
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        direct_.erase(c->name);
+      }
+      Status s = EstablishConnection(*c);
+      AEX_RETURN_IF_ERROR(state_file_->Save());
+      if (!s.ok()) {
+        rep.warnings.push_back(s.ToString() + " (the old key stays usable; re-run to re-key)");
+      } else {
+        ++rep.connections_rekeyed;
+      }
+      continue;
+    }
     crypto::Key k2;
     AEX_RETURN_IF_ERROR(crypto::RandomBytes(k2));
     auto grant = [&](const std::string& module, channel::Role role, uint16_t index) -> Status {
       ModuleState& ms = st.modules.at(module);
       const Module& mm = *descriptor_.FindModule(module);
-      channel::KeyGrant g{cs.id, index, role, ConnectionCipher(c->encryption), ++ms.nonce, k2};
+      std::lock_guard<std::mutex> grant_lock(*GrantLock(module));
+      crypto::Key session{};
+      AEX_ASSIGN_OR_RETURN(uint64_t nonce, NextGrant(mm, &session));
+      channel::KeyGrant g{cs.id, index, role, ConnectionCipher(c->encryption), nonce, k2};
       g.rekey = true;
-      AEX_RETURN_IF_ERROR(state_file_->Save());  // never reuse a grant nonce
-      auto aead = channel::NewCipher(ManagementCipher(mm.type), *ms.key);
+      auto aead = channel::NewCipher(ManagementCipher(mm.type), session);
+      crypto::Wipe(session);
       if (!aead) return FailedPrecondition("no cipher for module " + module);
       Bytes wrapped = channel::WrapGrant(*aead, ms.id, g);
       AEX_ASSIGN_OR_RETURN(NodeClient * nc, client(node_of(module)));
@@ -395,7 +422,6 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
                 IndexOf(from, request ? gen::IoKind::kRequest : gen::IoKind::kOutput,
                         request ? *c->from_request : *c->from_output));
     }
-    if (s.ok()) cs.key = k2;  // the deployer seals direct events with it
     crypto::Wipe(k2);
     AEX_RETURN_IF_ERROR(state_file_->Save());
     if (!s.ok()) {

@@ -41,9 +41,7 @@ Result<Bytes> AttestationManager::Dispatch(ByteSpan command) {
       AEX_RETURN_IF_ERROR(Provision(r));
       return Bytes();
     case attest::ManagerOp::kBeginAttest: return BeginAttest(r);
-    case attest::ManagerOp::kFinishAttest:
-      AEX_RETURN_IF_ERROR(FinishAttest(r));
-      return Bytes();
+    case attest::ManagerOp::kFinishAttest: return FinishAttest(r);
     case attest::ManagerOp::kGrant: return Grant(r);
     case attest::ManagerOp::kDisable: return Disable(r);
   }
@@ -103,11 +101,11 @@ Result<Bytes> AttestationManager::BeginAttest(ByteReader& r) {
   return w.Take();
 }
 
-Status AttestationManager::FinishAttest(ByteReader& r) {
+Result<Bytes> AttestationManager::FinishAttest(ByteReader& r) {
   std::string name;
-  ByteSpan evidence;
+  ByteSpan evidence, request;
   if (!r.ReadString16(&name) || !r.ReadLengthPrefixed(&evidence, attest::kMaxManagerField) ||
-      !r.empty()) {
+      !r.ReadLengthPrefixed(&request, attest::kMaxManagerField) || !r.empty()) {
     return InvalidArgument("malformed FINISH_ATTEST command");
   }
   auto it = modules_.find(name);
@@ -118,16 +116,26 @@ Status AttestationManager::FinishAttest(ByteReader& r) {
   // One answer per challenge, right or wrong: another try needs a new one.
   attest::Challenge challenge = std::move(*m.pending);
   m.pending.reset();
+  if (m.claim.backend == tee::Backend::kSgx) {
+    // The deployer signed the request the module received; the key exchange
+    // stays the manager's own.
+    AEX_RETURN_IF_ERROR(attest::AdoptSgxRequest(&challenge, request));
+  } else if (!request.empty() && !crypto::Equal(request, challenge.request)) {
+    return AuthFailed("the module was sent another challenge than the manager's");
+  }
   AEX_ASSIGN_OR_RETURN(attest::AttestationTarget target, TargetFor(m.claim));
-  auto key = attest::VerifyEvidence(target, challenge, evidence);
+  auto session = attest::VerifyEvidence(target, challenge, evidence);
   attest::WipeTarget(&target);
-  if (!key.ok()) return key.status();
+  if (!session.ok()) return session.status();
+  // A new session key: its grant nonces start again at 1.
   ForgetKey(&m.key);
-  m.key = *key;
-  crypto::Wipe(*key);
+  m.key = session->key;
+  m.nonce = 0;
   log_("attested " + name + " (module id " + std::to_string(m.claim.module_id) + " on " +
        m.claim.node + ")");
-  return Status::Ok();
+  ByteWriter w(8);
+  w.PutU64(session->instance_id);
+  return w.Take();
 }
 
 Result<AttestationManager::ManagedModule*> AttestationManager::Attested(const std::string& name) {

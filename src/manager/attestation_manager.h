@@ -50,14 +50,15 @@ class AttestationManager {
   struct ManagedModule {
     attest::ModuleClaim claim;
     std::optional<attest::Challenge> pending;  // BEGIN_ATTEST issued, FINISH not yet
-    std::optional<crypto::Key> key;            // K_m, once attested
+    std::optional<crypto::Key> key;            // K_s of the last attestation
     uint64_t nonce = 0;                        // last grant or disable nonce used
   };
 
   Result<Bytes> Dispatch(ByteSpan command);
   Status Provision(ByteReader& r);
   Result<Bytes> BeginAttest(ByteReader& r);
-  Status FinishAttest(ByteReader& r);
+  // Replies with the attested instance id (u64).
+  Result<Bytes> FinishAttest(ByteReader& r);
   Result<Bytes> Grant(ByteReader& r);
   Result<Bytes> Disable(ByteReader& r);
 

@@ -45,14 +45,39 @@ class Platform {
   virtual Backend backend() const = 0;
   // Measures the running module and derives the keys it can derive alone.
   virtual Status Init(const ModuleContext& ctx) = 0;
-  // Answers an attestation challenge from the deployer. Backends whose module
-  // key comes out of attestation (sgx) establish it here.
+  // Answers an attestation challenge from the deployer and establishes a new
+  // session key K_s from fresh randomness of this instance (symmetric
+  // backends) or a fresh ephemeral X25519 key (sgx): no earlier instance or
+  // attestation had it, so nothing recorded under an earlier one opens.
   virtual Result<Bytes> Attest(ByteSpan challenge) = 0;
-  // The module key K_m, or nullptr while it is not established.
-  virtual const crypto::Key* module_key() const = 0;
+  // K_s of the last successful Attest, or nullptr before one. Grants,
+  // disable and transfer grants are wrapped under it, never under K_m.
+  virtual const crypto::Key* session_key() const = 0;
   // The cipher this module uses for deployer messages (key grants, disable).
   virtual bool uses_spongent() const { return false; }
+  // This instance's random id: drawn once at start, bound into every
+  // evidence and reported in the module's stats, so that the deployer sees
+  // a restart behind its back. 0 until DrawInstanceId.
+  uint64_t instance_id() const { return instance_id_; }
+  Status DrawInstanceId();
+
+ protected:
+  uint64_t instance_id_ = 0;
 };
+
+// Evidence header of the symmetric backends (native, trustzone, sancus),
+// fresh per Attest: u8 flags || u64 instance_id || random[16] from the
+// platform's RNG. The evidence MAC and the session key K_s cover it.
+inline constexpr size_t kSessionRandomSize = 16;
+inline constexpr size_t kSessionHeaderSize = 1 + 8 + kSessionRandomSize;
+Result<Bytes> NewSessionHeader(uint8_t flags, uint64_t instance_id);
+// header || HMAC-SHA256(K_m, label || "/attest" || u32 module_id || header || challenge)
+Bytes HmacEvidence(std::string_view label, const crypto::Key& module_key, uint32_t module_id,
+                   ByteSpan header, ByteSpan challenge);
+// K_s = HKDF-SHA256(ikm = K_m, salt = label || "/session",
+//                   info = u32 module_id || header || SHA-256(challenge))[0..16)
+crypto::Key HkdfSessionKey(std::string_view label, const crypto::Key& module_key,
+                           uint32_t module_id, ByteSpan header, ByteSpan challenge);
 
 // Defined by the platform library linked into the module.
 std::unique_ptr<Platform> CreateModulePlatform();

@@ -32,11 +32,14 @@ using channel::Role;
 using wire::ModuleStats;
 using wire::MsgType;
 
+// Frames a module queues while it waits for a response (IssueRequest).
+constexpr size_t kMaxDeferred = 1024;
+
 struct Connection {
   Role role;
   uint16_t io_index;
   channel::Cipher cipher;
-  crypto::Key key, prev_key{};  // kept for a state export (aex update)
+  crypto::SecretKey key, prev_key{};  // kept for a state export (aex update)
   std::unique_ptr<crypto::Aead> aead;
   std::unique_ptr<crypto::Aead> prev{};  // key before a re-key, until the new one is seen
   uint64_t sent = 0;           // last counter sealed by this end
@@ -75,6 +78,7 @@ class Runtime {
   Result<channel::KeyGrant> TransferGrant(ByteSpan blob, uint16_t purpose);
   Status ExportState(ByteSpan blob, Bytes* sealed);
   Status ImportState(ByteSpan blob);
+  Status ImportConnections(ByteSpan plain);
   void Bind(uint32_t conn_id, Connection c);
   const char* IoName(Role role, uint16_t index) const;
   Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
@@ -185,6 +189,7 @@ void Runtime::Dispatch(const Bytes& body) {
   }
   if (frame->type == MsgType::kModuleStats) {
     stats_.values[ModuleStats::kDisabled] = disabled_;
+    stats_.values[ModuleStats::kInstanceId] = platform_->instance_id();
     return Reply(id, Status::Ok(), stats_.Encode());
   }
   auto op = wire::ModuleOp::Parse(frame->payload);
@@ -223,16 +228,19 @@ void Runtime::Dispatch(const Bytes& body) {
   }
 }
 
+// A new session (fresh K_s) restarts management nonces: everything sealed
+// under an earlier session, or for an earlier instance, no longer opens.
 Status Runtime::Attest(ByteSpan challenge, Bytes* evidence) {
   if (challenge.size() < 16 || challenge.size() > 4096) {
     return InvalidArgument("challenge must be 16..4096 bytes");
   }
   AEX_ASSIGN_OR_RETURN(*evidence, platform_->Attest(challenge));
+  last_mgmt_nonce_ = 0;
   return Status::Ok();
 }
 
 std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
-  const crypto::Key* key = platform_->module_key();
+  const crypto::Key* key = platform_->session_key();
   if (key == nullptr) return nullptr;
   return channel::NewCipher(
       platform_->uses_spongent() ? channel::Cipher::kSpongent : channel::Cipher::kAes, *key);
@@ -241,7 +249,7 @@ std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
 Status Runtime::SetKey(ByteSpan blob) {
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established: attest first");
+  if (!aead) return FailedPrecondition("session key not established: attest first");
   auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
   if (!grant.ok()) {
     Count(ModuleStats::kGrantsRejected);
@@ -293,10 +301,13 @@ void Runtime::Bind(uint32_t conn_id, Connection c) {
 
 Status Runtime::Disable(ByteSpan blob) {
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established");
-  AEX_ASSIGN_OR_RETURN(uint64_t nonce, channel::OpenDisable(*aead, module_id_, blob));
-  if (nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale disable nonce");
-  last_mgmt_nonce_ = nonce;
+  if (!aead) return FailedPrecondition("session key not established");
+  auto nonce = channel::OpenDisable(*aead, module_id_, blob);
+  if (!nonce.ok() || *nonce <= last_mgmt_nonce_) {
+    Count(ModuleStats::kGrantsRejected);
+    return nonce.ok() ? Status(Code::kReplay, "stale disable nonce") : nonce.status();
+  }
+  last_mgmt_nonce_ = *nonce;
   DropAll();
   return Status::Ok();
 }
@@ -311,13 +322,18 @@ void Runtime::DropAll() {
 // A state-transfer key K_t from the deployer (a grant with conn_id 0).
 Result<channel::KeyGrant> Runtime::TransferGrant(ByteSpan blob, uint16_t purpose) {
   auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("module key not established");
+  if (!aead) return FailedPrecondition("session key not established");
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
-  AEX_ASSIGN_OR_RETURN(auto g, channel::UnwrapGrant(*aead, module_id_, blob));
+  auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
+  if (!grant.ok()) Count(ModuleStats::kGrantsRejected);
+  AEX_ASSIGN_OR_RETURN(auto g, std::move(grant));
   if (g.conn_id != 0 || g.io_index != purpose || !channel::NewCipher(g.cipher, g.key)) {
     return InvalidArgument("not a usable transfer grant");
   }
-  if (g.nonce <= last_mgmt_nonce_) return Status(Code::kReplay, "stale transfer grant nonce");
+  if (g.nonce <= last_mgmt_nonce_) {
+    Count(ModuleStats::kGrantsRejected);
+    return Status(Code::kReplay, "stale transfer grant nonce");
+  }
   last_mgmt_nonce_ = g.nonce;
   return g;
 }
@@ -333,16 +349,19 @@ Status Runtime::ExportState(ByteSpan blob, Bytes* sealed) {
     w.PutU8(static_cast<uint8_t>(c.role));
     w.PutString16(IoName(c.role, c.io_index));  // a new version may renumber its endpoints
     w.PutU8(static_cast<uint8_t>(c.cipher) | (c.prev ? 0x80 : 0));
-    w.PutBytes(c.key);
-    w.PutBytes(c.prev_key);
+    w.PutBytes(c.key.k);
+    w.PutBytes(c.prev ? c.prev_key.k : crypto::Key{});  // a retired key never leaves
     w.PutU64(c.sent);
     w.PutU64(c.last_accepted);
   }
   size_t n = aex_save_state ? aex_save_state(Scratch(), AEX_MAX_PAYLOAD) : 0;
-  if (n > AEX_MAX_PAYLOAD) return Internal("state hook returned more than its buffer");
-  w.PutBytes(ByteSpan(Scratch(), n));
-  DropAll();
   Bytes plain = w.Take();
+  if (n > AEX_MAX_PAYLOAD) {
+    crypto::Wipe(plain);  // the connection keys are in it
+    return Internal("state hook returned more than its buffer");
+  }
+  plain.insert(plain.end(), Scratch(), Scratch() + n);
+  DropAll();
   Status s = channel::SealEvent(*channel::NewCipher(g.cipher, g.key), 0,
                                 Direction::kForward, 1, plain, sealed);
   crypto::Wipe(g.key);
@@ -358,10 +377,16 @@ Status Runtime::ImportState(ByteSpan blob) {
   Status s = channel::OpenEvent(*channel::NewCipher(g.cipher, g.key), 0, Direction::kForward,
                                 blob.subspan(channel::kGrantSize), &counter, &plain);
   crypto::Wipe(g.key);
-  if (!s.ok() || counter != 1) return AuthFailed("state blob does not authenticate");
+  if (s.ok() && counter != 1) s = AuthFailed("state blob does not authenticate");
+  if (s.ok()) s = ImportConnections(plain);
+  crypto::Wipe(plain);  // keys inside, on every path
+  return s;
+}
+
+Status Runtime::ImportConnections(ByteSpan plain) {
   ByteReader r(plain);
   uint16_t n = 0;
-  r.ReadU16(&n);
+  if (!r.ReadU16(&n)) return InvalidArgument("malformed state");
   const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
                              desc_->n_handlers};
   for (uint16_t i = 0; i < n; ++i) {
@@ -379,16 +404,15 @@ Status Runtime::ImportState(ByteSpan blob) {
     while (c.io_index < limits[role] && name != IoName(c.role, c.io_index)) ++c.io_index;
     if (c.io_index == limits[role]) return InvalidArgument("no endpoint '" + name + "' here");
     c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
-    std::copy(key.begin(), key.end(), c.key.begin());
-    std::copy(prev.begin(), prev.end(), c.prev_key.begin());
-    c.aead = channel::NewCipher(c.cipher, c.key);
-    if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key);
+    std::copy(key.begin(), key.end(), c.key.k.begin());
+    std::copy(prev.begin(), prev.end(), c.prev_key.k.begin());
+    c.aead = channel::NewCipher(c.cipher, c.key.k);
+    if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key.k);
     if (!c.aead) return InvalidArgument("cipher not supported by this module");
     Bind(id, std::move(c));
   }
   ByteSpan app = r.rest();
   if (aex_restore_state) aex_restore_state(app.data(), app.size());
-  crypto::Wipe(plain);
   return Status::Ok();
 }
 
@@ -431,7 +455,10 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
   // wherever it happened (authenticated, so the node cannot fake it).
   stats_.values[ModuleStats::kLost] += *counter - c.last_accepted - 1;
   c.last_accepted = *counter;
-  if (!accepted_prev_) c.prev.reset();  // the sender has switched: retire the old key
+  if (!accepted_prev_ && c.prev) {  // the sender has switched: retire the old key
+    c.prev.reset();
+    crypto::Wipe(c.prev_key.k);
+  }
   *conn = &c;
   return Status::Ok();
 }
@@ -526,7 +553,13 @@ int Runtime::IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t c
       *resp_len = plain.size();
       return AEX_OK;
     }
-    deferred_.push_back(std::move(body));  // handled after this call returns
+    // Handled after this call returns; bounded, so that a node flooding a
+    // module that waits for a response cannot exhaust its memory.
+    if (deferred_.size() >= kMaxDeferred) {
+      Count(ModuleStats::kDeferredDropped);
+      continue;
+    }
+    deferred_.push_back(std::move(body));
   }
 }
 
@@ -564,6 +597,7 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
   ctx.module_id = module_id;
   auto platform = tee::CreateModulePlatform();
   Status s = platform->Init(ctx);
+  if (s.ok()) s = platform->DrawInstanceId();
   if (!s.ok()) {
     fprintf(stderr, "[%s] platform init failed: %s\n", desc->name, s.ToString().c_str());
     return 1;

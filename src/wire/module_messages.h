@@ -45,7 +45,8 @@ struct ModuleStats {
   enum Field {
     kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
     kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
-    kDisabled, kOutputsRefused, kOutputsUndelivered, kLost, kFieldCount
+    kDisabled, kOutputsRefused, kOutputsUndelivered, kLost, kInstanceId, kDeferredDropped,
+    kFieldCount
   };
   static const char* FieldName(int field);
   uint64_t values[kFieldCount] = {};

@@ -58,7 +58,7 @@ const char* ModuleStats::FieldName(int field) {
       "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
       "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
       "grants_accepted", "grants_rejected",  "disabled",           "outputs_refused",
-      "outputs_undelivered", "lost"};
+      "outputs_undelivered", "lost",        "instance_id",        "deferred_dropped"};
   return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
 }
 

@@ -23,7 +23,10 @@ sed -i 's/5001/5301/; s/5002/5302/' "$D"
 "$AEX" up "$D" -q
 [ -f "$STATE" ] || fail "no state file after up"
 [ "$(stat -c %a "$STATE")" = "600" ] || fail "state file mode is not 0600"
-grep -q '"key": "[0-9a-f]\{32\}"' "$STATE" || fail "state file has no keys"
+# The state file holds no key, nonce or counter (a restored copy must not be
+# able to roll any back), only the instance ids the deployer attested.
+! grep -qE '"(key|nonce|counter)"' "$STATE" || fail "state file holds keys, nonces or counters"
+grep -qE '"instance": [1-9][0-9]*' "$STATE" || fail "state file records no attested instance"
 before=$(sha256sum "$STATE")
 
 cases=0
@@ -97,4 +100,16 @@ for delay in 0.05 0.2 0.4; do
     python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])')" "yx" \
     "application works after resuming at $delay s"
 done
+# A state file restored from a backup: the next runs attest again and key
+# the direct connection afresh, so nothing repeats and the application works.
+reverse() {
+  "$AEX" request "$D" --connection operator-reverse --text "$1" --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])'
+}
+cp "$STATE" "$DIR/state.backup"
+expect_eq "$(reverse ab)" "ba" "request before the restore"
+expect_eq "$(reverse cd)" "dc" "second request before the restore"
+cp "$DIR/state.backup" "$STATE"
+"$AEX" up "$D" -q
+expect_eq "$(reverse ef)" "fe" "request after the state file was restored"
 echo "PASS: cli"

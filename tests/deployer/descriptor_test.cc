@@ -378,6 +378,8 @@ std::vector<BadCase> BadCases() {
        "name 'ping' is already a module's"},
       {"ManagerWithoutNode", kGood + "manager: {name: am}\n", "needs 'node'"},
       {"ManagerUnknownKey", kGood + "manager: {node: n1, host: x}\n", "unknown key 'host'"},
+      {"ManagerPolicyNotABoolean", kGood + "manager: {node: n1, allow_unprotected: yes-ish}\n",
+       "'allow_unprotected' must be a boolean"},
       {"ManagerNodeNotAString", kGood + "manager: {node: [n1]}\n",
        "'node' must be a string, got a list"},
       // Mutual TLS (node field 'tls').

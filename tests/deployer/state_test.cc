@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -37,10 +38,8 @@ TEST_F(StateFileTest, RoundTripsEveryField) {
     auto f = StateFile::Open(path_);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     auto& s = (*f)->state();
-    crypto::Key k;
-    k.fill(0xab);
-    s.modules["m"] = ModuleState{"n1", 7, "/bin/m", std::string(64, 'f'), k, 9, true};
-    s.connections["c"] = ConnectionState{3, k, 41, true};
+    s.modules["m"] = ModuleState{"n1", 7, "/bin/m", std::string(64, 'f'), 0xfedcba9876543210ull, true};
+    s.connections["c"] = ConnectionState{3, true};
     s.events["e"] = EventState{2, true};
     s.next_connection_id = 4;
     s.deployment_tag = std::string(32, 'c');
@@ -54,15 +53,33 @@ TEST_F(StateFileTest, RoundTripsEveryField) {
   ASSERT_TRUE(f.ok());
   auto& s = (*f)->state();
   EXPECT_EQ(s.modules["m"].id, 7u);
-  EXPECT_EQ(s.modules["m"].nonce, 9u);
+  EXPECT_EQ(s.modules["m"].instance, 0xfedcba9876543210ull);
+  EXPECT_TRUE(s.modules["m"].attested());
   EXPECT_TRUE(s.modules["m"].disabled);
-  ASSERT_TRUE(s.modules["m"].key.has_value());
-  EXPECT_EQ((*s.modules["m"].key)[0], 0xab);
-  EXPECT_EQ(s.connections["c"].counter, 41u);
+  EXPECT_TRUE(s.connections["c"].established);
   EXPECT_EQ(s.events["e"].id, 2u);
   EXPECT_EQ(s.next_connection_id, 4u);
   EXPECT_EQ(s.deployment_tag, std::string(32, 'c'));
   EXPECT_EQ(s.loading.at("m2"), "n2");
+}
+
+// The state file holds no secret: no module, session or connection key, and
+// no nonce or counter a restored copy could roll back.
+TEST_F(StateFileTest, HoldsNoKeyNonceOrCounter) {
+  {
+    auto f = StateFile::Open(path_);
+    ASSERT_TRUE(f.ok());
+    auto& s = (*f)->state();
+    s.modules["m"] = ModuleState{"n1", 7, "/bin/m", std::string(64, 'f'), 42, false};
+    s.connections["c"] = ConnectionState{3, true};
+    ASSERT_TRUE((*f)->Save().ok());
+  }
+  std::ifstream in(path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const char* field : {"\"key\"", "\"nonce\"", "\"counter\""}) {
+    EXPECT_EQ(text.str().find(field), std::string::npos) << field << " in " << text.str();
+  }
 }
 
 TEST_F(StateFileTest, SecondOpenIsRefusedWhileLocked) {
@@ -101,7 +118,6 @@ struct BadValue {
   std::string error;
 };
 
-constexpr char kKeyHex[] = "000102030405060708090a0b0c0d0e0f";
 
 std::string File(const std::string& module, const std::string& connection = "{\"id\":1}",
                  const std::string& event = "{\"id\":1}", const std::string& top = "") {
@@ -144,34 +160,22 @@ const std::vector<BadValue>& BadValues() {
         {"NodeMissing", File("{\"id\":3}"), "modules['ping']: field 'node': missing"},
         {"NodeNotString", File("{\"node\":5,\"id\":3}"),
                            "modules['ping']: field 'node': must be a string"},
-        {"KeyNotHex", File(Module(",\"key\":\"zz0102030405060708090a0b0c0d0e0f\"")),
-                       "modules['ping']: field 'key': not a hex string"},
-        {"KeyShort", File(Module(",\"key\":\"0001\"")),
-                      "modules['ping']: field 'key': must be 16 bytes (32 hex digits), got 2 bytes"},
-        {"KeyLong", File(Module(",\"key\":\"" + std::string(kKeyHex) + "00\"")),
-                     "modules['ping']: field 'key': must be 16 bytes (32 hex digits), got 17"},
-        {"KeyOddDigits", File(Module(",\"key\":\"" + std::string(kKeyHex) + "0\"")),
-                          "modules['ping']: field 'key': not a hex string"},
-        {"KeyNumber", File(Module(",\"key\":12")), "modules['ping']: field 'key': must be a string"},
         {"MeasurementNotHex", File(Module(",\"measurement\":\"" + std::string(64, 'g') + "\"")),
                                "modules['ping']: field 'measurement': not a hex string"},
         {"MeasurementShort", File(Module(",\"measurement\":\"00ff\"")),
                               "modules['ping']: field 'measurement': must be 32 bytes"},
-        {"NonceNegative", File(Module(",\"nonce\":-5")),
-                           "modules['ping']: field 'nonce': must be an integer in "
-                           "0..18446744073709551615, got -5"},
-        {"NonceFraction", File(Module(",\"nonce\":2.5")),
-                           "modules['ping']: field 'nonce': must be an integer"},
+        {"InstanceNegative", File(Module(",\"instance\":-5")),
+                              "modules['ping']: field 'instance': must be an integer in "
+                              "0..18446744073709551615, got -5"},
+        {"InstanceFraction", File(Module(",\"instance\":2.5")),
+                              "modules['ping']: field 'instance': must be an integer"},
+        {"InstanceString", File(Module(",\"instance\":\"7\"")),
+                            "modules['ping']: field 'instance': must be an integer"},
         {"DisabledNotBool", File(Module(",\"disabled\":1")),
                              "modules['ping']: field 'disabled': must be true or false, got 1"},
         {"ModuleNotObject", File("[1]"), "modules['ping']: expected an object"},
-        {"CounterNegative", File(Module(""), "{\"id\":1,\"counter\":-1}"),
-                             "connections['c']: field 'counter': must be an integer in "
-                             "0..18446744073709551615, got -1"},
         {"ConnectionIdFraction", File(Module(""), "{\"id\":0.5}"),
                                   "connections['c']: field 'id': must be an integer"},
-        {"ConnectionKeyNotHex", File(Module(""), "{\"id\":1,\"key\":\"" + std::string(32, 'x') + "\"}"),
-                                 "connections['c']: field 'key': not a hex string"},
         {"EstablishedNotBool", File(Module(""), "{\"id\":1,\"established\":\"yes\"}"),
                                 "connections['c']: field 'established': must be true or false"},
         {"EventIdNegative", File(Module(""), "{\"id\":1}", "{\"id\":-2}"),
@@ -215,14 +219,12 @@ INSTANTIATE_TEST_SUITE_P(Table, BadStateValueTest, ::testing::ValuesIn(BadValues
 // The same file, well formed, is accepted: the table above fails for the
 // reason it names.
 TEST_F(StateFileTest, WellFormedValuesAreAccepted) {
-  std::ofstream(path_) << File(Module(",\"key\":\"" + std::string(kKeyHex) + "\",\"nonce\":5"),
-                               "{\"id\":1,\"key\":\"" + std::string(kKeyHex) + "\",\"counter\":7}");
+  std::ofstream(path_) << File(Module(",\"instance\":5"), "{\"id\":1,\"established\":true}");
   auto f = StateFile::Open(path_);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ((*f)->state().modules.at("ping").id, 3u);
-  EXPECT_EQ((*f)->state().modules.at("ping").nonce, 5u);
-  EXPECT_TRUE((*f)->state().modules.at("ping").key.has_value());
-  EXPECT_EQ((*f)->state().connections.at("c").counter, 7u);
+  EXPECT_EQ((*f)->state().modules.at("ping").instance, 5u);
+  EXPECT_TRUE((*f)->state().connections.at("c").established);
 }
 
 // `aex reset` opens with kMoveAside: the corrupt file is kept under a new

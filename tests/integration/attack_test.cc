@@ -464,10 +464,19 @@ TEST_F(AttackTest, AttestationWithWrongMeasurementOrNodeKeyFails) {
     EXPECT_OK(d_.Attest(*remote));
     d_.DropClient(other_node);
   }
-  // The honest attestation yields exactly the module's K_m.
-  ASSERT_OK_AND_ASSIGN(crypto::Key k, deploy::AttestModule(*client_, target));
-  EXPECT_TRUE(k == sink_->key);
-  EXPECT_TRUE(k == tee::DeriveNativeModuleKey(node_.node_key(), sink_->measurement, sink_->id));
+  // The honest attestation yields a fresh session key: neither K_m nor the
+  // key of any earlier attestation of this instance, whose grants then no
+  // longer open.
+  const crypto::Key old_session = sink_->key;
+  Bytes old_grant = d_.WrapGrant(*sink_, 77, sink::kIn, Role::kInput, in_.key);
+  ASSERT_OK_AND_ASSIGN(attest::Session s, deploy::AttestModule(*client_, target));
+  EXPECT_FALSE(s.key == old_session);
+  EXPECT_FALSE(s.key == tee::DeriveNativeModuleKey(node_.node_key(), sink_->measurement,
+                                                   sink_->id));
+  EXPECT_EQ(s.instance_id, sink_->instance);
+  Counters before = Snapshot();
+  EXPECT_FALSE(client_->SetKey(sink_->id, old_grant).ok());
+  EXPECT_EQ(Snapshot().grants_bad, before.grants_bad + 1);
   ExpectStillWorks();
 }
 

@@ -298,7 +298,10 @@ Status TestDeployer::Attest(TestModule& m) {
   target.module_id = m.id;
   target.measurement = m.measurement;
   target.node_key = m.node->node_key();
-  AEX_ASSIGN_OR_RETURN(m.key, deploy::AttestModule(*client, target));
+  AEX_ASSIGN_OR_RETURN(attest::Session session, deploy::AttestModule(*client, target));
+  m.key = session.key;  // a new session: its grant nonces start again
+  m.nonce = 0;
+  m.instance = session.instance_id;
   return Status::Ok();
 }
 

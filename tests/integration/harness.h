@@ -164,8 +164,9 @@ struct TestModule {
   std::string name;
   uint32_t id = 0;
   crypto::Digest measurement{};
-  crypto::Key key{};       // K_m
-  uint64_t nonce = 0;      // last grant/disable nonce used
+  crypto::Key key{};       // K_s of the last attestation
+  uint64_t nonce = 0;      // last grant/disable nonce used under it
+  uint64_t instance = 0;   // the instance id that attestation saw
   channel::Cipher cipher = channel::Cipher::kAes;
 };
 

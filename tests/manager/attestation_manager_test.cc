@@ -14,6 +14,8 @@
 #include "platform/sancus/sancus_keys.h"
 #include "runtime/channel.h"
 
+#include <map>
+
 namespace aex::manager {
 namespace {
 
@@ -67,15 +69,29 @@ class AttestationManagerTest : public ::testing::Test {
   }
 
   // What a native module with `node_key` answers.
-  static Bytes NativeAnswer(const crypto::Key& node_key, const ModuleClaim& c, ByteSpan request) {
+  // (its instance id 0x1000 + module id, fresh randomness), and the session
+  // key it derives for that answer.
+  static Bytes NativeAnswer(const crypto::Key& node_key, const ModuleClaim& c, ByteSpan request,
+                            crypto::Key* session = nullptr) {
     crypto::Key km = tee::DeriveNativeModuleKey(node_key, c.measurement, c.module_id);
-    crypto::Digest mac = tee::NativeEvidence(km, c.module_id, request);
-    return Bytes(mac.begin(), mac.end());
+    auto header = tee::NewSessionHeader(0, 0x1000 + c.module_id);
+    EXPECT_TRUE(header.ok());
+    if (session) *session = tee::HkdfSessionKey(tee::kNativeLabel, km, c.module_id, *header, request);
+    return tee::HmacEvidence(tee::kNativeLabel, km, c.module_id, *header, request);
   }
 
   Status AttestNative(const ModuleClaim& c, const crypto::Key& module_node_key) {
     AEX_ASSIGN_OR_RETURN(Bytes request, Begin(c));
-    return Send(attest::EncodeFinish(c.module, NativeAnswer(module_node_key, c, request)));
+    crypto::Key session;
+    Bytes answer = NativeAnswer(module_node_key, c, request, &session);
+    Bytes body;
+    AEX_RETURN_IF_ERROR(Send(attest::EncodeFinish(c.module, answer), &body));
+    // The manager reports the instance it attested.
+    if (body.size() != 8 || LoadU64(body.data()) != 0x1000 + c.module_id) {
+      return Internal("FINISH_ATTEST did not report the instance id");
+    }
+    sessions_[c.module] = session;
+    return Status::Ok();
   }
 
   static ModuleClaim Native(const std::string& name, uint32_t id, uint8_t seed = 7) {
@@ -89,6 +105,7 @@ class AttestationManagerTest : public ::testing::Test {
   }
 
   std::string log_;
+  std::map<std::string, crypto::Key> sessions_;  // the modules' side of each session
   AttestationManager manager_;
 };
 
@@ -104,8 +121,14 @@ TEST_F(AttestationManagerTest, AttestsAndGrantsKeysOnlyTheModulesCanOpen) {
   ASSERT_EQ(reply->blobs.size(), 2u);
   EXPECT_FALSE(reply->key.has_value());  // not a direct connection: K_c stays wrapped
 
-  crypto::Key ka = tee::DeriveNativeModuleKey(kNodeKey, a.measurement, a.module_id);
-  crypto::Key kb = tee::DeriveNativeModuleKey(kNodeKey, b.measurement, b.module_id);
+  crypto::Key ka = sessions_.at("a"), kb = sessions_.at("b");
+  // Grants are wrapped under the session keys, never under K_m.
+  EXPECT_FALSE(channel::UnwrapGrant(
+                   *channel::NewCipher(channel::Cipher::kAes,
+                                       tee::DeriveNativeModuleKey(kNodeKey, b.measurement,
+                                                                  b.module_id)),
+                   b.module_id, reply->blobs[0])
+                   .ok());
   auto aead_a = channel::NewCipher(channel::Cipher::kAes, ka);
   auto aead_b = channel::NewCipher(channel::Cipher::kAes, kb);
   auto gb = channel::UnwrapGrant(*aead_b, b.module_id, reply->blobs[0]);
@@ -198,11 +221,14 @@ TEST_F(AttestationManagerTest, SancusModulesGetSpongentGrants) {
   ASSERT_TRUE(request.ok()) << request.status().ToString();
   crypto::Key km = tee::SancusModuleKey(tee::SancusVendorKey(kSancusNodeKey, kVendor),
                                         c.measurement);
-  Bytes evidence = tee::SancusEvidence(km, c.module_id, tee::kEvidenceSimulated, *request);
+  auto header = tee::NewSessionHeader(tee::kEvidenceSimulated, 77);
+  ASSERT_TRUE(header.ok());
+  Bytes evidence = tee::SancusEvidence(km, c.module_id, *header, *request);
   ASSERT_TRUE(Send(attest::EncodeFinish("sensor", evidence)).ok());
   auto reply = Grant({4, 1, false, false, {{"sensor", 0, 0}}});
   ASSERT_TRUE(reply.ok());
-  auto aead = channel::NewCipher(channel::Cipher::kSpongent, km);
+  auto aead = channel::NewCipher(channel::Cipher::kSpongent,
+                                 tee::SancusSessionKey(km, c.module_id, *header, *request));
   auto g = channel::UnwrapGrant(*aead, c.module_id, reply->blobs[0]);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->cipher, channel::Cipher::kSpongent);
@@ -256,7 +282,7 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   t.huk = {4, 5};
   t.root_ca_pem = "-----BEGIN CERTIFICATE-----";
   t.root_ca_name = "ca.pem";
-  t.signer_pem = "signer";
+  t.signer_spki = {0x30, 0x59, 0x01};
   Bytes cmd = attest::EncodeProvision("node-x", t);
   ByteReader r(ByteSpan(cmd).subspan(1));
   std::string node;
@@ -272,7 +298,8 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   EXPECT_EQ(u.huk, t.huk);
   EXPECT_EQ(u.root_ca_pem, t.root_ca_pem);
   EXPECT_EQ(u.root_ca_name, t.root_ca_name);
-  EXPECT_EQ(u.signer_pem, t.signer_pem);
+  EXPECT_EQ(u.signer_spki, t.signer_spki);
+  EXPECT_TRUE(u.signer_pem.empty());  // never a private key
   // Every truncation is refused.
   for (size_t n = 1; n < cmd.size(); ++n) {
     ByteReader cut(ByteSpan(cmd).subspan(1, n - 1));

@@ -109,7 +109,7 @@ int Run(int iterations) {
       auto t2 = Clock::now();
       auto ev = p->Attest(c->request);
       auto t3 = Clock::now();
-      auto key = ev.ok() ? deploy::VerifyEvidence(t, *c, *ev) : Result<crypto::Key>(ev.status());
+      auto key = ev.ok() ? deploy::VerifyEvidence(t, *c, *ev) : Result<attest::Session>(ev.status());
       auto t4 = Clock::now();
       if (!key.ok()) {
         fprintf(stderr, "%s: %s\n", tee::BackendName(b), key.status().ToString().c_str());

@@ -231,7 +231,7 @@ const nlohmann::json* ModuleIn(const nlohmann::json& status, const std::string& 
 TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   TempDir dir;
   const std::string descriptor =
-      CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n");
+      CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n  allow_unprotected: true\n");
   CliApp app(dir);
   CliRun start = app.Do("nodes start descriptor.yaml");
   ASSERT_EQ(start.exit_code, 0) << start.output;
@@ -242,19 +242,22 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   ASSERT_EQ(output.exit_code, 0) << output.output;
   ExpectEventsFlowBothWays(app.dir());
 
-  // The deployer holds the manager's key and the control connection's, not
-  // the keys of the modules the manager attested nor of their connections.
+  // The state file holds no key, nonce or counter at all: the manager's
+  // session and the control connection are re-keyed in every run, and the
+  // keys of the modules the manager attested never reach the deployer.
   auto state = nlohmann::json::parse(ReadText(dir / ".aex/descriptor.state.json"));
-  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard"}) {
-    EXPECT_EQ(state["modules"][m].value("key", "?"), "") << m;
-    EXPECT_TRUE(state["modules"][m].value("by_manager", false)) << m;
+  for (const char* m : {"sensor", "gateway", "aggregator", "dashboard", "aex-manager"}) {
+    EXPECT_FALSE(state["modules"][m].contains("key")) << m;
+    EXPECT_FALSE(state["modules"][m].contains("nonce")) << m;
+    EXPECT_NE(state["modules"][m].value("instance", uint64_t{0}), 0u) << m;
+    EXPECT_EQ(state["modules"][m].value("by_manager", false), std::string(m) != "aex-manager")
+        << m;
   }
-  EXPECT_NE(state["modules"]["aex-manager"].value("key", ""), "");
   for (const char* c : {"sensor-readings", "sensor-acks", "forwarded-readings", "alerts",
-                        "summary"}) {
-    EXPECT_EQ(state["connections"][c].value("key", "?"), "") << c;
+                        "summary", "set-threshold"}) {
+    EXPECT_FALSE(state["connections"][c].contains("key")) << c;
+    EXPECT_FALSE(state["connections"][c].contains("counter")) << c;
   }
-  EXPECT_NE(state["connections"]["set-threshold"].value("key", ""), "");  // the deployer's own
   auto status = StatusJson(app, "descriptor.yaml");
   const nlohmann::json* gateway = ModuleIn(status, "gateway");
   ASSERT_NE(gateway, nullptr) << status.dump();
@@ -272,7 +275,7 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   EXPECT_NE(update.output.find("attested by the attestation manager"), std::string::npos)
       << update.output;
 
-  // Disable through the manager, which seals the command under K_m.
+  // Disable through the manager, which seals the command under its K_s.
   CliRun disable = app.Do("disable descriptor.yaml --module dashboard");
   ASSERT_EQ(disable.exit_code, 0) << disable.output;
   EXPECT_FALSE(CallEntry(app.dir(), "dashboard", "report").ok());
@@ -304,6 +307,18 @@ TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
   EXPECT_NE(strict_up.output.find("allow_simulated: false"), std::string::npos)
       << strict_up.output;
   EXPECT_EQ(app.Do("down strict.yaml").exit_code, 0);
+
+  // A manager on a simulated platform without the explicit policy: refused
+  // with the reason, before it is given any node's secrets.
+  std::string unprotected =
+      std::regex_replace(descriptor, std::regex("  allow_unprotected: true\n"), "");
+  ASSERT_NE(unprotected, descriptor);
+  WriteText(dir / "unprotected.yaml", unprotected);
+  CliRun unprotected_up = app.Do("--manager up unprotected.yaml");
+  EXPECT_NE(unprotected_up.exit_code, 0) << unprotected_up.output;
+  EXPECT_NE(unprotected_up.output.find("allow_unprotected: true"), std::string::npos)
+      << unprotected_up.output;
+  EXPECT_EQ(app.Do("down unprotected.yaml").exit_code, 0);
 
   // The manager's node restarts: the manager comes back without keys, so
   // `aex up` deploys it and everything it had attested again.

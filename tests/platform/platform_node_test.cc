@@ -73,9 +73,11 @@ class NodeAttestTest : public ::testing::TestWithParam<BackendCase> {
     return client->LoadModule("pong", static_cast<uint8_t>(backend()), "", ReadBytes(binary));
   }
 
+  // The session key of a new attestation.
   Result<crypto::Key> Attest(Node& node, const AttestationTarget& t) {
     AEX_ASSIGN_OR_RETURN(auto client, node.Connect());
-    return deploy::AttestModule(*client, t);
+    AEX_ASSIGN_OR_RETURN(attest::Session s, deploy::AttestModule(*client, t));
+    return s.key;
   }
 
   // Keys a direct connection to pong's `reverse` handler (index 1) under
@@ -104,7 +106,8 @@ class NodeAttestTest : public ::testing::TestWithParam<BackendCase> {
     return std::string(plain.begin(), plain.end());
   }
 
-  void ExpectRejected(const Result<crypto::Key>& r, Code code, const std::string& reason) {
+  template <typename T>
+  void ExpectRejected(const Result<T>& r, Code code, const std::string& reason) {
     ASSERT_FALSE(r.ok()) << "attestation succeeded where it must fail (" << reason << ")";
     EXPECT_EQ(r.status().code(), code) << r.status().ToString();
     EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().ToString();

@@ -37,13 +37,17 @@ std::string KeyHex(const Bytes& raw) { return HexEncode(raw) + "\n"; }
 
 // Attests `platform` for `target`: the deployer's challenge, the module's
 // evidence, the deployer's verdict.
+// The session key the deployer obtains.
 Result<crypto::Key> RoundTrip(tee::Platform& platform, const AttestationTarget& target) {
   AEX_ASSIGN_OR_RETURN(Challenge c, deploy::NewChallenge(target));
   AEX_ASSIGN_OR_RETURN(Bytes evidence, platform.Attest(c.request));
-  return deploy::VerifyEvidence(target, c, evidence);
+  AEX_ASSIGN_OR_RETURN(attest::Session s, deploy::VerifyEvidence(target, c, evidence));
+  EXPECT_EQ(s.instance_id, platform.instance_id());
+  return s.key;
 }
 
-void ExpectRejected(const Result<crypto::Key>& r, Code code, const std::string& reason) {
+template <typename T>
+void ExpectRejected(const Result<T>& r, Code code, const std::string& reason) {
   ASSERT_FALSE(r.ok()) << "attestation succeeded where it must fail (" << reason << ")";
   EXPECT_EQ(r.status().code(), code) << r.status().ToString();
   EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().ToString();
@@ -87,6 +91,7 @@ class SymmetricTest : public ::testing::TestWithParam<Backend> {
     auto p = GetParam() == Backend::kSancus ? tee::CreateSancusPlatform()
                                             : tee::CreateTrustZonePlatform();
     Status s = p->Init({id, key_file});
+    if (s.ok()) s = p->DrawInstanceId();
     EXPECT_TRUE(s.ok()) << s.ToString();
     return p;
   }
@@ -96,23 +101,55 @@ class SymmetricTest : public ::testing::TestWithParam<Backend> {
   AttestationTarget target_;
 };
 
-TEST_P(SymmetricTest, CorrectAttestationYieldsTheModulesKey) {
+TEST_P(SymmetricTest, CorrectAttestationYieldsAFreshSessionKey) {
   auto m = Module(5, dir_ / "node.key");
-  EXPECT_EQ(m->module_key(), nullptr);
+  EXPECT_EQ(m->session_key(), nullptr);
   EXPECT_EQ(m->uses_spongent(), GetParam() == Backend::kSancus);
   auto key = RoundTrip(*m, target_);
   PT_ASSERT_OK(key);
-  ASSERT_NE(m->module_key(), nullptr);
-  EXPECT_EQ(*key, *m->module_key());
-  // Attesting again (the same vendor) keeps the key.
+  ASSERT_NE(m->session_key(), nullptr);
+  EXPECT_EQ(*key, *m->session_key());
+  // Attesting again (the same vendor) establishes another session key, and
+  // a restarted instance (same id, same binary, same node) yet another.
   auto again = RoundTrip(*m, target_);
   PT_ASSERT_OK(again);
-  EXPECT_EQ(*again, *key);
+  EXPECT_NE(*again, *key);
+  EXPECT_EQ(*again, *m->session_key());
+  auto restarted = Module(5, dir_ / "node.key");
+  EXPECT_NE(restarted->instance_id(), m->instance_id());
+  auto fresh = RoundTrip(*restarted, target_);
+  PT_ASSERT_OK(fresh);
+  EXPECT_NE(*fresh, *key);
+  EXPECT_NE(*fresh, *again);
+}
+
+// A node replaying a recorded challenge to a restarted instance gets a new
+// session all the same: the instance's randomness, not the challenge alone,
+// makes the key fresh.
+TEST_P(SymmetricTest, ReplayedChallengeGivesANewSession) {
+  auto m = Module(5, dir_ / "node.key");
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto first = m->Attest(c->request);
+  PT_ASSERT_OK(first);
+  const crypto::Key k1 = *m->session_key();
+  auto restarted = Module(5, dir_ / "node.key");
+  auto second = restarted->Attest(c->request);
+  PT_ASSERT_OK(second);
+  EXPECT_NE(*first, *second);
+  EXPECT_NE(*restarted->session_key(), k1);
 }
 
 TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
   auto m = Module(5, dir_ / "node.key");
-  PT_ASSERT_OK(RoundTrip(*m, target_));
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  ASSERT_GT(evidence->size(), tee::kSessionHeaderSize);
+  ByteSpan header = ByteSpan(*evidence).first(tee::kSessionHeaderSize);
+  EXPECT_EQ(header[0], tee::kEvidenceSimulated);
+  EXPECT_EQ(LoadU64(header.data() + 1), m->instance_id());
   crypto::Key expected;
   if (GetParam() == Backend::kSancus) {
     // K_N -> K_N,SP -> K_N,SP,SM, each a SpongeWrap MAC.
@@ -127,6 +164,7 @@ TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
     }
     auto module = crypto::SancusKdf(vendor, identity);
     std::copy(module.begin(), module.end(), expected.begin());
+    expected = tee::SancusSessionKey(expected, 5, header, c->request);
   } else {
     // vendor key = SHA-256(HUK || LE16(vendor id)) as the original tool.
     Bytes in = key_;
@@ -135,8 +173,9 @@ TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
     crypto::Digest vendor = crypto::Sha256(in);
     EXPECT_EQ(tee::UuidString(tee::TaUuid("pong")), "9c40b365-e30d-5c2c-aa95-be60810d0147");
     expected = tee::TrustZoneModuleKey(vendor, tee::TaUuid("tz-module"), target_.measurement, 5);
+    expected = tee::HkdfSessionKey(tee::kTrustZoneLabel, expected, 5, header, c->request);
   }
-  EXPECT_EQ(*m->module_key(), expected);
+  EXPECT_EQ(*m->session_key(), expected);
 }
 
 TEST_P(SymmetricTest, DescriptorVendorKeyWorksWithoutTheNodeKey) {
@@ -259,6 +298,7 @@ class SgxTest : public ::testing::Test {
                           "\n");
     auto p = tee::CreateSgxPlatform();
     Status s = p->Init({id, launch});
+    if (s.ok()) s = p->DrawInstanceId();
     EXPECT_TRUE(s.ok()) << s.ToString();
     return p;
   }
@@ -268,18 +308,18 @@ class SgxTest : public ::testing::Test {
   int launches_ = 0;
 };
 
-TEST_F(SgxTest, CorrectAttestationYieldsTheModulesKey) {
+TEST_F(SgxTest, CorrectAttestationYieldsAFreshSessionKey) {
   auto m = Module(7, "p1");
-  EXPECT_EQ(m->module_key(), nullptr);  // no key before attestation
+  EXPECT_EQ(m->session_key(), nullptr);  // no key before attestation
   auto key = RoundTrip(*m, target_);
   PT_ASSERT_OK(key);
-  ASSERT_NE(m->module_key(), nullptr);
-  EXPECT_EQ(*key, *m->module_key());
+  ASSERT_NE(m->session_key(), nullptr);
+  EXPECT_EQ(*key, *m->session_key());
   // Re-attestation by the same signer establishes a fresh key on both sides.
   auto again = RoundTrip(*m, target_);
   PT_ASSERT_OK(again);
   EXPECT_NE(*again, *key);
-  EXPECT_EQ(*again, *m->module_key());
+  EXPECT_EQ(*again, *m->session_key());
 }
 
 TEST_F(SgxTest, SignerKeyIsCreatedOnceAndPrivate) {
@@ -306,7 +346,7 @@ TEST_F(SgxTest, WrongMeasurementFailsAtEinit) {
   ASSERT_FALSE(evidence.ok());
   EXPECT_EQ(evidence.status().code(), Code::kAuthFailed);
   EXPECT_NE(evidence.status().message().find("EINIT"), std::string::npos);
-  EXPECT_EQ(m->module_key(), nullptr);
+  EXPECT_EQ(m->session_key(), nullptr);
 }
 
 TEST_F(SgxTest, WrongMeasurementFailsAtTheVerifier) {
@@ -377,7 +417,7 @@ TEST_F(SgxTest, WrongModuleIdFails) {
   auto refused = m8->Attest(c->request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kAuthFailed);
-  EXPECT_EQ(m8->module_key(), nullptr);
+  EXPECT_EQ(m8->session_key(), nullptr);
   // A quote for module 7 handed in as module 8's answer.
   auto m7 = Module(7, "p1");
   auto quote = m7->Attest(c->request);
@@ -390,7 +430,7 @@ TEST_F(SgxTest, WrongModuleIdFails) {
 TEST_F(SgxTest, OnlyTheEnclavesSignerCanEstablishAKey) {
   auto m = Module(7, "p1");
   PT_ASSERT_OK(RoundTrip(*m, target_));
-  const crypto::Key established = *m->module_key();
+  const crypto::Key established = *m->session_key();
   // Another party (an untrusted node) with its own signing key.
   AttestationTarget rogue = target_;
   auto other = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
@@ -401,14 +441,50 @@ TEST_F(SgxTest, OnlyTheEnclavesSignerCanEstablishAKey) {
   auto refused = m->Attest(c->request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
-  EXPECT_EQ(*m->module_key(), established);
+  EXPECT_EQ(*m->session_key(), established);
   // A request whose signature is not the signer's (SIGSTRUCT copied).
   auto good = deploy::NewChallenge(target_);
   PT_ASSERT_OK(good);
   Bytes forged = good->request;
   forged[forged.size() - 10] ^= 1;
   EXPECT_FALSE(m->Attest(forged).ok());
-  EXPECT_EQ(*m->module_key(), established);
+  EXPECT_EQ(*m->session_key(), established);
+}
+
+// The attestation manager's way: it holds only the signer's public key; the
+// deployer signs the request around the manager's own ephemeral key, and the
+// key the exchange establishes is the manager's alone.
+TEST_F(SgxTest, ManagerAttestsWithoutTheSigningKey) {
+  auto m = Module(7, "p1");
+  AttestationTarget manager = target_;
+  manager.signer_pem.clear();
+  auto spki = attest::SignerSpki(target_.signer_pem);
+  PT_ASSERT_OK(spki);
+  manager.signer_spki = *spki;
+  auto c = deploy::NewChallenge(manager);
+  PT_ASSERT_OK(c);
+  ASSERT_EQ(c->request.size(), 64u);  // unsigned: the manager cannot sign
+  EXPECT_FALSE(m->Attest(c->request).ok());
+  auto rogue = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(rogue);
+  auto by_rogue = attest::CompleteSgxRequest(*rogue, target_.measurement, 7, c->request);
+  PT_ASSERT_OK(by_rogue);
+  EXPECT_EQ(attest::AdoptSgxRequest(&*c, *by_rogue).code(), Code::kAuthFailed);
+  auto other = deploy::NewChallenge(manager);  // another nonce and key
+  PT_ASSERT_OK(other);
+  auto for_other = attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7,
+                                              other->request);
+  PT_ASSERT_OK(for_other);
+  EXPECT_EQ(attest::AdoptSgxRequest(&*c, *for_other).code(), Code::kAuthFailed);
+  auto signed_request =
+      attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7, c->request);
+  PT_ASSERT_OK(signed_request);
+  PT_ASSERT_OK(attest::AdoptSgxRequest(&*c, *signed_request));
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  auto session = deploy::VerifyEvidence(manager, *c, *evidence);
+  PT_ASSERT_OK(session);
+  EXPECT_EQ(session->key, *m->session_key());
 }
 
 TEST_F(SgxTest, TamperedQuoteFails) {
@@ -440,7 +516,7 @@ TEST_F(SgxTest, MalformedRequestsAreRefused) {
   Bytes longer = c->request;
   longer.push_back(0);
   EXPECT_FALSE(m->Attest(longer).ok());
-  EXPECT_EQ(m->module_key(), nullptr);
+  EXPECT_EQ(m->session_key(), nullptr);
 }
 
 TEST_F(SgxTest, LaunchFileIsParsedStrictly) {

@@ -17,13 +17,4 @@ crypto::Key DeriveNativeModuleKey(const crypto::Key& node_key, const crypto::Dig
   return key;
 }
 
-crypto::Digest NativeEvidence(const crypto::Key& module_key, uint32_t module_id,
-                              ByteSpan challenge) {
-  ByteWriter w(64);
-  w.PutBytes(AsBytes("aex/native/attest"));
-  w.PutU32(module_id);
-  w.PutBytes(challenge);
-  return crypto::HmacSha256(module_key, w.bytes());
-}
-
 }  // namespace aex::tee

@@ -23,18 +23,26 @@ class NativePlatform final : public Platform {
     return Status::Ok();
   }
 
-  Result<Bytes> Attest(ByteSpan challenge) override {
-    if (!ready_) return FailedPrecondition("platform not initialised");
-    crypto::Digest mac = NativeEvidence(key_, module_id_, challenge);
-    return Bytes(mac.begin(), mac.end());
+  ~NativePlatform() override {
+    crypto::Wipe(key_);
+    crypto::Wipe(session_);
   }
 
-  const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
+  // Native is no TEE, not a simulated one: flags 0 (covered by the MAC).
+  Result<Bytes> Attest(ByteSpan challenge) override {
+    if (!ready_) return FailedPrecondition("platform not initialised");
+    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(0, instance_id_));
+    session_ = HkdfSessionKey(kNativeLabel, key_, module_id_, header, challenge);
+    has_session_ = true;
+    return HmacEvidence(kNativeLabel, key_, module_id_, header, challenge);
+  }
+
+  const crypto::Key* session_key() const override { return has_session_ ? &session_ : nullptr; }
 
  private:
   uint32_t module_id_ = 0;
-  crypto::Key key_{};
-  bool ready_ = false;
+  crypto::Key key_{}, session_{};
+  bool ready_ = false, has_session_ = false;
 };
 
 }  // namespace

@@ -30,17 +30,26 @@ crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest&
   return ToKey(crypto::SancusKdf(vendor_key, identity));
 }
 
-Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
+Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
                      ByteSpan request) {
-  ByteWriter w(request.size() + 5);
+  ByteWriter w(request.size() + 4 + header.size());
   w.PutBytes(request);
   w.PutU32(module_id);
-  w.PutU8(flags);
+  w.PutBytes(header);
   auto mac = crypto::SancusMac(module_key, w.bytes());
-  Bytes out(1 + mac.size());
-  out[0] = flags;
-  std::copy(mac.begin(), mac.end(), out.begin() + 1);
+  Bytes out(header.begin(), header.end());
+  out.insert(out.end(), mac.begin(), mac.end());
   return out;
+}
+
+crypto::Key SancusSessionKey(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
+                             ByteSpan request) {
+  ByteWriter w(64 + request.size());
+  w.PutBytes(AsBytes("aex/sancus/v2/session"));
+  w.PutU32(module_id);
+  w.PutBytes(header);
+  w.PutBytes(request);
+  return ToKey(crypto::SancusKdf(module_key, w.bytes()));
 }
 
 }  // namespace aex::tee

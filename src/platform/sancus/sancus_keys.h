@@ -7,7 +7,13 @@
 //   identity  = SHA-256(module binary) || LE16(public_start) || LE16(public_end)
 //               || LE16(secret_start) || LE16(secret_end)
 //   K_N,SP,SM = SancusKdf(K_N,SP, identity)                        module key K_m
-//   evidence  = u8 flags || SancusMac(K_m, request || u32 module_id || u8 flags)
+//   header    = u8 flags || u64 instance_id || random[16]       fresh per attestation
+//   evidence  = header || SancusMac(K_m, request || u32 module_id || header)
+//   K_s       = SancusKdf(K_m, "aex/sancus/v2/session" || u32 module_id || header
+//                               || request)                    session key
+// K_s wraps grants and disable (SpongeWrap), so a Sancus port computes it with
+// the same primitive as its module key. docs/tee.md says where a hardware
+// port, which has no RNG, takes the random bytes from.
 //
 // Deviation from Sancus hardware, on purpose: real Sancus MACs the module's
 // text section itself; SpongeWrap runs at about 75 KB/s here, so the simulated
@@ -28,8 +34,10 @@ inline constexpr uint16_t kSancusSecretStart = 0x0400, kSancusSecretEnd = 0x0600
 
 crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id);
 crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement);
-Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
+Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
                      ByteSpan request);
+crypto::Key SancusSessionKey(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
+                             ByteSpan request);
 
 }  // namespace aex::tee
 

@@ -15,6 +15,7 @@ class SancusPlatform final : public Platform {
   ~SancusPlatform() override {
     crypto::Wipe(node_key_);
     crypto::Wipe(key_);
+    crypto::Wipe(session_);
   }
   Backend backend() const override { return Backend::kSancus; }
   bool uses_spongent() const override { return true; }
@@ -42,17 +43,20 @@ class SancusPlatform final : public Platform {
       return Status(Code::kPermissionDenied, "module was protected with vendor id " +
                                                  std::to_string(vendor_id_));
     }
-    return SancusEvidence(key_, module_id_, kEvidenceSimulated, request);
+    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(kEvidenceSimulated, instance_id_));
+    session_ = SancusSessionKey(key_, module_id_, header, request);
+    has_session_ = true;
+    return SancusEvidence(key_, module_id_, header, request);
   }
 
-  const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
+  const crypto::Key* session_key() const override { return has_session_ ? &session_ : nullptr; }
 
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
-  crypto::Key node_key_{}, key_{};
+  crypto::Key node_key_{}, key_{}, session_{};
   crypto::Digest measurement_{};
-  bool ready_ = false;
+  bool ready_ = false, has_session_ = false;
 };
 
 }  // namespace

@@ -19,13 +19,15 @@
 //   len|request_sig     ECDSA(vendor, "aex/sgx/request/v1" || u32 module_id
 //                             || deployer_pub || nonce)
 // Quote, module -> deployer:
-//   len|body            u8 version (1) || u8 flags || u32 module_id || MRENCLAVE
+//   len|body            u8 version (2) || u8 flags || u32 module_id
+//                       || u64 instance_id || MRENCLAVE
 //                       || MRSIGNER || report_data || module_pub[32] || len|qe_cert (DER)
 //   len|signature       ECDSA-SHA256 by the quoting key over body
 // with MRENCLAVE = SHA-256(module binary), MRSIGNER = SHA-256(signer_spki),
 // report_data = SHA-256(module_pub || request), and
-//   K_m = HKDF-SHA256(ikm = X25519(ephemeral, peer), salt = "aex/sgx/v1",
-//                     info = SHA-256(request || body))[0..16).
+//   K_s = HKDF-SHA256(ikm = X25519(ephemeral, peer), salt = "aex/sgx/v1",
+//                     info = SHA-256(request || body))[0..16),
+// the session key: both X25519 keys are fresh per attestation.
 
 #ifndef AEX_PLATFORM_SGX_SGX_KEYS_H_
 #define AEX_PLATFORM_SGX_SGX_KEYS_H_
@@ -42,7 +44,7 @@ namespace aex::tee::sgx {
 inline constexpr char kRootCaFile[] = "sgx_root_ca.pem";
 inline constexpr char kQeCertFile[] = "sgx_qe_cert.der";
 inline constexpr char kQeKeyFile[] = "sgx_qe_key.der";
-inline constexpr uint8_t kQuoteVersion = 1;
+inline constexpr uint8_t kQuoteVersion = 2;
 inline constexpr size_t kMaxSpki = 512, kMaxSignature = 256, kMaxCert = 8192;
 
 using X25519Key = std::array<uint8_t, 32>;

@@ -12,8 +12,9 @@
 //     signed with the platform's quoting key, whose certificate chains to the
 //     platform's root CA. Real SGX produces an EREPORT that the quoting enclave
 //     checks and signs; here the simulated quoting enclave runs in-process.
-// K_m comes out of an X25519 key agreement bound to the quote, so it is null
-// until the first successful attestation.
+// The session key K_s comes out of an X25519 key agreement with a fresh
+// ephemeral key per Attest, bound to the quote: null until the first
+// successful attestation, new with every one.
 
 #include <openssl/evp.h>
 
@@ -87,6 +88,7 @@ class SgxPlatform final : public Platform {
     body.PutU8(sgx::kQuoteVersion);
     body.PutU8(kEvidenceSimulated | (debug_ ? kEvidenceDebug : 0));
     body.PutU32(module_id_);
+    body.PutU64(instance_id_);
     body.PutBytes(mrenclave_);
     body.PutBytes(mrsigner_);
     body.PutBytes(sgx::ReportData(pub, request));
@@ -105,7 +107,7 @@ class SgxPlatform final : public Platform {
     return quote.Take();
   }
 
-  const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
+  const crypto::Key* session_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
   uint32_t module_id_ = 0;

@@ -47,18 +47,4 @@ crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
   return key;
 }
 
-Bytes TrustZoneEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
-                        ByteSpan request) {
-  ByteWriter w(request.size() + 32);
-  w.PutBytes(AsBytes("aex/trustzone/attest"));
-  w.PutU32(module_id);
-  w.PutU8(flags);
-  w.PutBytes(request);
-  crypto::Digest mac = crypto::HmacSha256(module_key, w.bytes());
-  Bytes out(1 + mac.size());
-  out[0] = flags;
-  std::copy(mac.begin(), mac.end(), out.begin() + 1);
-  return out;
-}
-
 }  // namespace aex::tee

@@ -7,8 +7,12 @@
 //   TA UUID   = UUIDv5(kTaUuidNamespace, module name)  (RFC 4122 section 4.3)
 //   K_m       = HKDF-SHA256(ikm = K_vendor, salt = "aex/trustzone/v1",
 //                           info = UUID || measurement || u32 module_id)[0..16)
-//   evidence  = u8 flags || HMAC-SHA256(K_m, "aex/trustzone/attest"
-//                                       || u32 module_id || u8 flags || request)
+//   header    = u8 flags || u64 instance_id || random[16]  fresh per attestation
+//   evidence  = header || HMAC-SHA256(K_m, "aex/trustzone/v2/attest"
+//                                     || u32 module_id || header || request)
+//   K_s       = HKDF-SHA256(ikm = K_m, salt = "aex/trustzone/v2/session",
+//                           info = u32 module_id || header || SHA-256(request))[0..16)
+// (platform.h: HmacEvidence, HkdfSessionKey). K_s wraps grants and disable.
 //
 // kTaUuidNamespace = 76ef74f9-320f-5d85-b64d-eeb272a674c5
 //                  = uuid5(NAMESPACE_URL, "urn:aex:trustzone:ta"), so that
@@ -32,8 +36,7 @@ std::string UuidString(const Uuid& uuid);
 crypto::Digest TrustZoneVendorKey(ByteSpan huk, uint16_t vendor_id);
 crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
                                const crypto::Digest& measurement, uint32_t module_id);
-Bytes TrustZoneEvidence(const crypto::Key& module_key, uint32_t module_id, uint8_t flags,
-                        ByteSpan request);
+inline constexpr char kTrustZoneLabel[] = "aex/trustzone/v2";
 
 }  // namespace aex::tee
 

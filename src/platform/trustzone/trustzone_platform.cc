@@ -20,6 +20,7 @@ class TrustZonePlatform final : public Platform {
   ~TrustZonePlatform() override {
     crypto::Wipe(huk_);
     crypto::Wipe(key_);
+    crypto::Wipe(session_);
   }
   Backend backend() const override { return Backend::kTrustZone; }
 
@@ -46,19 +47,22 @@ class TrustZonePlatform final : public Platform {
       return Status(Code::kPermissionDenied,
                     "TA key was derived for vendor id " + std::to_string(vendor_id_));
     }
-    return TrustZoneEvidence(key_, module_id_, kEvidenceSimulated, request);
+    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(kEvidenceSimulated, instance_id_));
+    session_ = HkdfSessionKey(kTrustZoneLabel, key_, module_id_, header, request);
+    has_session_ = true;
+    return HmacEvidence(kTrustZoneLabel, key_, module_id_, header, request);
   }
 
-  const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
+  const crypto::Key* session_key() const override { return has_session_ ? &session_ : nullptr; }
 
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
   Bytes huk_;
-  crypto::Key key_{};
+  crypto::Key key_{}, session_{};
   crypto::Digest measurement_{};
   Uuid uuid_{};
-  bool ready_ = false;
+  bool ready_ = false, has_session_ = false;
 };
 
 }  // namespace
