@@ -9,7 +9,8 @@
 #   ${CMAKE_CURRENT_BINARY_DIR}/<target>.manifest.json  the module interface
 # and links SOURCES + glue with the trusted runtime (aex_runtime, which
 # provides main()) and the platform layer aex_platform_<PLATFORM> (default
-# native). C compiles as C11, C++ as C++20.
+# native). C compiles as C11, C++ as C++20. Modules link statically (except in
+# sanitizer builds).
 #
 # Target properties set on <target>:
 #   AEX_MANIFEST     absolute path of the manifest (e.g. for the deployer)
@@ -84,6 +85,14 @@ function(aex_add_module)
   add_executable(${ARG_TARGET} ${sources} "${glue}")
   target_include_directories(${ARG_TARGET} PRIVATE "${_AEX_MODULE_INCLUDE_DIR}")
   target_link_libraries(${ARG_TARGET} PRIVATE aex_runtime aex_platform_${ARG_PLATFORM})
+  # Static: the executable the platform service measures is everything that
+  # runs (libcrypto, libstdc++, libc included; docs/tee.md). The service
+  # refuses a module with any other executable mapping. Sanitizer runtimes
+  # cannot be linked statically; those builds stay dynamic.
+  if(NOT AEX_SANITIZE)
+    target_link_options(${ARG_TARGET} PRIVATE -static)
+    set_target_properties(${ARG_TARGET} PROPERTIES AEX_STATIC_MODULE ON)
+  endif()
   set_target_properties(${ARG_TARGET} PROPERTIES
     C_STANDARD 11
     C_STANDARD_REQUIRED ON

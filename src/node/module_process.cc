@@ -1,12 +1,18 @@
 #include "node/module_process.h"
 
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <vector>
 
@@ -16,6 +22,8 @@ namespace aex::node {
 
 // The module's channel to its node is always this descriptor number.
 constexpr int kModuleChannelFd = 3;
+// A claimed device, when the module has one (devices.h).
+constexpr int kModuleDeviceFd = 4;
 // Bound on bytes queued towards one module before sends are refused.
 constexpr size_t kMaxModuleQueue = 64u << 20;
 
@@ -33,40 +41,113 @@ ModuleProcess::ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
                              std::chrono::milliseconds timeout)
     : io_(io), spec_(std::move(spec)), pid_(pid), timeout_(timeout) {}
 
+namespace {
+
+// Modules run under uids of their own when the node runs as root: base + id.
+// No passwd entry is needed; the uid owns nothing but its binary.
+constexpr uid_t kModuleUidBase = 0x60000000;
+
+uid_t ModuleUid(uint32_t module_id) { return kModuleUidBase + (module_id & 0x0fffffffu); }
+
+// The fixed environment of every module: nothing of the node's (no LD_*,
+// no paths to node material). Sanitizer builds pass their runtime options.
+std::vector<std::string> ModuleEnvironment() {
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
+#ifdef AEX_SANITIZER_BUILD
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (v.starts_with("ASAN_OPTIONS=") || v.starts_with("UBSAN_OPTIONS=") ||
+        v.starts_with("LSAN_OPTIONS=")) {
+      env.emplace_back(v);
+    }
+  }
+#endif
+  return env;
+}
+
+// The child between fork and exec: only async-signal-safe calls. Places the
+// channel at fd 3 (and the device at fd 4), closes every other descriptor
+// above stderr, sets no_new_privs, drops to the module's own uid/gid when the
+// node is root, and executes the binary through a descriptor the node opened
+// (so the module uid needs no access to the node's directories).
+[[noreturn]] void ExecModule(int channel, int device, int exe_fd, uid_t uid, char** argv,
+                             char** envp) {
+  int ch = fcntl(channel, F_DUPFD, 10);
+  int dev = device >= 0 ? fcntl(device, F_DUPFD, 10) : -1;
+  int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10);
+  if (ch < 0 || exe < 0 || (device >= 0 && dev < 0)) _exit(126);
+  if (dup2(ch, kModuleChannelFd) < 0 || (dev >= 0 && dup2(dev, kModuleDeviceFd) < 0)) _exit(126);
+  if (dup2(exe, 5) < 0) _exit(126);
+  if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0) _exit(126);
+  if (dev < 0) close(kModuleDeviceFd);
+  if (syscall(SYS_close_range, 6, ~0u, 0) != 0) _exit(126);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
+  if (chdir("/") != 0) _exit(126);
+  if (uid != 0) {
+    gid_t gid = static_cast<gid_t>(uid);
+    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(uid, uid, uid) != 0) {
+      _exit(126);
+    }
+  }
+  syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+  _exit(127);
+}
+
+// When the node is root, the module's uid must be able to execute its binary.
+Status PrepareBinary(const std::string& path, uid_t uid) {
+  if (uid == 0) return Status::Ok();
+  if (chown(path.c_str(), uid, static_cast<gid_t>(uid)) != 0 || chmod(path.c_str(), 0500) != 0) {
+    return Status(Code::kIo, "cannot hand the module binary to its uid: " +
+                                 std::string(strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
     asio::io_context& io, const ModuleSpawn& spec, std::chrono::milliseconds call_timeout,
     FrameHandler on_frame) {
+  const uid_t uid = geteuid() == 0 ? ModuleUid(spec.id) : 0;
+  AEX_RETURN_IF_ERROR(PrepareBinary(spec.binary_path, uid));
+  int exe_fd = open(spec.binary_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (exe_fd < 0) return Status(Code::kIo, "cannot open module binary " + spec.binary_path);
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    close(exe_fd);
     return Status(Code::kIo, "socketpair failed");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // dup2 onto a fixed number also clears close-on-exec for the child only.
-  posix_spawn_file_actions_adddup2(&actions, fds[1], kModuleChannelFd);
-  // The device (if any) goes to this module only; the node's copy is
-  // close-on-exec, so no other module ever inherits it.
-  if (spec.device_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.device_fd, 4);
   std::string fd_arg = std::to_string(kModuleChannelFd), id_arg = std::to_string(spec.id);
+  std::string dev_arg = std::to_string(kModuleDeviceFd);
   std::vector<char*> argv = {const_cast<char*>(spec.binary_path.c_str()),
                              const_cast<char*>("--aex-fd"), fd_arg.data(),
                              const_cast<char*>("--aex-module-id"), id_arg.data()};
   if (spec.device_fd >= 0) {
     argv.push_back(const_cast<char*>("--aex-device-fd"));
-    argv.push_back(const_cast<char*>("4"));
+    argv.push_back(dev_arg.data());
   }
-  if (!spec.platform_key_path.empty()) {
-    argv.push_back(const_cast<char*>("--aex-platform-key"));
-    argv.push_back(const_cast<char*>(spec.platform_key_path.c_str()));
+  if (!spec.platform_socket.empty()) {
+    argv.push_back(const_cast<char*>("--aex-platform-socket"));
+    argv.push_back(const_cast<char*>(spec.platform_socket.c_str()));
+  }
+  if (spec.sgx_debug) {
+    argv.push_back(const_cast<char*>("--aex-sgx-debug"));
+    argv.push_back(const_cast<char*>("1"));
   }
   argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, spec.binary_path.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  std::vector<std::string> env = ModuleEnvironment();
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, uid, argv.data(), envp.data());
+  const int fork_errno = errno;
   close(fds[1]);
-  if (rc != 0) {
+  close(exe_fd);
+  if (pid < 0) {
     close(fds[0]);
-    return Status(Code::kIo, "cannot start module: " + std::string(strerror(rc)));
+    return Status(Code::kIo, "cannot start module: " + std::string(strerror(fork_errno)));
   }
   auto proc = std::make_shared<ModuleProcess>(io, spec, pid, call_timeout);
   proc->on_frame_ = std::move(on_frame);
