@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ class PlatformProcess {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     std::filesystem::remove(socket_path(), ec);
+    AllowTraversal();
     std::vector<std::string> args = {AEX_PLATFORM_BIN, "--key-file",   key_file(),
                                      "--platform-dir", platform_dir(), "--socket",
                                      socket_path()};
@@ -96,6 +98,18 @@ class PlatformProcess {
   }
 
  private:
+  // Modules run under uids of their own when the node is root: they must be
+  // able to reach the socket. Adds search (x, not read) permission to the
+  // socket's ancestors; the key file stays 0600.
+  void AllowTraversal() {
+    for (auto p = std::filesystem::path(dir_); p.has_relative_path(); p = p.parent_path()) {
+      struct stat st;
+      if (stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+        chmod(p.c_str(), (st.st_mode & 07777) | S_IXGRP | S_IXOTH);
+      }
+    }
+  }
+
   std::string dir_, platform_dir_;
   pid_t pid_ = -1;
 };
