@@ -100,6 +100,7 @@ Status Node::Start() {
   if (ec) return Status(Code::kIo, "cannot listen on " + options_.listen_host + ":" +
                                        std::to_string(options_.port) + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
+  fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
   WatchChildren();
   Accept();
   TrimWhenIdle();
@@ -180,6 +181,8 @@ void Node::Accept() {
       return;
     }
     if (!ec) {
+      // Close-on-exec (modules also close every inherited descriptor).
+      fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       if (sessions_.size() >= options_.max_sessions) {
         asio::error_code ignored;
         socket.close(ignored);  // bounded: a flood cannot exhaust descriptors

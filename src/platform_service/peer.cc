@@ -69,18 +69,21 @@ bool IsSanitizerOrSystemLibrary(std::string_view path) {
 #endif
 }
 
-Status CheckProcess(const Peer& peer, bool exe_only, ino_t* ino_out) {
+// The process still runs the measured file (by inode: a rename or unlink
+// of the path changes nothing) and maps no other code.
+Status CheckProcess(const Peer& peer, bool exe_only) {
   AEX_ASSIGN_OR_RETURN(std::string exe, ReadLink(ProcPath(peer.pid, "exe")));
-  if (exe != peer.exe) return Status(Code::kPermissionDenied, "the process executed another file");
   struct stat st;
   if (stat(ProcPath(peer.pid, "exe").c_str(), &st) != 0) {
     return Status(Code::kPermissionDenied, "cannot stat the process' executable");
   }
-  if (ino_out) *ino_out = st.st_ino;
+  if (st.st_dev != peer.dev || st.st_ino != peer.ino) {
+    return Status(Code::kPermissionDenied, "the process executed another file");
+  }
   if (exe_only) {
     AEX_ASSIGN_OR_RETURN(Bytes maps, tee::ReadFileBounded(ProcPath(peer.pid, "maps"), 4u << 20));
     std::string_view text(reinterpret_cast<const char*>(maps.data()), maps.size());
-    AEX_RETURN_IF_ERROR(CheckMappings(text, peer.exe, st.st_ino));
+    AEX_RETURN_IF_ERROR(CheckMappings(text, exe, st.st_ino));
   }
   if (!Alive(peer.pidfd)) return Status(Code::kUnavailable, "the process exited");
   return Status::Ok();
@@ -142,16 +145,22 @@ Result<Peer> IdentifyPeer(int conn, bool exe_only) {
   peer.pid = PidOf(peer.pidfd);
   auto measured = [&]() -> Status {
     if (peer.pid <= 0) return Status(Code::kUnavailable, "the peer process exited");
-    AEX_ASSIGN_OR_RETURN(peer.exe, ReadLink(ProcPath(peer.pid, "exe")));
     int fd = open(ProcPath(peer.pid, "exe").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status(Code::kPermissionDenied, "cannot open the process' executable");
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      close(fd);
+      return Status(Code::kIo, "cannot stat the process' executable");
+    }
+    peer.dev = st.st_dev;
+    peer.ino = st.st_ino;
     auto digest = HashFd(fd);
     close(fd);
     if (!digest.ok()) return digest.status();
     peer.measurement = *digest;
     // After hashing: a process still alive (pinned by pidfd) is the one
     // /proc/PID showed while we hashed.
-    return CheckProcess(peer, exe_only, nullptr);
+    return CheckProcess(peer, exe_only);
   }();
   if (!measured.ok()) {
     close(peer.pidfd);
@@ -160,6 +169,6 @@ Result<Peer> IdentifyPeer(int conn, bool exe_only) {
   return peer;
 }
 
-Status RecheckPeer(const Peer& peer, bool exe_only) { return CheckProcess(peer, exe_only, nullptr); }
+Status RecheckPeer(const Peer& peer, bool exe_only) { return CheckProcess(peer, exe_only); }
 
 }  // namespace aex::platsvc

@@ -17,7 +17,8 @@ namespace aex::platsvc {
 struct Peer {
   int pidfd = -1;  // owned by the caller; pins which process this is
   pid_t pid = 0;
-  std::string exe;  // the executable's path as the kernel shows it
+  dev_t dev = 0;  // the measured executable (it may be renamed or
+  ino_t ino = 0;  // unlinked later; the running file stays the same)
   crypto::Digest measurement{};
 };
 
@@ -28,8 +29,8 @@ struct Peer {
 // a test executable is not linked statically).
 Result<Peer> IdentifyPeer(int conn, bool exe_only);
 
-// Before every request: the process is the one measured (alive, same
-// executable path) and maps nothing executable but that file, [vdso] and
+// Before every request: the process is the one measured (alive, the same
+// executable file) and maps nothing executable but that file, [vdso] and
 // [vsyscall].
 Status RecheckPeer(const Peer& peer, bool exe_only);
 
