@@ -23,6 +23,7 @@
 
 #include "platform/service_link.h"
 #include "platform_service/service.h"
+#include "platform_service/service_wire.h"
 
 namespace {
 

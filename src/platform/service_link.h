@@ -47,9 +47,9 @@ struct ServiceRequest {
   crypto::Digest mrsigner{}, report_data{}, module_pub{};  // kQuote
 };
 
+// The module's side here; the service's (ParseServiceRequest,
+// EncodeServiceResponse) in platform_service/service_wire.h, outside the TCB.
 Bytes EncodeServiceRequest(const ServiceRequest& r);
-Result<ServiceRequest> ParseServiceRequest(ByteSpan msg);
-Bytes EncodeServiceResponse(const Status& status, ByteSpan payload);
 // The payload of an ok response, or the service's error.
 Result<Bytes> ParseServiceResponse(ByteSpan msg);
 
@@ -64,6 +64,9 @@ class ServiceLink {
   Status Connect(const std::string& socket_path);
   // One request, one response. REQUIRES: Connect succeeded.
   Result<Bytes> Call(const ServiceRequest& request);
+  // A KEY request: this module's K_m (see the format above).
+  Result<crypto::Key> ModuleKey(uint8_t backend, uint32_t module_id, uint16_t vendor_id = 0,
+                                ByteSpan uuid = {});
 
  private:
   int fd_ = -1;

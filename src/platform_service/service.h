@@ -16,6 +16,7 @@
 #include "aex/status.h"
 #include "crypto/crypto.h"
 #include "platform/service_link.h"
+#include "platform_service/service_wire.h"
 #include "platform/sgx/sgx_keys.h"
 #include "platform_service/peer.h"
 

@@ -17,14 +17,7 @@ class NativePlatform final : public Platform {
     module_id_ = ctx.module_id;
     ServiceLink link;
     AEX_RETURN_IF_ERROR(link.Connect(ctx.platform_socket));
-    ServiceRequest q;
-    q.op = ServiceOp::kKey;
-    q.backend = static_cast<uint8_t>(Backend::kNative);
-    q.module_id = module_id_;
-    AEX_ASSIGN_OR_RETURN(Bytes key, link.Call(q));
-    if (key.size() != key_.size()) return Status(Code::kProtocol, "bad key from the platform");
-    std::copy(key.begin(), key.end(), key_.begin());
-    crypto::Wipe(key);
+    AEX_ASSIGN_OR_RETURN(key_, link.ModuleKey(static_cast<uint8_t>(Backend::kNative), module_id_));
     ready_ = true;
     return Status::Ok();
   }

@@ -30,7 +30,10 @@ class SancusPlatform final : public Platform {
     uint16_t vendor_id;
     if (!ParseVendorRequest(request, &vendor_id)) return InvalidArgument("bad sancus request");
     if (!ready_) {
-      AEX_RETURN_IF_ERROR(FetchKey(vendor_id));
+      // K_N,SP,SM: the platform service derives it as protect does in
+      // hardware, from K_N and its own measurement of this module.
+      AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kSancus),
+                                                 module_id_, vendor_id));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
@@ -43,21 +46,6 @@ class SancusPlatform final : public Platform {
   const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
-  // K_N,SP,SM from the platform service, as protect derives it in hardware
-  // from K_N and its own measurement of the module.
-  Status FetchKey(uint16_t vendor_id) {
-    ServiceRequest q;
-    q.op = ServiceOp::kKey;
-    q.backend = static_cast<uint8_t>(Backend::kSancus);
-    q.module_id = module_id_;
-    q.vendor_id = vendor_id;
-    AEX_ASSIGN_OR_RETURN(Bytes key, link_.Call(q));
-    if (key.size() != key_.size()) return Status(Code::kProtocol, "bad key from the platform");
-    std::copy(key.begin(), key.end(), key_.begin());
-    crypto::Wipe(key);
-    return Status::Ok();
-  }
-
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
   ServiceLink link_;

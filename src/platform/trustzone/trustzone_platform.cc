@@ -35,7 +35,10 @@ class TrustZonePlatform final : public Platform {
     uint16_t vendor_id;
     if (!ParseVendorRequest(request, &vendor_id)) return InvalidArgument("bad trustzone request");
     if (!ready_) {
-      AEX_RETURN_IF_ERROR(FetchKey(vendor_id));
+      // The TA key: the platform service derives it from the HUK and its
+      // own measurement of this process.
+      AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kTrustZone),
+                                                 module_id_, vendor_id, uuid_));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
@@ -48,22 +51,6 @@ class TrustZonePlatform final : public Platform {
   const crypto::Key* module_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
-  // The TA key from the platform service, which derives it from the HUK and
-  // its own measurement of this process.
-  Status FetchKey(uint16_t vendor_id) {
-    ServiceRequest q;
-    q.op = ServiceOp::kKey;
-    q.backend = static_cast<uint8_t>(Backend::kTrustZone);
-    q.module_id = module_id_;
-    q.vendor_id = vendor_id;
-    q.uuid.assign(uuid_.begin(), uuid_.end());
-    AEX_ASSIGN_OR_RETURN(Bytes key, link_.Call(q));
-    if (key.size() != key_.size()) return Status(Code::kProtocol, "bad key from the platform");
-    std::copy(key.begin(), key.end(), key_.begin());
-    crypto::Wipe(key);
-    return Status::Ok();
-  }
-
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
   ServiceLink link_;
