@@ -226,6 +226,9 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     std::istringstream extra(sdk.extra_flags);
     for (std::string f; extra >> f;) link.push_back(f);
     for (const auto& f : m.ldflags) link.push_back(f);
+    // A static link resolves left to right: libraries the module names
+    // (e.g. -lssl) may need libcrypto after them.
+    link.push_back("-lcrypto");
     std::istringstream link_flags(sdk.link_flags);
     for (std::string f; link_flags >> f;) link.push_back(f);
     if (sdk.strip_debug) link.push_back("-Wl,--strip-debug");
