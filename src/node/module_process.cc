@@ -43,11 +43,10 @@ ModuleProcess::ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
 
 namespace {
 
-// Modules run under uids of their own when the node runs as root: base + id.
-// No passwd entry is needed; the uid owns nothing but its binary.
+// Modules run under uids of their own when the node runs as root: base +
+// the module's pid, unique among running processes even with several nodes
+// on one machine. No passwd entry is needed; the uid owns only its binary.
 constexpr uid_t kModuleUidBase = 0x60000000;
-
-uid_t ModuleUid(uint32_t module_id) { return kModuleUidBase + (module_id & 0x0fffffffu); }
 
 // The fixed environment of every module: nothing of the node's (no LD_*,
 // no paths to node material). Sanitizer builds pass their runtime options.
@@ -68,9 +67,10 @@ std::vector<std::string> ModuleEnvironment() {
 // The child between fork and exec: only async-signal-safe calls. Places the
 // channel at fd 3 (and the device at fd 4), closes every other descriptor
 // above stderr, sets no_new_privs, drops to the module's own uid/gid when the
-// node is root, and executes the binary through a descriptor the node opened
-// (so the module uid needs no access to the node's directories).
-[[noreturn]] void ExecModule(int channel, int device, int exe_fd, uid_t uid, char** argv,
+// node is root (handing it its binary), and executes the binary through a
+// descriptor the node opened (so the module uid needs no access to the node's
+// directories).
+[[noreturn]] void ExecModule(int channel, int device, int exe_fd, bool own_uid, char** argv,
                              char** envp) {
   int ch = fcntl(channel, F_DUPFD, 10);
   int dev = device >= 0 ? fcntl(device, F_DUPFD, 10) : -1;
@@ -83,10 +83,11 @@ std::vector<std::string> ModuleEnvironment() {
   if (syscall(SYS_close_range, 6, ~0u, 0) != 0) _exit(126);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
   if (chdir("/") != 0) _exit(126);
-  if (uid != 0) {
-    gid_t gid = static_cast<gid_t>(uid);
-    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
-        setresuid(uid, uid, uid) != 0) {
+  if (own_uid) {
+    const uid_t uid = kModuleUidBase + static_cast<uid_t>(getpid());
+    const gid_t gid = static_cast<gid_t>(uid);
+    if (fchown(5, uid, gid) != 0 || fchmod(5, 0500) != 0 || setgroups(0, nullptr) != 0 ||
+        setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
       _exit(126);
     }
   }
@@ -94,23 +95,12 @@ std::vector<std::string> ModuleEnvironment() {
   _exit(127);
 }
 
-// When the node is root, the module's uid must be able to execute its binary.
-Status PrepareBinary(const std::string& path, uid_t uid) {
-  if (uid == 0) return Status::Ok();
-  if (chown(path.c_str(), uid, static_cast<gid_t>(uid)) != 0 || chmod(path.c_str(), 0500) != 0) {
-    return Status(Code::kIo, "cannot hand the module binary to its uid: " +
-                                 std::string(strerror(errno)));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
     asio::io_context& io, const ModuleSpawn& spec, std::chrono::milliseconds call_timeout,
     FrameHandler on_frame) {
-  const uid_t uid = geteuid() == 0 ? ModuleUid(spec.id) : 0;
-  AEX_RETURN_IF_ERROR(PrepareBinary(spec.binary_path, uid));
+  const bool own_uid = geteuid() == 0;
   int exe_fd = open(spec.binary_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (exe_fd < 0) return Status(Code::kIo, "cannot open module binary " + spec.binary_path);
   int fds[2];
@@ -141,7 +131,7 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = fork();
-  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, uid, argv.data(), envp.data());
+  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, own_uid, argv.data(), envp.data());
   const int fork_errno = errno;
   close(fds[1]);
   close(exe_fd);
