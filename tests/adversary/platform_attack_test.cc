@@ -336,6 +336,10 @@ TEST_P(PlatformAttackTest, PreloadedLibraryGetsNoKey) {
   const std::string marker = dir_ / "preload-ran";
   std::vector<std::string> env = {"PATH=/usr/bin:/bin", std::string("LD_PRELOAD=") + AEX_ADV_PRELOAD,
                                   "AEX_ADV_MARKER=" + marker};
+#ifdef AEX_SANITIZER_BUILD
+  // Otherwise ASan itself refuses a preload ahead of its runtime.
+  env.push_back("ASAN_OPTIONS=verify_asan_link_order=0");
+#endif
   // A dynamically linked module with a preloaded library: the library runs
   // (the attack is real) and the platform service refuses the process.
   // (native and sgx modules fail at start-up, trustzone and sancus when they
