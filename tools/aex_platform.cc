@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
                  "the key file with extension .platform)");
   app.add_option("--socket", opt.socket_path, "Unix socket modules connect to");
   bool init = false;
-  app.add_flag("--init", init, "create the key file and the platform directory, print them and exit");
+  app.add_flag("--init", init,
+               "create the key file and the platform directory, print them and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -64,6 +64,29 @@ std::vector<std::string> ModuleEnvironment() {
   return env;
 }
 
+// The module's command line (runtime/runtime.h): no secret, only where its
+// channel, device and platform service are.
+std::vector<std::string> ModuleArguments(const ModuleSpawn& spec) {
+  std::vector<std::string> args = {spec.binary_path, "--aex-fd", std::to_string(kModuleChannelFd),
+                                   "--aex-module-id", std::to_string(spec.id)};
+  if (spec.device_fd >= 0) {
+    args.insert(args.end(), {"--aex-device-fd", std::to_string(kModuleDeviceFd)});
+  }
+  if (!spec.platform_socket.empty()) {
+    args.insert(args.end(), {"--aex-platform-socket", spec.platform_socket});
+  }
+  if (spec.sgx_debug) args.insert(args.end(), {"--aex-sgx-debug", "1"});
+  return args;
+}
+
+// A null-terminated argv/envp over `strings` (which must outlive it).
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 // The child between fork and exec: only async-signal-safe calls. Places the
 // channel at fd 3 (and the device at fd 4), closes every other descriptor
 // above stderr, sets no_new_privs, drops to the module's own uid/gid when the
@@ -108,28 +131,9 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
     close(exe_fd);
     return Status(Code::kIo, "socketpair failed");
   }
-  std::string fd_arg = std::to_string(kModuleChannelFd), id_arg = std::to_string(spec.id);
-  std::string dev_arg = std::to_string(kModuleDeviceFd);
-  std::vector<char*> argv = {const_cast<char*>(spec.binary_path.c_str()),
-                             const_cast<char*>("--aex-fd"), fd_arg.data(),
-                             const_cast<char*>("--aex-module-id"), id_arg.data()};
-  if (spec.device_fd >= 0) {
-    argv.push_back(const_cast<char*>("--aex-device-fd"));
-    argv.push_back(dev_arg.data());
-  }
-  if (!spec.platform_socket.empty()) {
-    argv.push_back(const_cast<char*>("--aex-platform-socket"));
-    argv.push_back(const_cast<char*>(spec.platform_socket.c_str()));
-  }
-  if (spec.sgx_debug) {
-    argv.push_back(const_cast<char*>("--aex-sgx-debug"));
-    argv.push_back(const_cast<char*>("1"));
-  }
-  argv.push_back(nullptr);
-  std::vector<std::string> env = ModuleEnvironment();
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> args = ModuleArguments(spec), env = ModuleEnvironment();
+  std::vector<char*> argv = Pointers(args), envp = Pointers(env);
   pid_t pid = fork();
   if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, own_uid, argv.data(), envp.data());
   const int fork_errno = errno;

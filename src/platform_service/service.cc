@@ -40,7 +40,9 @@ static Status LoadSgx(const std::string& dir, tee::sgx::Pkey* key, Bytes* cert) 
   crypto::Wipe(der);
   AEX_ASSIGN_OR_RETURN(*cert, tee::ReadFileBounded(dir + "/" + tee::sgx::kQeCertFile,
                                                    tee::sgx::kMaxCert));
-  if (!*key || cert->empty()) return InvalidArgument("bad sgx quoting key or certificate in " + dir);
+  if (!*key || cert->empty()) {
+    return InvalidArgument("bad sgx quoting key or certificate in " + dir);
+  }
   return Status::Ok();
 }
 
@@ -179,8 +181,8 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
   const bool uuid_ok = r.uuid.empty() == (r.backend != static_cast<uint8_t>(Backend::kTrustZone));
   if (!uuid_ok) return InvalidArgument("a TA UUID goes with trustzone keys only");
   crypto::Key node_key{};
-  if (secret_.size() == node_key.size()) std::copy(secret_.begin(), secret_.end(), node_key.begin());
   const bool k_n = secret_.size() == node_key.size();
+  if (k_n) std::copy(secret_.begin(), secret_.end(), node_key.begin());
   switch (static_cast<Backend>(r.backend)) {
     case Backend::kNative:
       if (!k_n) return FailedPrecondition("the node key is not 16 bytes");
@@ -216,7 +218,9 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
 // The quoting enclave: the report's MRENCLAVE is the service's own
 // measurement of the caller, never a value the caller sends.
 Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest& r) {
-  if (r.backend != static_cast<uint8_t>(Backend::kSgx)) return InvalidArgument("quotes are sgx only");
+  if (r.backend != static_cast<uint8_t>(Backend::kSgx)) {
+    return InvalidArgument("quotes are sgx only");
+  }
   if (!qe_key_) return FailedPrecondition("this platform has no sgx quoting key");
   constexpr uint8_t kAllowed = tee::kEvidenceSimulated | tee::kEvidenceDebug;
   if (!(r.flags & tee::kEvidenceSimulated) || (r.flags & ~kAllowed)) {

@@ -334,7 +334,8 @@ TEST_P(PlatformAttackTest, ModuleCannotReachAnotherModulesMemory) {
 
 TEST_P(PlatformAttackTest, PreloadedLibraryGetsNoKey) {
   const std::string marker = dir_ / "preload-ran";
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin", std::string("LD_PRELOAD=") + AEX_ADV_PRELOAD,
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin",
+                                  std::string("LD_PRELOAD=") + AEX_ADV_PRELOAD,
                                   "AEX_ADV_MARKER=" + marker};
 #ifdef AEX_SANITIZER_BUILD
   // Otherwise ASan itself refuses a preload ahead of its runtime.
