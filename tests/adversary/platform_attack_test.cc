@@ -332,6 +332,30 @@ TEST_P(PlatformAttackTest, ModuleCannotReachAnotherModulesMemory) {
   EXPECT_EQ(ErrnoOf(Call(*a, kProbeOpen, AsBytes(std::string("/proc/self/mem")))), 0u);
 }
 
+// Two nodes on one machine (as `aex nodes start` runs them): their modules'
+// uids differ too, so a module of one cannot reach a module of the other.
+TEST_P(PlatformAttackTest, ModuleCannotReachAModuleOfAnotherNodeOnTheMachine) {
+  SkipUnlessRoot();
+  auto a = LoadAndAttest();
+  PT_ASSERT_OK(a);
+  Node other(dir_ / "b");
+  PT_ASSERT_OK(other.Start());
+  auto client = other.Connect();
+  PT_ASSERT_OK(client);
+  auto b = (*client)->LoadModule("probe", static_cast<uint8_t>(backend()), "",
+                                 ReadBytes(GetParam().probe));
+  PT_ASSERT_OK(b);
+  ASSERT_EQ(*a, *b) << "both nodes number their modules from 1: the same module id";
+  auto text = (*client)->NodeStatus();
+  PT_ASSERT_OK(text);
+  auto doc = nlohmann::json::parse(*text);
+  const pid_t pid_b = doc["modules"][0].value("pid", -1);
+  ASSERT_GT(pid_b, 0);
+  EXPECT_EQ(ErrnoOf(Call(*a, kProbeOpen, AsBytes(Proc(pid_b, "mem")))),
+            static_cast<uint32_t>(EACCES));
+  EXPECT_EQ(ErrnoOf(Call(*a, kProbePtrace, U32(pid_b))), static_cast<uint32_t>(EPERM));
+}
+
 TEST_P(PlatformAttackTest, PreloadedLibraryGetsNoKey) {
   const std::string marker = dir_ / "preload-ran";
   std::vector<std::string> env = {"PATH=/usr/bin:/bin",
