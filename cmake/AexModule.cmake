@@ -1,7 +1,7 @@
 # aex_add_module: builds an aex module executable from annotated C/C++ source.
 #
 #   aex_add_module(TARGET <target> NAME <module-name> SOURCES <file>...
-#                  [PLATFORM native|sgx|trustzone|sancus])
+#                  [PLATFORM native|sgx|trustzone|sancus] [DYNAMIC])
 #
 # Runs aex-gen over the C/C++ files in SOURCES (headers included; other files
 # are compiled but not scanned) to produce
@@ -9,7 +9,9 @@
 #   ${CMAKE_CURRENT_BINARY_DIR}/<target>.manifest.json  the module interface
 # and links SOURCES + glue with the trusted runtime (aex_runtime, which
 # provides main()) and the platform layer aex_platform_<PLATFORM> (default
-# native). C compiles as C11, C++ as C++20.
+# native). C compiles as C11, C++ as C++20. Modules link statically (except in
+# sanitizer builds). DYNAMIC links dynamically: such a module is refused by
+# the platform service (tests of that refusal only).
 #
 # Target properties set on <target>:
 #   AEX_MANIFEST     absolute path of the manifest (e.g. for the deployer)
@@ -29,7 +31,7 @@ set(_AEX_MODULE_PLATFORMS native sgx trustzone sancus)
 set(_AEX_MODULE_SCANNED_EXTENSIONS .c .h .cc .cpp .cxx .c++ .hh .hpp .hxx .C .H)
 
 function(aex_add_module)
-  cmake_parse_arguments(PARSE_ARGV 0 ARG "" "TARGET;NAME;PLATFORM" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 0 ARG "DYNAMIC" "TARGET;NAME;PLATFORM" "SOURCES")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "aex_add_module: unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
@@ -84,6 +86,14 @@ function(aex_add_module)
   add_executable(${ARG_TARGET} ${sources} "${glue}")
   target_include_directories(${ARG_TARGET} PRIVATE "${_AEX_MODULE_INCLUDE_DIR}")
   target_link_libraries(${ARG_TARGET} PRIVATE aex_runtime aex_platform_${ARG_PLATFORM})
+  # Static: the executable the platform service measures is everything that
+  # runs (libcrypto, libstdc++, libc included; docs/tee.md). The service
+  # refuses a module with any other executable mapping. Sanitizer runtimes
+  # cannot be linked statically; those builds stay dynamic.
+  if(NOT AEX_SANITIZE AND NOT ARG_DYNAMIC)
+    target_link_options(${ARG_TARGET} PRIVATE -static)
+    set_target_properties(${ARG_TARGET} PROPERTIES AEX_STATIC_MODULE ON)
+  endif()
   set_target_properties(${ARG_TARGET} PROPERTIES
     C_STANDARD 11
     C_STANDARD_REQUIRED ON

@@ -4,7 +4,7 @@
 # flowing between the two nodes; then takes everything down again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh --target aex aex-node >/dev/null
+bash scripts/build.sh --target aex aex-node aex-platform >/dev/null
 AEX=build/bin/aex
 EX=examples/ping-pong/descriptor.yaml
 LOGS=examples/ping-pong/.aex/logs

@@ -11,8 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include "node/node.h"
-#include "platform/setup.h"
-#include "platform/sgx/sgx_keys.h"
 
 int main(int argc, char** argv) {
   aex::node::NodeOptions opt;
@@ -24,21 +22,16 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--port-file", port_file, "write the port actually bound to this file");
   app.add_option("--host", opt.listen_host, "address to listen on")->capture_default_str();
-  app.add_option("--key-file", opt.key_file,
-                 "simulated platform key K_N (created 0600 if missing)")
+  app.add_option("--platform-socket", opt.platform_socket,
+                 "the node's platform service socket (aex-platform --socket), passed to "
+                 "modules; aex-node itself holds no platform secret")
       ->required();
   app.add_option("--work-dir", opt.work_dir, "where loaded module binaries are kept");
   std::vector<std::string> devices;
   app.add_option("--device", devices,
                  "NAME=SOCKET: a device attached to this node, served by an aex-device "
                  "simulator at SOCKET (repeatable)");
-  app.add_option("--platform-dir", opt.platform_dir,
-                 "simulated platform material, created if missing (default: the key file "
-                 "with extension .platform)");
   app.add_flag("--sgx-debug", opt.sgx_debug, "launch sgx modules as debug enclaves");
-  bool init_platform = false;
-  app.add_flag("--init-platform", init_platform,
-               "create the key file and the platform directory, print them and exit");
   app.add_option("--name", opt.name, "node name shown in status")->capture_default_str();
   app.add_option("--call-timeout-ms", timeout_ms, "time a module has to answer a call")
       ->capture_default_str();
@@ -96,18 +89,6 @@ int main(int argc, char** argv) {
     }
     opt.devices[d.substr(0, eq)] = d.substr(eq + 1);
   }
-  if (opt.platform_dir.empty()) opt.platform_dir = aex::tee::DefaultPlatformDir(opt.key_file);
-  if (init_platform) {
-    aex::Status s = aex::node::EnsureKeyFile(opt.key_file);
-    if (s.ok()) s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);
-    if (!s.ok()) {
-      fprintf(stderr, "aex-node: %s\n", s.ToString().c_str());
-      return 1;
-    }
-    printf("key file:      %s\nplatform dir:  %s\nsgx root CA:   %s/%s\n", opt.key_file.c_str(),
-           opt.platform_dir.c_str(), opt.platform_dir.c_str(), aex::tee::sgx::kRootCaFile);
-    return 0;
-  }
   if (aex::Status s = aex::node::CheckTransportSecurity(opt); !s.ok()) {
     fprintf(stderr, "aex-node: %s\n", s.message().c_str());
     return 2;
@@ -125,14 +106,6 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
-  {
-    // The simulated platform's manufacturer material (sgx root CA, quoting key).
-    aex::Status s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);
-    if (!s.ok()) {
-      spdlog::error("{}", s.ToString());
-      return 1;
-    }
-  }
   // Large buffers (a module binary, a burst's read buffer) in their own
   // mappings, returned to the system when freed: with glibc's adaptive
   // threshold they would land on the heap after the first big free and stay

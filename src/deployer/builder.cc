@@ -71,6 +71,7 @@ Sdk Sdk::Default() {
   sdk.cc = EnvOr("CC", "cc");
   sdk.cxx = EnvOr("CXX", "c++");
   sdk.extra_flags = AEX_SDK_EXTRA_FLAGS;
+  sdk.link_flags = AEX_SDK_LINK_FLAGS;
   sdk.strip_debug = EnvOr("AEX_MODULE_DEBUG", "0") == "0";
   sdk.source_dir = EnvOr("AEX_SDK_SOURCE", AEX_SDK_SOURCE_DIR);
   sdk.manager_source = sdk.source_dir / "manager" / "manager_module.cc";
@@ -174,7 +175,7 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
   for (const auto& f : m.cflags) key.PutString16(f);
   key.PutString16("|");
   for (const auto& f : m.ldflags) key.PutString16(f);
-  key.PutString16(sdk.cc + " " + sdk.cxx + " " + sdk.extra_flags +
+  key.PutString16(sdk.cc + " " + sdk.cxx + " " + sdk.extra_flags + " " + sdk.link_flags +
                   (sdk.strip_debug ? " strip" : ""));
   key.PutString16(LibraryFingerprint(sdk, backend));
   std::string hash = HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
@@ -225,6 +226,11 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     std::istringstream extra(sdk.extra_flags);
     for (std::string f; extra >> f;) link.push_back(f);
     for (const auto& f : m.ldflags) link.push_back(f);
+    // A static link resolves left to right: libraries the module names
+    // (e.g. -lssl) may need libcrypto after them.
+    link.push_back("-lcrypto");
+    std::istringstream link_flags(sdk.link_flags);
+    for (std::string f; link_flags >> f;) link.push_back(f);
     if (sdk.strip_debug) link.push_back("-Wl,--strip-debug");
     AEX_RETURN_IF_ERROR(RunProgram(link, log.string()));
     // Publish atomically: a concurrent or interrupted build never leaves a

@@ -23,6 +23,8 @@ struct Sdk {
   std::string cc = "cc";
   std::string cxx = "c++";
   std::string extra_flags;  // e.g. sanitizer flags the SDK was built with
+  // Link flags of every module: -static (docs/tee.md), except in sanitizer builds.
+  std::string link_flags;
   // Module binaries keep their symbols but not their debug info (20x
   // smaller: faster to load, send and measure). AEX_MODULE_DEBUG=1 keeps it.
   bool strip_debug = true;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "crypto/crypto.h"
 #include "deployer/node_tls.h"
 
 extern char** environ;
@@ -93,6 +95,71 @@ Result<std::vector<std::string>> StartDevices(const Descriptor& d, const Node& n
   return args;
 }
 
+// The node's platform service (aex-platform): its pid file, and its socket
+// in a directory every module uid can reach (modules run under uids of their
+// own when the node is root; a project directory may not be searchable):
+// /tmp/aex-platform-<uid>/ (0711, ours) with a name from the state directory.
+fs::path PlatformPidFile(const Descriptor& d, const Node& n) {
+  return StateDir(d) / "nodes" / (n.name + ".platform.pid");
+}
+
+Result<fs::path> PlatformSocket(const Descriptor& d, const Node& n) {
+  fs::path dir = "/tmp/aex-platform-" + std::to_string(geteuid());
+  mkdir(dir.c_str(), 0711);
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+    return Status(Code::kPermissionDenied, dir.string() + " is not a directory of ours");
+  }
+  chmod(dir.c_str(), 0711);
+  std::error_code ec;
+  std::string state = fs::absolute(StateDir(d), ec).string() + "\n" + n.name;
+  std::string tag = HexEncode(crypto::Sha256(AsBytes(state))).substr(0, 16);
+  return dir / (tag + ".sock");
+}
+
+// Starts aex-platform (unless running) with the node's key file; returns
+// its socket once it accepts connections.
+Result<fs::path> StartPlatform(const Descriptor& d, const Node& n, const fs::path& platform_exe,
+                               const std::function<void(const std::string&)>& say) {
+  AEX_ASSIGN_OR_RETURN(fs::path sock, PlatformSocket(d, n));
+  if (Alive(ReadPid(PlatformPidFile(d, n))) && fs::exists(sock)) return sock;
+  std::error_code ec;
+  fs::remove(sock, ec);
+  std::string log = (StateDir(d) / "logs" / (n.name + "-platform.log")).string();
+  AEX_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached({platform_exe.string(), "--key-file",
+                                                 n.node_key_file->string(), "--socket",
+                                                 sock.string()},
+                                                log));
+  std::ofstream(PlatformPidFile(d, n)) << pid << "\n";
+  // The socket appears once it accepts (aex-platform renames it into place).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(sock)) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid || std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("the platform service of node '" + n.name + "' did not start; see " +
+                         log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  say("  platform  " + n.name + " at " + sock.string() + " (pid " + std::to_string(pid) + ")");
+  return sock;
+}
+
+void StopPid(const fs::path& pid_file, const std::function<void()>& said) {
+  pid_t pid = ReadPid(pid_file);
+  if (Alive(pid)) {
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 250 && Alive(pid); ++i) {
+      waitpid(pid, nullptr, WNOHANG);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (Alive(pid)) kill(pid, SIGKILL);
+    said();
+  }
+  std::error_code ec;
+  fs::remove(pid_file, ec);
+}
+
 void StopDevices(const Descriptor& d, const Node& n,
                  const std::function<void(const std::string&)>& say) {
   if (!n.devices) return;
@@ -132,13 +199,15 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
       return FailedPrecondition("node '" + n.name + "' needs node_key_file to be started here");
     }
     fs::create_directories(n.node_key_file->parent_path(), ec);
+    AEX_ASSIGN_OR_RETURN(fs::path platform_sock,
+                         StartPlatform(d, n, node_exe.parent_path() / "aex-platform", progress));
     auto device_args = StartDevices(d, n, node_exe.parent_path() / "aex-device", progress);
     if (!device_args.ok()) return device_args.status();
     std::string log = (StateDir(d) / "logs" / (n.name + ".log")).string();
     std::vector<std::string> args = {node_exe.string(),
                                      "--port", std::to_string(n.reactive_port),
                                      "--host", n.host == "localhost" ? "127.0.0.1" : n.host,
-                                     "--key-file", n.node_key_file->string(),
+                                     "--platform-socket", platform_sock.string(),
                                      "--name", n.name,
                                      "--work-dir", (StateDir(d) / "nodes" / n.name).string()};
     args.insert(args.end(), device_args->begin(), device_args->end());
@@ -172,19 +241,9 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
 Status StopLocalNodes(const Descriptor& d,
                       const std::function<void(const std::string&)>& progress) {
   for (const auto& n : d.nodes) {
-    fs::path pid_file = PidFile(d, n);
-    pid_t pid = ReadPid(pid_file);
-    if (Alive(pid)) {
-      kill(pid, SIGTERM);
-      for (int i = 0; i < 250 && Alive(pid); ++i) {
-        waitpid(pid, nullptr, WNOHANG);
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (Alive(pid)) kill(pid, SIGKILL);
-      progress("  node      " + n.name + " stopped");
-    }
-    std::error_code ec;
-    fs::remove(pid_file, ec);
+    StopPid(PidFile(d, n), [&] { progress("  node      " + n.name + " stopped"); });
+    // The platform service after its node: no module outlives its platform.
+    StopPid(PlatformPidFile(d, n), [&] { progress("  platform  " + n.name + " stopped"); });
     StopDevices(d, n, progress);
   }
   return Status::Ok();

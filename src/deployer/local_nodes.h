@@ -1,4 +1,5 @@
-// Local nodes: starts and stops an aex-node for every node of a descriptor
+// Local nodes: starts and stops an aex-platform (the node's platform service,
+// first) and an aex-node for every node of a descriptor
 // whose host is this machine (loopback), for development, demos and tests.
 // Logs go to <descriptor dir>/.aex/logs/<node>.log.
 

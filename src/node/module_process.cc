@@ -1,12 +1,18 @@
 #include "node/module_process.h"
 
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <vector>
 
@@ -16,6 +22,8 @@ namespace aex::node {
 
 // The module's channel to its node is always this descriptor number.
 constexpr int kModuleChannelFd = 3;
+// A claimed device, when the module has one (devices.h).
+constexpr int kModuleDeviceFd = 4;
 // Bound on bytes queued towards one module before sends are refused.
 constexpr size_t kMaxModuleQueue = 64u << 20;
 
@@ -33,40 +41,107 @@ ModuleProcess::ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
                              std::chrono::milliseconds timeout)
     : io_(io), spec_(std::move(spec)), pid_(pid), timeout_(timeout) {}
 
+namespace {
+
+// Modules run under uids of their own when the node runs as root: base +
+// the module's pid, unique among running processes even with several nodes
+// on one machine. No passwd entry is needed; the uid owns only its binary.
+constexpr uid_t kModuleUidBase = 0x60000000;
+
+// The fixed environment of every module: nothing of the node's (no LD_*,
+// no paths to node material). Sanitizer builds pass their runtime options.
+std::vector<std::string> ModuleEnvironment() {
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
+#ifdef AEX_SANITIZER_BUILD
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (v.starts_with("ASAN_OPTIONS=") || v.starts_with("UBSAN_OPTIONS=") ||
+        v.starts_with("LSAN_OPTIONS=")) {
+      env.emplace_back(v);
+    }
+  }
+#endif
+  return env;
+}
+
+// The module's command line (runtime/runtime.h): no secret, only where its
+// channel, device and platform service are.
+std::vector<std::string> ModuleArguments(const ModuleSpawn& spec) {
+  std::vector<std::string> args = {spec.binary_path, "--aex-fd", std::to_string(kModuleChannelFd),
+                                   "--aex-module-id", std::to_string(spec.id)};
+  if (spec.device_fd >= 0) {
+    args.insert(args.end(), {"--aex-device-fd", std::to_string(kModuleDeviceFd)});
+  }
+  if (!spec.platform_socket.empty()) {
+    args.insert(args.end(), {"--aex-platform-socket", spec.platform_socket});
+  }
+  if (spec.sgx_debug) args.insert(args.end(), {"--aex-sgx-debug", "1"});
+  return args;
+}
+
+// A null-terminated argv/envp over `strings` (which must outlive it).
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// The child between fork and exec: only async-signal-safe calls. Places the
+// channel at fd 3 (and the device at fd 4), closes every other descriptor
+// above stderr, sets no_new_privs, drops to the module's own uid/gid when the
+// node is root (handing it its binary), and executes the binary through a
+// descriptor the node opened (so the module uid needs no access to the node's
+// directories).
+[[noreturn]] void ExecModule(int channel, int device, int exe_fd, bool own_uid, char** argv,
+                             char** envp) {
+  int ch = fcntl(channel, F_DUPFD, 10);
+  int dev = device >= 0 ? fcntl(device, F_DUPFD, 10) : -1;
+  int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10);
+  if (ch < 0 || exe < 0 || (device >= 0 && dev < 0)) _exit(126);
+  if (dup2(ch, kModuleChannelFd) < 0 || (dev >= 0 && dup2(dev, kModuleDeviceFd) < 0)) _exit(126);
+  if (dup2(exe, 5) < 0) _exit(126);
+  if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0) _exit(126);
+  if (dev < 0) close(kModuleDeviceFd);
+  if (syscall(SYS_close_range, 6, ~0u, 0) != 0) _exit(126);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
+  if (chdir("/") != 0) _exit(126);
+  if (own_uid) {
+    const uid_t uid = kModuleUidBase + static_cast<uid_t>(getpid());
+    const gid_t gid = static_cast<gid_t>(uid);
+    if (fchown(5, uid, gid) != 0 || fchmod(5, 0500) != 0 || setgroups(0, nullptr) != 0 ||
+        setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+      _exit(126);
+    }
+  }
+  syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+  _exit(127);
+}
+
+}  // namespace
+
 Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
     asio::io_context& io, const ModuleSpawn& spec, std::chrono::milliseconds call_timeout,
     FrameHandler on_frame) {
+  const bool own_uid = geteuid() == 0;
+  int exe_fd = open(spec.binary_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (exe_fd < 0) return Status(Code::kIo, "cannot open module binary " + spec.binary_path);
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    close(exe_fd);
     return Status(Code::kIo, "socketpair failed");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // dup2 onto a fixed number also clears close-on-exec for the child only.
-  posix_spawn_file_actions_adddup2(&actions, fds[1], kModuleChannelFd);
-  // The device (if any) goes to this module only; the node's copy is
-  // close-on-exec, so no other module ever inherits it.
-  if (spec.device_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.device_fd, 4);
-  std::string fd_arg = std::to_string(kModuleChannelFd), id_arg = std::to_string(spec.id);
-  std::vector<char*> argv = {const_cast<char*>(spec.binary_path.c_str()),
-                             const_cast<char*>("--aex-fd"), fd_arg.data(),
-                             const_cast<char*>("--aex-module-id"), id_arg.data()};
-  if (spec.device_fd >= 0) {
-    argv.push_back(const_cast<char*>("--aex-device-fd"));
-    argv.push_back(const_cast<char*>("4"));
-  }
-  if (!spec.platform_key_path.empty()) {
-    argv.push_back(const_cast<char*>("--aex-platform-key"));
-    argv.push_back(const_cast<char*>(spec.platform_key_path.c_str()));
-  }
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, spec.binary_path.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> args = ModuleArguments(spec), env = ModuleEnvironment();
+  std::vector<char*> argv = Pointers(args), envp = Pointers(env);
+  pid_t pid = fork();
+  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, own_uid, argv.data(), envp.data());
+  const int fork_errno = errno;
   close(fds[1]);
-  if (rc != 0) {
+  close(exe_fd);
+  if (pid < 0) {
     close(fds[0]);
-    return Status(Code::kIo, "cannot start module: " + std::string(strerror(rc)));
+    return Status(Code::kIo, "cannot start module: " + std::string(strerror(fork_errno)));
   }
   auto proc = std::make_shared<ModuleProcess>(io, spec, pid, call_timeout);
   proc->on_frame_ = std::move(on_frame);

@@ -38,7 +38,8 @@ struct ModuleSpawn {
   uint8_t backend = 0;
   std::string device;
   std::string binary_path;
-  std::string platform_key_path;
+  std::string platform_socket;  // aex-platform's socket (not a secret)
+  bool sgx_debug = false;
   int device_fd = -1;  // the claimed device, placed at fd 4 in the module (devices.h)
   std::string load_tag{};  // the deployment that loaded it (wire::LoadModule::tag)
 };

@@ -124,19 +124,6 @@ void Node::OnPeerUndelivered(const PeerLink* peer, const wire::Undelivered& u) {
   }
 }
 
-Status EnsureKeyFile(const std::string& path) {
-  if (fs::exists(path)) return Status::Ok();
-  crypto::Key key;
-  AEX_RETURN_IF_ERROR(crypto::RandomBytes(key));
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIo, "cannot create key file " + path);
-  std::string hex = HexEncode(key) + "\n";
-  bool ok = write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
-  close(fd);
-  crypto::Wipe(key);
-  return ok ? Status::Ok() : Status(Code::kIo, "cannot write key file " + path);
-}
-
 Status CheckTransportSecurity(const NodeOptions& options) {
   const tls::Files& f = options.tls;
   const int given = !f.cert.empty() + !f.key.empty() + !f.ca.empty();
@@ -180,7 +167,6 @@ Status Node::Start() {
   std::error_code fec;
   fs::create_directories(options_.work_dir, fec);
   if (fec) return Status(Code::kIo, "cannot create work dir " + options_.work_dir);
-  if (!options_.key_file.empty()) AEX_RETURN_IF_ERROR(EnsureKeyFile(options_.key_file));
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.listen_host, ec);
   asio::ip::tcp::endpoint ep(address, options_.port);
@@ -200,6 +186,7 @@ Status Node::Start() {
   if (size_t limit = DescriptorLimit(); limit > 2 * kReservedDescriptors) {
     session_cap_ = std::min(session_cap_, limit - kReservedDescriptors);
   }
+  fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
   WatchChildren();
   Accept();
   TrimWhenIdle();
@@ -288,6 +275,8 @@ void Node::Accept() {
       return;
     }
     if (!ec) {
+      // Close-on-exec (modules also close every inherited descriptor).
+      fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       if (sessions_.size() >= session_cap_ && !EvictIdleSession()) {
         ++counters_.sessions_refused;
         asio::error_code ignored;
@@ -695,21 +684,10 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
     close(fd);
     if (done != req.binary.size()) return Status(Code::kIo, "cannot store module binary");
   }
-  // An sgx module gets a launch file naming the platform directory and
-  // whether the loader made it a debug enclave; the others get the key file.
-  std::string platform_path = options_.key_file;
-  if (req.backend == static_cast<uint8_t>(tee::Backend::kSgx)) {
-    if (options_.platform_dir.empty()) return FailedPrecondition("node has no sgx platform");
-    platform_path = path + ".launch";
-    std::error_code aec;
-    std::string text = "platform_dir=" + fs::absolute(options_.platform_dir, aec).string() +
-                       "\ndebug=" + (options_.sgx_debug ? "1" : "0") + "\n";
-    int fd = open(platform_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    if (fd >= 0) close(fd);
-    if (!ok) return Status(Code::kIo, "cannot write the sgx launch file");
-  }
-  ModuleSpawn spec{id, req.name, req.backend, req.device, path, platform_path};
+  // Modules get the platform service's socket, never a secret: the
+  // service measures each module and gives it its own keys only.
+  ModuleSpawn spec{id, req.name, req.backend, req.device, path, options_.platform_socket};
+  spec.sgx_debug = options_.sgx_debug;
   spec.device_fd = device_fd.get();
   spec.load_tag = req.tag;
   auto proc = ModuleProcess::Spawn(io_, spec, options_.call_timeout,

@@ -26,8 +26,9 @@ struct NodeOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t port = 0;        // 0: pick a free port
   std::string work_dir;     // where module binaries are stored
-  std::string key_file;     // the simulated platform's node key K_N
-  std::string platform_dir;  // simulated platform material (sgx); "" for none
+  // The node's platform service (aex-platform) socket, passed to modules.
+  // The node itself holds no platform secret.
+  std::string platform_socket;
   bool sgx_debug = false;    // launch sgx modules as debug enclaves
   std::string name = "node";
   std::chrono::milliseconds call_timeout{10000};
@@ -69,8 +70,6 @@ struct NodeOptions {
 // tested without a network.
 Status CheckTransportSecurity(const NodeOptions& options);
 
-// Creates the 16-byte node key file (0600) if it does not exist yet.
-Status EnsureKeyFile(const std::string& path);
 
 class Node {
  public:

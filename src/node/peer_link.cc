@@ -1,5 +1,7 @@
 #include "node/peer_link.h"
 
+#include <fcntl.h>
+
 #include <spdlog/spdlog.h>
 
 namespace aex::node {
@@ -127,6 +129,8 @@ void PeerLink::Connect() {
 }
 
 void PeerLink::OnConnected(asio::ip::tcp::socket socket) {
+  // Close-on-exec (modules also close every inherited descriptor).
+  fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
   asio::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (tls_) return Handshake(std::move(socket));

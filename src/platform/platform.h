@@ -4,9 +4,10 @@
 // same module source runs on every backend and a real-hardware port replaces
 // only this layer.
 //
-// In this build every backend is a *simulated* platform: it implements the
-// TEE's key hierarchy and attestation protocol in software, in the module's
-// own process, with no hardware protection.
+// In this build every backend is a *simulated* platform: the TEE's key
+// hierarchy and quoting run in software, in the node's platform service
+// (aex-platform), which measures each module process from the kernel and
+// hands it only its own keys; there is no hardware memory protection.
 
 #ifndef AEX_PLATFORM_PLATFORM_H_
 #define AEX_PLATFORM_PLATFORM_H_
@@ -34,9 +35,11 @@ inline constexpr uint8_t kEvidenceDebug = 0x02;  // sgx: a debug enclave
 // measurement is taken by the platform itself.
 struct ModuleContext {
   uint32_t module_id = 0;
-  // native, sancus, trustzone: the node key file (K_N, the HUK); sgx: the
-  // per-module launch file the node writes (see sgx/sgx_keys.h).
-  std::string platform_key_path;
+  // The node's platform service (aex-platform, platform/service_link.h): not
+  // a secret. The platform layer gets its keys or quotes there.
+  std::string platform_socket;
+  // sgx: the loader made this a debug enclave (reported in the quote).
+  bool sgx_debug = false;
 };
 
 class Platform {

@@ -1,12 +1,15 @@
 #include "platform/setup.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <filesystem>
 
+#include "crypto/crypto.h"
 #include "platform/sgx/sgx_keys.h"
 #include "tls/pki.h"
 #include "util/files.h"
@@ -18,6 +21,19 @@ std::string DefaultPlatformDir(const std::string& key_file) {
   fs::path p(key_file);
   if (p.extension() == ".platform") return key_file + ".d";
   return p.replace_extension(".platform").string();
+}
+
+Status EnsureKeyFile(const std::string& path) {
+  if (fs::exists(path)) return Status::Ok();
+  crypto::Key key;
+  AEX_RETURN_IF_ERROR(crypto::RandomBytes(key));
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Code::kIo, "cannot create key file " + path);
+  std::string hex = HexEncode(key) + "\n";
+  bool ok = write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
+  close(fd);
+  crypto::Wipe(key);
+  return ok ? Status::Ok() : Status(Code::kIo, "cannot write key file " + path);
 }
 
 Status EnsureSimulatedPlatform(const std::string& dir_name) {

@@ -1,6 +1,7 @@
-// Node-side setup of a simulated platform: the material a real TEE has from
-// its manufacturer. aex-node calls it on start (and `aex-node --init-platform`
-// on its own). Not part of any module's TCB.
+// Setup of a simulated platform: the material a real TEE has from its
+// manufacturer. The platform service (aex-platform) calls it on start (and
+// `aex-platform --init` on its own). Not part of any module's TCB, and never
+// run by aex-node.
 //
 // The platform directory defaults to the node key file's path with the
 // extension ".platform" (keys/node1.key -> keys/node1.platform/); it holds
@@ -18,6 +19,9 @@
 namespace aex::tee {
 
 std::string DefaultPlatformDir(const std::string& key_file);
+
+// Creates the 16-byte node key file (0600) if it does not exist yet.
+Status EnsureKeyFile(const std::string& path);
 
 // Creates `dir` (0700) and, unless all three exist, a fresh SGX root CA
 // (self-signed, ECDSA P-256; its private key is discarded once it has

@@ -583,8 +583,10 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
       have_fd = ParseU32(argv[i + 1], &fd);
     } else if (flag == "--aex-module-id") {
       ParseU32(argv[i + 1], &module_id);
-    } else if (flag == "--aex-platform-key") {
-      ctx.platform_key_path = argv[i + 1];
+    } else if (flag == "--aex-platform-socket") {
+      ctx.platform_socket = argv[i + 1];
+    } else if (flag == "--aex-sgx-debug") {
+      ctx.sgx_debug = std::string_view(argv[i + 1]) == "1";
     } else if (flag == "--aex-device-fd") {
       uint32_t dev = 0;
       if (ParseU32(argv[i + 1], &dev)) g_device_fd = static_cast<int>(dev);

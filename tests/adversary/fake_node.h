@@ -30,10 +30,10 @@ struct ModuleProcess {
 };
 
 // THE one place that knows how a module is started and how it obtains its
-// platform keys (today: a key file path on its command line, as aex-node
-// passes it). A change of that mechanism is a change here only.
+// platform keys (the platform service's socket on its command line, as
+// aex-node passes it). A change of that mechanism is a change here only.
 Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
-                                  const std::string& platform_key_path);
+                                  const std::string& platform_socket);
 // SIGKILL and reap; closes the channel.
 void StopModule(ModuleProcess* m);
 
@@ -46,8 +46,8 @@ struct RecordedFrame {
 
 class FakeNode {
  public:
-  FakeNode(std::string binary, uint32_t module_id, std::string platform_key_path)
-      : binary_(std::move(binary)), id_(module_id), key_path_(std::move(platform_key_path)) {}
+  FakeNode(std::string binary, uint32_t module_id, std::string platform_socket)
+      : binary_(std::move(binary)), id_(module_id), socket_(std::move(platform_socket)) {}
   ~FakeNode() { StopModule(&proc_); }
   FakeNode(const FakeNode&) = delete;
   FakeNode& operator=(const FakeNode&) = delete;
@@ -81,7 +81,7 @@ class FakeNode {
 
   std::string binary_;
   uint32_t id_;
-  std::string key_path_;
+  std::string socket_;
   ModuleProcess proc_;
   Bytes in_;
   uint32_t next_request_ = 0;

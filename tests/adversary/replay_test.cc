@@ -44,22 +44,22 @@ class ReplayTest : public ::testing::TestWithParam<BackendCase> {
     target_.measurement = crypto::Sha256(ptest::ReadBytes(GetParam().sink));
     target_.module_name = "sink";
     target_.vendor_id = 0x1234;
-    std::string key_path;
+    // The node's platform service (aex-platform), as on a real node.
+    platform_ = std::make_unique<testutil::PlatformProcess>(dir_ / "node");
+    std::filesystem::create_directories(dir_ / "node");
     if (backend() == Backend::kSgx) {
-      PT_ASSERT_OK(tee::EnsureSimulatedPlatform(dir_ / "platform"));
-      key_path = dir_ / "launch";
-      ptest::WriteText(key_path, "platform_dir=" + (dir_ / "platform") + "\ndebug=0\n");
-      target_.root_ca_pem = ptest::ReadText(dir_ / "platform/sgx_root_ca.pem");
+      PT_ASSERT_OK(platform_->Start());
+      target_.root_ca_pem = ptest::ReadText(platform_->platform_dir() + "/sgx_root_ca.pem");
       auto signer = deploy::LoadOrCreateSgxSigner(dir_ / "signer.pem");
       PT_ASSERT_OK(signer);
       target_.signer_pem = *signer;
     } else {
       PT_ASSERT_OK(crypto::RandomBytes(target_.node_key));
       target_.huk.assign(target_.node_key.begin(), target_.node_key.end());
-      key_path = dir_ / "node.key";
-      ptest::WriteText(key_path, HexEncode(target_.node_key) + "\n");
+      ptest::WriteText(platform_->key_file(), HexEncode(target_.node_key) + "\n");
+      PT_ASSERT_OK(platform_->Start());
     }
-    node_ = std::make_unique<FakeNode>(GetParam().sink, kModuleId, key_path);
+    node_ = std::make_unique<FakeNode>(GetParam().sink, kModuleId, platform_->socket_path());
     PT_ASSERT_OK(node_->Restart());
   }
 
@@ -160,6 +160,7 @@ class ReplayTest : public ::testing::TestWithParam<BackendCase> {
   }
 
   TempDir dir_;
+  std::unique_ptr<testutil::PlatformProcess> platform_;
   attest::AttestationTarget target_;
   std::unique_ptr<FakeNode> node_;
   attest::Session session_;

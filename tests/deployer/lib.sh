@@ -29,6 +29,25 @@ wait_until() {  # what command...
     sleep 0.1
   done
 }
+# Starts a node's platform service (aex-platform, found beside $NODE) before
+# its aex-node, and waits (60 s at most) for its socket. The one place shell
+# tests start it; aex-node then gets only --platform-socket SOCKET. Adds
+# search permission to the socket's directory: modules run under uids of
+# their own when the node is root. Sets PLATFORM_PID.
+start_platform() {  # key-file socket
+  local key=$1 sock=$2
+  rm -f "$sock"
+  chmod o+x "$(dirname "$sock")"
+  "$(dirname "$NODE")/aex-platform" --key-file "$key" --socket "$sock" \
+    >>"$sock.log" 2>&1 &
+  PLATFORM_PID=$!
+  for _ in $(seq 1 6000); do
+    [ -S "$sock" ] && return 0
+    kill -0 "$PLATFORM_PID" 2>/dev/null || fail "aex-platform exited; see $sock.log"
+    sleep 0.01
+  done
+  fail "aex-platform did not open $sock"
+}
 # Copies an example into a fresh temporary directory and prints its path.
 copy_example() {  # source-dir
   local dir

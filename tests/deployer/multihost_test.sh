@@ -84,12 +84,15 @@ for i in 1 2 3; do
     # Plain TCP on a network address is refused, with a clear message.
     rc=0
     out=$(ip netns exec "$ns" "$NODE" --host "$NET.11" --port 7000 \
-      --key-file "$DIR/keys/n1.key" --work-dir "$DIR/work1" 2>&1) || rc=$?
+      --platform-socket "$DIR/n1.sock" --work-dir "$DIR/work1" 2>&1) || rc=$?
     expect_eq "$rc" "2" "exit code of aex-node without TLS off loopback"
     grep -q "without TLS" <<<"$out" || fail "no clear refusal: $out"
   fi
+  # The platform service is a local Unix socket: no network namespace needed.
+  start_platform "$DIR/keys/n$i.key" "$DIR/n$i.sock"
+  PIDS+=("$PLATFORM_PID")
   ip netns exec "$ns" "$NODE" --host "$NET.$((10 + i))" --port 7000 \
-    --key-file "$DIR/keys/n$i.key" --name "n$i" --work-dir "$DIR/work$i" \
+    --platform-socket "$DIR/n$i.sock" --name "n$i" --work-dir "$DIR/work$i" \
     "${node_tls[@]}" --log-level warn >"$DIR/n$i.log" 2>&1 &
   PIDS+=($!)
 done

@@ -131,7 +131,7 @@ std::string TempDir::Sub(const std::string& name) const {
 // --------------------------------------------------------------- the node
 
 NodeProcess::NodeProcess(std::string dir, NodeConfig config)
-    : dir_(std::move(dir)), config_(std::move(config)) {}
+    : dir_(std::move(dir)), config_(std::move(config)), platform_(dir_ + "/platform") {}
 
 NodeProcess::~NodeProcess() {
   if (pid_ > 0) (void)Stop();
@@ -143,12 +143,15 @@ Status NodeProcess::Start(std::chrono::milliseconds timeout) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   const std::string port_file = dir_ + "/port";
-  const std::string key_file = dir_ + "/node.key";
+  const std::string key_file = platform_.key_file();
   fs::remove(port_file, ec);
-  std::vector<std::string> args = {AEX_NODE_BIN,  "--port",      "0",
-                                   "--port-file", port_file,     "--key-file",
-                                   key_file,      "--work-dir",  dir_ + "/work",
-                                   "--name",      config_.name,  "--log-level",
+  AEX_RETURN_IF_ERROR(platform_.Start());
+  std::vector<std::string> args = {AEX_NODE_BIN,      "--port",
+                                   "0",               "--port-file",
+                                   port_file,         "--platform-socket",
+                                   platform_.socket_path(), "--work-dir",
+                                   dir_ + "/work",    "--name",
+                                   config_.name,      "--log-level",
                                    config_.log_level};
   if (config_.call_timeout_ms > 0) {
     args.push_back("--call-timeout-ms");

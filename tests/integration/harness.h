@@ -31,6 +31,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../platform_process.h"
 #include "aex/bytes.h"
 #include "aex/status.h"
 #include "crypto/crypto.h"
@@ -144,12 +145,16 @@ class NodeProcess {
   uint16_t port() const { return port_; }
   const std::string& name() const { return config_.name; }
   const crypto::Key& node_key() const { return key_; }
+  // The node's platform service, started with the node and kept across
+  // node restarts (it is the node's "hardware").
+  testutil::PlatformProcess& platform() { return platform_; }
   Result<std::unique_ptr<deploy::NodeClient>> Connect(
       std::chrono::milliseconds timeout = 5000ms) const;
 
  private:
   std::string dir_;
   NodeConfig config_;
+  testutil::PlatformProcess platform_;
   pid_t pid_ = -1;
   int exit_status_ = -1;
   uint16_t port_ = 0;

@@ -302,8 +302,8 @@ TEST(TransportSecurityTest, PlainTcpOnlyWhenInsecureIsExplicit) {
 TEST(TransportSecurityTest, NodeProcessRefusesToListenOffLoopbackWithoutTls) {
   TempDir dir;
   // Refused before binding, so no such address is needed on this machine.
-  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 10.255.255.1 --key-file " +
-                    dir.path() + "/k --work-dir " + dir.path() + "/w 2>&1";
+  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 10.255.255.1 --platform-socket " +
+                    dir.path() + "/p.sock --work-dir " + dir.path() + "/w 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;

@@ -2,8 +2,8 @@
 //
 //   platform_attest_bench [iterations]
 //
-// Part 1, in one process: the module side's start (Init: measuring its own
-// binary, reading its platform key or quoting key), the deployer's challenge,
+// Part 1, in one process: the module side's start (Init: connecting to the
+// platform service, which measures the binary), the deployer's challenge,
 // the module's evidence (first attestation: key derivation included), the
 // deployer's verification. Part 2, through a real aex-node on loopback: the
 // deployer's AttestModule round trip for the example's pong module, median
@@ -15,6 +15,7 @@
 #include <functional>
 #include <vector>
 
+#include "in_process_service.h"
 #include "aex/module.h"
 #include "deployer/attestation.h"
 #include "platform/platform.h"
@@ -84,8 +85,10 @@ int Run(int iterations) {
   Bytes k(16);
   (void)crypto::RandomBytes(k);
   WriteText(key_file, HexEncode(k) + "\n");
-  if (!tee::EnsureSimulatedPlatform(dir / "node.platform").ok()) return 1;
-  WriteText(dir / "launch", "platform_dir=" + (dir / "node.platform") + "\ndebug=0\n");
+  // The platform service on a thread of this process (it measures this
+  // executable, as aex-platform measures a module process).
+  InProcessService service(key_file, dir / "node.platform", dir / "platform.sock");
+  if (!service.Start().ok()) return 1;
   auto signer = deploy::LoadOrCreateSgxSigner(dir / "signer.pem");
   if (!signer.ok()) return 1;
   const crypto::Digest self = *tee::MeasureSelf();
@@ -101,7 +104,7 @@ int Run(int iterations) {
     for (int i = 0; i < iterations; ++i) {
       auto t0 = Clock::now();
       auto p = NewPlatform(b);
-      if (!p->Init({5, b == Backend::kSgx ? dir / "launch" : key_file}).ok()) return 1;
+      if (!p->Init({5, service.socket()}).ok()) return 1;
       auto t1 = Clock::now();
       AttestationTarget t = TargetFor(b, dir, dir / "node.platform", key_file, *signer, self, 5,
                                     "bench");

@@ -229,7 +229,7 @@ TEST_P(NodeAttestTest, DebugEnclaveRefusedWhenPolicyForbidsIt) {
 
 TEST_P(NodeAttestTest, SgxPlatformDirectoryCanBeNamed) {
   if (backend() != Backend::kSgx) GTEST_SKIP();
-  Node named(dir_ / "d", {"--platform-dir", dir_ / "elsewhere"});
+  Node named(dir_ / "d", {}, dir_ / "elsewhere");
   PT_ASSERT_OK(named.Start());
   EXPECT_TRUE(std::filesystem::exists(dir_ / "elsewhere/sgx_root_ca.pem"));
   auto id = Load(named, GetParam().pong);

@@ -27,6 +27,10 @@
 #include "aex/status.h"
 #include "deployer/node_client.h"
 
+#ifdef AEX_NODE_BIN
+#include "../platform_process.h"
+#endif
+
 namespace aex::ptest {
 
 #define PT_ASSERT_OK(expr)                                              \
@@ -83,23 +87,30 @@ inline Bytes ReadBytes(const std::string& path) {
 // when the object goes away.
 class Node {
  public:
-  // Key file <dir>/node.key; platform dir <dir>/node.platform unless `extra`
-  // names another.
-  explicit Node(std::string dir, std::vector<std::string> extra = {})
-      : dir_(std::move(dir)), extra_(std::move(extra)) {}
+  // Its platform service (aex-platform) keeps the key file <dir>/node.key and
+  // the platform dir <dir>/node.platform unless `platform_dir` names another;
+  // `extra` are aex-node options.
+  explicit Node(std::string dir, std::vector<std::string> extra = {},
+                std::string platform_dir = "")
+      : dir_(std::move(dir)), extra_(std::move(extra)), platform_(dir_, platform_dir) {}
   ~Node() { Stop(); }
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  std::string key_file() const { return dir_ + "/node.key"; }
-  std::string platform_dir() const { return dir_ + "/node.platform"; }
+  std::string key_file() const { return platform_.key_file(); }
+  std::string platform_dir() const { return platform_.platform_dir(); }
+  pid_t pid() const { return pid_; }
+  testutil::PlatformProcess& platform() { return platform_; }
   uint16_t port() const { return port_; }
 
   Status Start() {
     std::filesystem::create_directories(dir_);
     std::string port_file = dir_ + "/port";
+    std::filesystem::remove(port_file);
+    AEX_RETURN_IF_ERROR(platform_.Start());
     std::vector<std::string> args = {AEX_NODE_BIN, "--port", "0", "--port-file", port_file,
-                                     "--key-file", key_file(), "--work-dir", dir_ + "/work",
+                                     "--platform-socket", platform_.socket_path(),
+                                     "--work-dir", dir_ + "/work",
                                      "--log-level", "warn"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     if (std::find(args.begin(), args.end(), "--tls-cert") == args.end()) {
@@ -154,6 +165,7 @@ class Node {
  private:
   std::string dir_;
   std::vector<std::string> extra_;
+  testutil::PlatformProcess platform_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };

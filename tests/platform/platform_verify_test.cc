@@ -14,6 +14,7 @@
 #include "platform/sancus/sancus_keys.h"
 #include "platform/setup.h"
 #include "platform/trustzone/trustzone_keys.h"
+#include "in_process_service.h"
 #include "platform_test_util.h"
 
 // The trustzone platform takes the TA name from the module's generated glue.
@@ -87,16 +88,26 @@ class SymmetricTest : public ::testing::TestWithParam<Backend> {
     }
   }
 
+  // A module instance on the platform whose key file is `key_file` (each
+  // key file gets its own in-process platform service).
   std::unique_ptr<tee::Platform> Module(uint32_t id, const std::string& key_file) {
+    auto& service = services_[key_file];
+    if (!service) {
+      service = std::make_unique<InProcessService>(
+          key_file, "", dir_ / ("s" + std::to_string(services_.size()) + ".sock"));
+      Status started = service->Start();
+      EXPECT_TRUE(started.ok()) << started.ToString();
+    }
     auto p = GetParam() == Backend::kSancus ? tee::CreateSancusPlatform()
                                             : tee::CreateTrustZonePlatform();
-    Status s = p->Init({id, key_file});
+    Status s = p->Init({id, service->socket()});
     if (s.ok()) s = p->DrawInstanceId();
     EXPECT_TRUE(s.ok()) << s.ToString();
     return p;
   }
 
   TempDir dir_;
+  std::map<std::string, std::unique_ptr<InProcessService>> services_;
   Bytes key_;
   AttestationTarget target_;
 };
@@ -291,13 +302,21 @@ class SgxTest : public ::testing::Test {
     target_.signer_pem = *signer;
   }
 
+  // A module instance on platform `platform` (p1 or p2: each its own
+  // in-process platform service with its own quoting key).
   std::unique_ptr<tee::Platform> Module(uint32_t id, const std::string& platform,
                                         bool debug = false) {
-    std::string launch = dir_ / ("launch-" + std::to_string(launches_++));
-    WriteText(launch, "platform_dir=" + (dir_ / platform) + "\ndebug=" + (debug ? "1" : "0") +
-                          "\n");
+    auto& service = services_[platform];
+    if (!service) {
+      service = std::make_unique<InProcessService>(dir_ / (platform + ".key"), dir_ / platform,
+                                                   dir_ / (platform + ".sock"));
+      Status started = service->Start();
+      EXPECT_TRUE(started.ok()) << started.ToString();
+    }
     auto p = tee::CreateSgxPlatform();
-    Status s = p->Init({id, launch});
+    tee::ModuleContext ctx{id, service->socket()};
+    ctx.sgx_debug = debug;
+    Status s = p->Init(ctx);
     if (s.ok()) s = p->DrawInstanceId();
     EXPECT_TRUE(s.ok()) << s.ToString();
     return p;
@@ -305,7 +324,7 @@ class SgxTest : public ::testing::Test {
 
   TempDir dir_;
   AttestationTarget target_;
-  int launches_ = 0;
+  std::map<std::string, std::unique_ptr<InProcessService>> services_;
 };
 
 TEST_F(SgxTest, CorrectAttestationYieldsAFreshSessionKey) {
@@ -519,12 +538,10 @@ TEST_F(SgxTest, MalformedRequestsAreRefused) {
   EXPECT_EQ(m->session_key(), nullptr);
 }
 
-TEST_F(SgxTest, LaunchFileIsParsedStrictly) {
-  for (const char* text : {"", "debug=1\n", "platform_dir=/nonexistent\ndebug=0\n",
-                           "platform_dir=x\ndebug=2\n", "garbage\n"}) {
-    WriteText(dir_ / "bad-launch", text);
+TEST_F(SgxTest, InitFailsWithoutAPlatformService) {
+  for (const std::string& socket : {std::string(), dir_ / "no-such.sock", dir_ / "p1"}) {
     auto p = tee::CreateSgxPlatform();
-    EXPECT_FALSE(p->Init({7, dir_ / "bad-launch"}).ok()) << text;
+    EXPECT_FALSE(p->Init({7, socket}).ok()) << socket;
   }
 }
 

@@ -1,7 +1,8 @@
 # Shared set-up of the reliability tests (sourced): two native nodes, a and
 # b, on random loopback ports, and tests/reliability/app (source on a, sink
 # on b) in a fresh directory that is removed on exit with everything started.
-# REQUIRES: AEX and NODE set to the aex and aex-node binaries.
+# REQUIRES: AEX and NODE set to the aex and aex-node binaries (aex-platform
+# beside aex-node).
 source "$(dirname "${BASH_SOURCE[0]}")/../deployer/lib.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=$(mktemp -d /tmp/aex-reliability.XXXXXX)
@@ -11,9 +12,11 @@ PA=$BASE PB=$((BASE + 1)) PX=$((BASE + 2))  # node a, node b, a spare port
 D="$DIR/app.yaml"
 PIDS=()     # the nodes, in start order
 EXTRA=()    # other processes to stop on exit
+PLATFORMS=()  # the nodes' platform services, stopped after the nodes
 cleanup() {
   "$AEX" down "$D" -q >/dev/null 2>&1 || true
   for p in "${EXTRA[@]}" "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PLATFORMS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$DIR"
 }
@@ -22,9 +25,14 @@ trap cleanup EXIT
 start_node() {  # name port [aex-node options...]
   local name=$1 port=$2
   shift 2
+  # A restarted node finds its platform service still running.
+  if [ ! -S "$DIR/$name.sock" ]; then
+    start_platform "$DIR/$name.key" "$DIR/$name.sock"
+    PLATFORMS+=("$PLATFORM_PID")
+  fi
   # Plain TCP on purpose (tls: false in the descriptor): proxy.py relays and
   # tampers with the peer link's frames.
-  "$NODE" --port "$port" --key-file "$DIR/$name.key" --name "$name" \
+  "$NODE" --port "$port" --platform-socket "$DIR/$name.sock" --name "$name" \
     --work-dir "$DIR/work-$name" --insecure-no-tls "$@" >>"$DIR/$name.log" 2>&1 &
   PIDS+=($!)
 }

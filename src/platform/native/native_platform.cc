@@ -1,10 +1,10 @@
-// The native platform: a module process with no TEE underneath. It reads the
-// node key K_N from the key file the node points it to and derives K_m from
-// its own measurement, as a Sancus-style symmetric hierarchy would in
-// hardware.
+// The native platform: a module process with no TEE underneath. Its K_m comes
+// from the node's platform service, which measures the process itself and
+// derives K_m from K_N (native_keys.h); the module never sees K_N.
 
 #include "platform/native/native_keys.h"
 #include "platform/platform.h"
+#include "platform/service_link.h"
 
 namespace aex::tee {
 namespace {
@@ -15,10 +15,9 @@ class NativePlatform final : public Platform {
 
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
-    AEX_ASSIGN_OR_RETURN(crypto::Key node_key, ReadKeyFile(ctx.platform_key_path));
-    AEX_ASSIGN_OR_RETURN(crypto::Digest measurement, MeasureSelf());
-    key_ = DeriveNativeModuleKey(node_key, measurement, module_id_);
-    crypto::Wipe(node_key);
+    ServiceLink link;
+    AEX_RETURN_IF_ERROR(link.Connect(ctx.platform_socket));
+    AEX_ASSIGN_OR_RETURN(key_, link.ModuleKey(static_cast<uint8_t>(Backend::kNative), module_id_));
     ready_ = true;
     return Status::Ok();
   }

@@ -1,10 +1,11 @@
 // The simulated Sancus platform: the node key K_N (the key a Sancus core is
-// synthesised with) sits in the node's key file; the module derives its vendor
-// and module keys as the protect instruction does in hardware, and answers
-// attestation with the SpongeWrap MAC. Key grants and disable use SpongeWrap.
-// No hardware protection: any process that reads the key file has K_N.
+// synthesised with) stays in the node's platform service, which derives the
+// vendor and module keys as the protect instruction does in hardware, over
+// its own measurement of the module. The module answers attestation with the
+// SpongeWrap MAC; key grants and disable use SpongeWrap.
 
 #include "platform/platform.h"
+#include "platform/service_link.h"
 #include "platform/sancus/sancus_keys.h"
 
 namespace aex::tee {
@@ -13,7 +14,6 @@ namespace {
 class SancusPlatform final : public Platform {
  public:
   ~SancusPlatform() override {
-    crypto::Wipe(node_key_);
     crypto::Wipe(key_);
     crypto::Wipe(session_);
   }
@@ -22,9 +22,7 @@ class SancusPlatform final : public Platform {
 
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
-    AEX_ASSIGN_OR_RETURN(node_key_, ReadKeyFile(ctx.platform_key_path));
-    AEX_ASSIGN_OR_RETURN(measurement_, MeasureSelf());
-    return Status::Ok();
+    return link_.Connect(ctx.platform_socket);
   }
 
   // The vendor id arrives with the first request (see ParseVendorRequest);
@@ -33,10 +31,10 @@ class SancusPlatform final : public Platform {
     uint16_t vendor_id;
     if (!ParseVendorRequest(request, &vendor_id)) return InvalidArgument("bad sancus request");
     if (!ready_) {
-      crypto::Key vendor_key = SancusVendorKey(node_key_, vendor_id);
-      key_ = SancusModuleKey(vendor_key, measurement_);
-      crypto::Wipe(vendor_key);
-      crypto::Wipe(node_key_);
+      // K_N,SP,SM: the platform service derives it as protect does in
+      // hardware, from K_N and its own measurement of this module.
+      AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kSancus),
+                                                 module_id_, vendor_id));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
@@ -54,8 +52,8 @@ class SancusPlatform final : public Platform {
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
-  crypto::Key node_key_{}, key_{}, session_{};
-  crypto::Digest measurement_{};
+  ServiceLink link_;
+  crypto::Key key_{}, session_{};
   bool ready_ = false, has_session_ = false;
 };
 

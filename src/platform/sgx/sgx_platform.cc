@@ -11,16 +11,17 @@
 //   - quoting: report (MRENCLAVE, MRSIGNER, flags, module id, report data)
 //     signed with the platform's quoting key, whose certificate chains to the
 //     platform's root CA. Real SGX produces an EREPORT that the quoting enclave
-//     checks and signs; here the simulated quoting enclave runs in-process.
+//     checks and signs; here the simulated quoting enclave is the node's
+//     platform service (aex-platform), which measures this process itself and
+//     alone holds the quoting key.
 // The session key K_s comes out of an X25519 key agreement with a fresh
 // ephemeral key per Attest, bound to the quote: null until the first
 // successful attestation, new with every one.
 
-#include <openssl/evp.h>
-
 #include <string_view>
 
 #include "platform/platform.h"
+#include "platform/service_link.h"
 #include "platform/sgx/sgx_keys.h"
 
 namespace aex::tee {
@@ -35,23 +36,16 @@ class SgxPlatform final : public Platform {
 
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
-    AEX_ASSIGN_OR_RETURN(Bytes launch, ReadFileBounded(ctx.platform_key_path, 4096));
-    std::string_view text(reinterpret_cast<const char*>(launch.data()), launch.size());
-    constexpr std::string_view kDir = "platform_dir=", kDebug = "\ndebug=1\n",
-                               kProduction = "\ndebug=0\n";
-    debug_ = text.ends_with(kDebug);
-    if (!text.starts_with(kDir) || !(debug_ || text.ends_with(kProduction)) ||
-        text.size() <= kDir.size() + kDebug.size()) {
-      return InvalidArgument("bad sgx launch file");
-    }
-    std::string dir(text.substr(kDir.size(), text.size() - kDir.size() - kDebug.size()));
-    AEX_ASSIGN_OR_RETURN(Bytes key_der, ReadFileBounded(dir + "/" + sgx::kQeKeyFile, 4096));
-    const unsigned char* p = key_der.data();
-    qe_key_.reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der.size())));
-    crypto::Wipe(key_der);
-    AEX_ASSIGN_OR_RETURN(qe_cert_, ReadFileBounded(dir + "/" + sgx::kQeCertFile, sgx::kMaxCert));
-    if (!qe_key_ || qe_cert_.empty()) return InvalidArgument("bad sgx quoting key or cert");
-    AEX_ASSIGN_OR_RETURN(mrenclave_, MeasureSelf());
+    debug_ = ctx.sgx_debug;
+    // MRENCLAVE as the platform measured this process (EINIT checks it).
+    AEX_RETURN_IF_ERROR(link_.Connect(ctx.platform_socket));
+    ServiceRequest q;
+    q.op = ServiceOp::kMeasure;
+    q.backend = static_cast<uint8_t>(Backend::kSgx);
+    q.module_id = module_id_;
+    AEX_ASSIGN_OR_RETURN(Bytes m, link_.Call(q));
+    if (m.size() != mrenclave_.size()) return Status(Code::kProtocol, "bad measurement");
+    std::copy(m.begin(), m.end(), mrenclave_.begin());
     return Status::Ok();
   }
 
@@ -84,36 +78,42 @@ class SgxPlatform final : public Platform {
 
     X25519Key priv, pub;
     AEX_RETURN_IF_ERROR(sgx::X25519Keypair(&priv, &pub));
-    ByteWriter body(256 + qe_cert_.size());
-    body.PutU8(sgx::kQuoteVersion);
-    body.PutU8(kEvidenceSimulated | (debug_ ? kEvidenceDebug : 0));
-    body.PutU32(module_id_);
-    body.PutU64(instance_id_);
-    body.PutBytes(mrenclave_);
-    body.PutBytes(mrsigner_);
-    body.PutBytes(sgx::ReportData(pub, request));
-    body.PutBytes(pub);
-    body.PutLengthPrefixed(qe_cert_);
-    auto signature = sgx::EcdsaSign(qe_key_.get(), body.bytes());
-    auto key = signature.ok() ? sgx::DeriveSgxModuleKey(priv, peer, request, body.bytes())
-                              : Result<crypto::Key>(signature.status());
+    auto quote = QuoteFor(pub, request);
+    ByteReader qr(quote.ok() ? ByteSpan(*quote) : ByteSpan());
+    ByteSpan body, signature;
+    bool parsed = qr.ReadLengthPrefixed(&body, sgx::kMaxCert + 256) &&
+                  qr.ReadLengthPrefixed(&signature, sgx::kMaxSignature) && qr.empty();
+    auto key = !quote.ok() ? Result<crypto::Key>(quote.status())
+               : parsed    ? sgx::DeriveSgxModuleKey(priv, peer, request, body)
+                           : Result<crypto::Key>(Status(Code::kProtocol, "bad quote"));
     crypto::Wipe(priv);
     if (!key.ok()) return key.status();
     key_ = *key;
     ready_ = true;
-    ByteWriter quote(body.size() + 128);
-    quote.PutLengthPrefixed(body.bytes());
-    quote.PutLengthPrefixed(*signature);
-    return quote.Take();
+    return *quote;
   }
 
   const crypto::Key* session_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
+  // The quoting enclave's answer (len|body len|signature): the platform
+  // service fills in MRENCLAVE from its own measurement and signs.
+  Result<Bytes> QuoteFor(const X25519Key& pub, ByteSpan request) {
+    ServiceRequest q;
+    q.op = ServiceOp::kQuote;
+    q.backend = static_cast<uint8_t>(Backend::kSgx);
+    q.module_id = module_id_;
+    q.flags = kEvidenceSimulated | (debug_ ? kEvidenceDebug : 0);
+    q.instance_id = instance_id_;
+    q.mrsigner = mrsigner_;
+    q.report_data = sgx::ReportData(pub, request);
+    std::copy(pub.begin(), pub.end(), q.module_pub.begin());
+    return link_.Call(q);
+  }
+
   uint32_t module_id_ = 0;
   bool debug_ = false;
-  sgx::Pkey qe_key_;
-  Bytes qe_cert_;
+  ServiceLink link_;
   crypto::Digest mrenclave_{}, mrsigner_{};
   bool initialised_ = false;
   crypto::Key key_{};

@@ -4,10 +4,11 @@
 // from the signed TA header), and its measurement. The TA key comes from the
 // HUK through the vendor key, as an OP-TEE pseudo-TA would derive it with
 // huk_subkey_derive(); attestation is an HMAC under the TA key.
-// No hardware protection: any process that reads the key file has the HUK.
+// The HUK stays in the node's platform service; the TA gets its own key only.
 
 #include "aex/module.h"
 #include "platform/platform.h"
+#include "platform/service_link.h"
 #include "platform/trustzone/trustzone_keys.h"
 
 extern "C" const aex_module_desc aex_module;  // generated glue: the TA's name
@@ -18,7 +19,6 @@ namespace {
 class TrustZonePlatform final : public Platform {
  public:
   ~TrustZonePlatform() override {
-    crypto::Wipe(huk_);
     crypto::Wipe(key_);
     crypto::Wipe(session_);
   }
@@ -26,8 +26,7 @@ class TrustZonePlatform final : public Platform {
 
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
-    AEX_ASSIGN_OR_RETURN(huk_, ReadSecretFile(ctx.platform_key_path));
-    AEX_ASSIGN_OR_RETURN(measurement_, MeasureSelf());
+    AEX_RETURN_IF_ERROR(link_.Connect(ctx.platform_socket));
     uuid_ = TaUuid(aex_module.name);
     return Status::Ok();
   }
@@ -37,10 +36,10 @@ class TrustZonePlatform final : public Platform {
     uint16_t vendor_id;
     if (!ParseVendorRequest(request, &vendor_id)) return InvalidArgument("bad trustzone request");
     if (!ready_) {
-      crypto::Digest vendor_key = TrustZoneVendorKey(huk_, vendor_id);
-      key_ = TrustZoneModuleKey(vendor_key, uuid_, measurement_, module_id_);
-      crypto::Wipe(vendor_key);
-      crypto::Wipe(huk_);
+      // The TA key: the platform service derives it from the HUK and its
+      // own measurement of this process.
+      AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kTrustZone),
+                                                 module_id_, vendor_id, uuid_));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
@@ -58,9 +57,8 @@ class TrustZonePlatform final : public Platform {
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
-  Bytes huk_;
+  ServiceLink link_;
   crypto::Key key_{}, session_{};
-  crypto::Digest measurement_{};
   Uuid uuid_{};
   bool ready_ = false, has_session_ = false;
 };

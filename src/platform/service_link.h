@@ -1,0 +1,78 @@
+// The wire format between a module's platform layer and its node's platform
+// service (aex-platform, src/platform_service/), and the module's side of it.
+//
+// The module connects to the service's Unix socket (SOCK_SEQPACKET, one
+// message per request or response) once, at Platform::Init, and keeps the
+// connection for its lifetime. The service identifies the module from the
+// kernel (the connecting process, its executable and its mappings), never
+// from anything the module says: a module can only ask for its own keys.
+//
+// Request, at most kMaxServiceMessage bytes (u16/u32 big-endian):
+//   u8 version (1) | u8 op | u8 backend | u32 module_id | op body
+//   op 1 MEASURE  body empty
+//                 -> measurement[32]  (SHA-256 of the module's executable)
+//   op 2 KEY      body: u16 vendor_id | u8 uuid_len (0 or 16) | uuid
+//                 -> K_m[16] for (backend, measurement, module_id, vendor
+//                    id, TA UUID) by the backend's *_keys.h derivation;
+//                    native, trustzone and sancus only
+//   op 3 QUOTE    body: u8 flags | u64 instance_id | mrsigner[32] | report_data[32] | module_pub[32]
+//                 -> len|quote body  len|signature  (sgx/sgx_keys.h; the
+//                    service fills in MRENCLAVE, its certificate, and signs)
+// Response: u8 code (aex::Code; 0 = ok) | on ok the payload above, else a
+// u16-length-prefixed error message.
+
+#ifndef AEX_PLATFORM_SERVICE_LINK_H_
+#define AEX_PLATFORM_SERVICE_LINK_H_
+
+#include <array>
+#include <string>
+
+#include "aex/bytes.h"
+#include "aex/status.h"
+#include "crypto/crypto.h"
+
+namespace aex::tee {
+
+inline constexpr uint8_t kServiceVersion = 1;
+inline constexpr size_t kMaxServiceMessage = 16384;
+enum class ServiceOp : uint8_t { kMeasure = 1, kKey = 2, kQuote = 3 };
+
+struct ServiceRequest {
+  ServiceOp op = ServiceOp::kMeasure;
+  uint8_t backend = 0;
+  uint32_t module_id = 0;
+  uint16_t vendor_id = 0;           // kKey
+  Bytes uuid;                       // kKey: empty or 16 bytes (trustzone)
+  uint8_t flags = 0;                // kQuote
+  uint64_t instance_id = 0;         // kQuote: the module instance's random id
+  crypto::Digest mrsigner{}, report_data{}, module_pub{};  // kQuote
+};
+
+// The module's side here; the service's (ParseServiceRequest,
+// EncodeServiceResponse) in platform_service/service_wire.h, outside the TCB.
+Bytes EncodeServiceRequest(const ServiceRequest& r);
+// The payload of an ok response, or the service's error.
+Result<Bytes> ParseServiceResponse(ByteSpan msg);
+
+// The module's connection to its platform service.
+class ServiceLink {
+ public:
+  ServiceLink() = default;
+  ~ServiceLink();
+  ServiceLink(const ServiceLink&) = delete;
+  ServiceLink& operator=(const ServiceLink&) = delete;
+
+  Status Connect(const std::string& socket_path);
+  // One request, one response. REQUIRES: Connect succeeded.
+  Result<Bytes> Call(const ServiceRequest& request);
+  // A KEY request: this module's K_m (see the format above).
+  Result<crypto::Key> ModuleKey(uint8_t backend, uint32_t module_id, uint16_t vendor_id = 0,
+                                ByteSpan uuid = {});
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace aex::tee
+
+#endif  // AEX_PLATFORM_SERVICE_LINK_H_

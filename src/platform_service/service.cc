@@ -1,0 +1,246 @@
+#include "platform_service/service.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "platform/native/native_keys.h"
+#include "platform/platform.h"
+#include "platform/setup.h"
+#include "platform/trustzone/trustzone_keys.h"
+#ifdef AEX_HAVE_SANCUS_KEYS
+#include "platform/sancus/sancus_keys.h"
+#endif
+
+namespace aex::platsvc {
+namespace fs = std::filesystem;
+using tee::Backend;
+
+PlatformService::~PlatformService() {
+  Stop();
+  // Connection threads hold `this`: wait for them (Stop shut their sockets).
+  while (connections_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (listen_fd_ >= 0) close(listen_fd_);
+  crypto::Wipe(secret_);
+}
+
+static Status LoadSgx(const std::string& dir, tee::sgx::Pkey* key, Bytes* cert) {
+  AEX_ASSIGN_OR_RETURN(Bytes der, tee::ReadFileBounded(dir + "/" + tee::sgx::kQeKeyFile, 4096));
+  const unsigned char* p = der.data();
+  key->reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(der.size())));
+  crypto::Wipe(der);
+  AEX_ASSIGN_OR_RETURN(*cert, tee::ReadFileBounded(dir + "/" + tee::sgx::kQeCertFile,
+                                                   tee::sgx::kMaxCert));
+  if (!*key || cert->empty()) {
+    return InvalidArgument("bad sgx quoting key or certificate in " + dir);
+  }
+  return Status::Ok();
+}
+
+// Binds under a temporary name and renames into place once listening.
+static Result<int> Listen(const std::string& path) {
+  const std::string tmp = path + ".tmp" + std::to_string(getpid());
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || tmp.size() >= sizeof addr.sun_path) {
+    return InvalidArgument("platform socket path too long: " + path);
+  }
+  std::memcpy(addr.sun_path, tmp.data(), tmp.size());
+  unlink(tmp.c_str());
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status(Code::kIo, "socket failed");
+  // Any local process may connect (modules run under uids of their own):
+  // what it gets is decided by its measurement, not by who it is.
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+            chmod(tmp.c_str(), 0666) == 0 && listen(fd, 128) == 0 &&
+            rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    Status s(Code::kIo, "cannot listen on " + path + ": " + strerror(errno));
+    close(fd);
+    unlink(tmp.c_str());
+    return s;
+  }
+  return fd;
+}
+
+Status PlatformService::Start() {
+  AEX_RETURN_IF_ERROR(tee::EnsureKeyFile(options_.key_file));
+  AEX_ASSIGN_OR_RETURN(secret_, tee::ReadSecretFile(options_.key_file));
+  if (!options_.platform_dir.empty()) {
+    AEX_RETURN_IF_ERROR(tee::EnsureSimulatedPlatform(options_.platform_dir));
+    AEX_RETURN_IF_ERROR(LoadSgx(options_.platform_dir, &qe_key_, &qe_cert_));
+  }
+  AEX_ASSIGN_OR_RETURN(listen_fd_, Listen(options_.socket_path));
+  return Status::Ok();
+}
+
+void PlatformService::Run() {
+  while (!stopped_.load()) {
+    int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (stopped_.load()) break;
+      // EMFILE and the like: back off instead of spinning.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    if (connections_.load() >= options_.max_connections) {
+      close(conn);
+      continue;
+    }
+    ++connections_;
+    std::thread([this, conn] {
+      Serve(conn);
+      --connections_;
+    }).detach();
+  }
+}
+
+void PlatformService::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (listen_fd_ >= 0) {
+    shutdown(listen_fd_, SHUT_RDWR);
+    std::error_code ec;
+    fs::remove(options_.socket_path, ec);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int fd : open_) shutdown(fd, SHUT_RDWR);
+}
+
+// Identifies and measures the peer once; then answers its requests while
+// it stays the same process with the same mappings.
+void PlatformService::Serve(int conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_.load()) {
+      close(conn);
+      return;
+    }
+    open_.insert(conn);
+  }
+  auto peer = IdentifyPeer(conn, options_.exe_only_mappings);
+  Bytes buf(tee::kMaxServiceMessage);
+  for (;;) {
+    ssize_t n = recv(conn, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    Bytes out = peer.ok() ? Handle(*peer, ByteSpan(buf.data(), static_cast<size_t>(n)))
+                          : tee::EncodeServiceResponse(peer.status(), {});
+    bool sent = send(conn, out.data(), out.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(out.size());
+    crypto::Wipe(out);
+    if (!sent) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(conn);
+  }
+  close(conn);
+  if (peer.ok()) close(peer->pidfd);
+}
+
+Bytes PlatformService::Handle(const Peer& peer, ByteSpan request) {
+  auto r = tee::ParseServiceRequest(request);
+  if (!r.ok()) return tee::EncodeServiceResponse(r.status(), {});
+  if (peer.pidfd >= 0) {
+    if (Status s = RecheckPeer(peer, options_.exe_only_mappings); !s.ok()) {
+      return tee::EncodeServiceResponse(s, {});
+    }
+  }
+  auto out = Answer(peer, *r);
+  if (!out.ok()) return tee::EncodeServiceResponse(out.status(), {});
+  Bytes response = tee::EncodeServiceResponse(Status::Ok(), *out);
+  crypto::Wipe(*out);
+  return response;
+}
+
+Result<Bytes> PlatformService::Answer(const Peer& peer, const tee::ServiceRequest& r) {
+  switch (r.op) {
+    case tee::ServiceOp::kMeasure:
+      return Bytes(peer.measurement.begin(), peer.measurement.end());
+    case tee::ServiceOp::kKey: return ModuleKey(peer, r);
+    case tee::ServiceOp::kQuote: return Quote(peer, r);
+  }
+  return InvalidArgument("unknown op");
+}
+
+// The backend's own derivation (*_keys.h, shared with the verifiers) over
+// the measurement the service took; the module id, vendor id and UUID are
+// the module's claims, bound into the key so a lie yields a useless key.
+Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceRequest& r) {
+  crypto::Key key{};
+  const bool uuid_ok = r.uuid.empty() == (r.backend != static_cast<uint8_t>(Backend::kTrustZone));
+  if (!uuid_ok) return InvalidArgument("a TA UUID goes with trustzone keys only");
+  crypto::Key node_key{};
+  const bool k_n = secret_.size() == node_key.size();
+  if (k_n) std::copy(secret_.begin(), secret_.end(), node_key.begin());
+  switch (static_cast<Backend>(r.backend)) {
+    case Backend::kNative:
+      if (!k_n) return FailedPrecondition("the node key is not 16 bytes");
+      key = tee::DeriveNativeModuleKey(node_key, peer.measurement, r.module_id);
+      break;
+    case Backend::kTrustZone: {
+      tee::Uuid uuid;
+      std::copy(r.uuid.begin(), r.uuid.end(), uuid.begin());
+      crypto::Digest vendor = tee::TrustZoneVendorKey(secret_, r.vendor_id);
+      key = tee::TrustZoneModuleKey(vendor, uuid, peer.measurement, r.module_id);
+      crypto::Wipe(vendor);
+      break;
+    }
+#ifdef AEX_HAVE_SANCUS_KEYS
+    case Backend::kSancus: {
+      if (!k_n) return FailedPrecondition("the node key is not 16 bytes");
+      crypto::Key vendor = tee::SancusVendorKey(node_key, r.vendor_id);
+      key = tee::SancusModuleKey(vendor, peer.measurement);
+      crypto::Wipe(vendor);
+      break;
+    }
+#endif
+    default:
+      crypto::Wipe(node_key);
+      return InvalidArgument("no module key service for backend " + std::to_string(r.backend));
+  }
+  crypto::Wipe(node_key);
+  Bytes out(key.begin(), key.end());
+  crypto::Wipe(key);
+  return out;
+}
+
+// The quoting enclave: the report's MRENCLAVE is the service's own
+// measurement of the caller, never a value the caller sends.
+Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest& r) {
+  if (r.backend != static_cast<uint8_t>(Backend::kSgx)) {
+    return InvalidArgument("quotes are sgx only");
+  }
+  if (!qe_key_) return FailedPrecondition("this platform has no sgx quoting key");
+  constexpr uint8_t kAllowed = tee::kEvidenceSimulated | tee::kEvidenceDebug;
+  if (!(r.flags & tee::kEvidenceSimulated) || (r.flags & ~kAllowed)) {
+    return InvalidArgument("a simulated platform's quote says it is simulated");
+  }
+  ByteWriter body(256 + qe_cert_.size());
+  body.PutU8(tee::sgx::kQuoteVersion);
+  body.PutU8(r.flags);
+  body.PutU32(r.module_id);
+  body.PutU64(r.instance_id);
+  body.PutBytes(peer.measurement);
+  body.PutBytes(r.mrsigner);
+  body.PutBytes(r.report_data);
+  body.PutBytes(r.module_pub);
+  body.PutLengthPrefixed(qe_cert_);
+  AEX_ASSIGN_OR_RETURN(Bytes signature, tee::sgx::EcdsaSign(qe_key_.get(), body.bytes()));
+  ByteWriter out(body.size() + signature.size() + 8);
+  out.PutLengthPrefixed(body.bytes());
+  out.PutLengthPrefixed(signature);
+  return out.Take();
+}
+
+}  // namespace aex::platsvc

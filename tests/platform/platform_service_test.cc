@@ -1,0 +1,127 @@
+// The platform service's own checks (src/platform_service/): which memory
+// maps it accepts, how strictly it parses requests, and what it answers a
+// real connected process.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "in_process_service.h"
+#include "platform/native/native_keys.h"
+#include "platform/platform.h"
+#include "platform/service_link.h"
+#include "platform_service/peer.h"
+#include "platform_service/service_wire.h"
+#include "platform_test_util.h"
+
+namespace aex::ptest {
+namespace {
+
+using platsvc::CheckMappings;
+using tee::ServiceOp;
+using tee::ServiceRequest;
+
+const std::string kExe = "/work/n/m1-pong";
+
+std::string Line(const std::string& perms, const std::string& inode, const std::string& path) {
+  return "7f0000000000-7f0000001000 " + perms + " 00000000 fd:01 " + inode + "      " + path +
+         "\n";
+}
+
+TEST(CheckMappings, AcceptsTheExecutableVdsoAndDataMappings) {
+  std::string maps = Line("r--p", "42", kExe) + Line("r-xp", "42", kExe) +
+                     Line("rw-p", "0", "[heap]") + Line("rw-p", "0", "") +
+                     Line("r--p", "0", "/usr/lib/locale/C.utf8/LC_CTYPE") +
+                     Line("r-xp", "0", "[vdso]") + Line("--xp", "0", "[vsyscall]");
+  PT_ASSERT_OK(CheckMappings(maps, kExe, 42));
+}
+
+TEST(CheckMappings, RefusesAnyOtherCode) {
+  const std::string base = Line("r-xp", "42", kExe);
+  for (const std::string& extra :
+       {Line("r-xp", "77", "/tmp/evil.so"), Line("rwxp", "0", ""), Line("r-xp", "0", ""),
+        Line("r-xp", "43", kExe), Line("r-xp", "42", kExe + "-other")}) {
+    Status s = CheckMappings(base + extra, kExe, 42);
+    EXPECT_EQ(s.code(), Code::kPermissionDenied) << extra;
+  }
+#ifndef AEX_SANITIZER_BUILD
+  EXPECT_FALSE(CheckMappings(base + Line("r-xp", "9", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+                             kExe, 42)
+                   .ok());
+#endif
+  EXPECT_FALSE(CheckMappings("garbage\n", kExe, 42).ok());
+}
+
+TEST(ServiceWire, RequestsRoundTripAndParseStrictly) {
+  ServiceRequest q;
+  q.op = ServiceOp::kKey;
+  q.backend = static_cast<uint8_t>(tee::Backend::kTrustZone);
+  q.module_id = 9;
+  q.vendor_id = 0x1234;
+  q.uuid = Bytes(16, 7);
+  Bytes wire = tee::EncodeServiceRequest(q);
+  auto back = tee::ParseServiceRequest(wire);
+  PT_ASSERT_OK(back);
+  EXPECT_EQ(tee::EncodeServiceRequest(*back), wire);
+  for (size_t cut = 0; cut < wire.size(); ++cut) {
+    EXPECT_FALSE(tee::ParseServiceRequest(ByteSpan(wire.data(), cut)).ok()) << cut;
+  }
+  Bytes longer = wire;
+  longer.push_back(0);
+  EXPECT_FALSE(tee::ParseServiceRequest(longer).ok());
+  Bytes bad_version = wire;
+  bad_version[0] = 2;
+  EXPECT_FALSE(tee::ParseServiceRequest(bad_version).ok());
+  Bytes bad_uuid_len = wire;
+  bad_uuid_len[9] = 5;  // u8 version, op, backend | u32 id | u16 vendor | u8 uuid_len
+  EXPECT_FALSE(tee::ParseServiceRequest(bad_uuid_len).ok());
+}
+
+TEST(ServiceWire, ErrorsTravelWithTheirCode) {
+  auto r = tee::ParseServiceResponse(
+      tee::EncodeServiceResponse(Status(Code::kPermissionDenied, "no"), {}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  EXPECT_FALSE(tee::ParseServiceResponse({}).ok());
+}
+
+// A real connection from this process: the service measures this executable
+// itself, whatever the request claims.
+TEST(PlatformService, AnswersForTheMeasuredProcessOnly) {
+  TempDir dir;
+  InProcessService service(dir / "node.key", dir / "node.platform", dir / "p.sock");
+  PT_ASSERT_OK(service.Start());
+  struct stat st;
+  ASSERT_EQ(stat((dir / "node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  tee::ServiceLink link;
+  PT_ASSERT_OK(link.Connect(service.socket()));
+  ServiceRequest q;
+  q.op = ServiceOp::kMeasure;
+  q.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  auto m = link.Call(q);
+  PT_ASSERT_OK(m);
+  auto self = tee::MeasureSelf();
+  PT_ASSERT_OK(self);
+  EXPECT_EQ(*m, Bytes(self->begin(), self->end()));
+  // Native K_m follows native_keys.h over that measurement.
+  auto key = link.ModuleKey(static_cast<uint8_t>(tee::Backend::kNative), 3);
+  PT_ASSERT_OK(key);
+  auto k_n = tee::ReadKeyFile(dir / "node.key");
+  PT_ASSERT_OK(k_n);
+  EXPECT_EQ(*key, tee::DeriveNativeModuleKey(*k_n, *self, 3));
+  // No key for sgx (it comes out of attestation), no quote for native, no
+  // quote that hides that it is simulated.
+  EXPECT_FALSE(link.ModuleKey(static_cast<uint8_t>(tee::Backend::kSgx), 3).ok());
+  q.op = ServiceOp::kQuote;
+  q.backend = static_cast<uint8_t>(tee::Backend::kNative);
+  q.flags = tee::kEvidenceSimulated;
+  EXPECT_FALSE(link.Call(q).ok());
+  q.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  q.flags = 0;
+  EXPECT_FALSE(link.Call(q).ok());
+  q.flags = tee::kEvidenceSimulated;
+  PT_ASSERT_OK(link.Call(q));
+}
+
+}  // namespace
+}  // namespace aex::ptest

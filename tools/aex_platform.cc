@@ -1,0 +1,74 @@
+// aex-platform: the simulated TEE platform of one node, as a process of its
+// own (docs/architecture.md, docs/tee.md). Started before aex-node; the only
+// process that reads the node key file and the SGX quoting key. Modules
+// connect to its socket and get their own keys or quotes.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "platform/setup.h"
+#include "platform/sgx/sgx_keys.h"
+#include "platform_service/service.h"
+
+int main(int argc, char** argv) {
+  aex::platsvc::ServiceOptions opt;
+  CLI::App app{"aex-platform: the simulated TEE platform of an aex node"};
+  app.add_option("--key-file", opt.key_file,
+                 "the node's platform key: K_N (native, sancus), the HUK (trustzone); created "
+                 "0600 if missing")
+      ->required();
+  app.add_option("--platform-dir", opt.platform_dir,
+                 "simulated SGX material (root CA, quoting key), created if missing (default: "
+                 "the key file with extension .platform)");
+  app.add_option("--socket", opt.socket_path, "Unix socket modules connect to");
+  bool init = false;
+  app.add_flag("--init", init,
+               "create the key file and the platform directory, print them and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (opt.platform_dir.empty()) opt.platform_dir = aex::tee::DefaultPlatformDir(opt.key_file);
+  if (init) {
+    aex::Status s = aex::tee::EnsureKeyFile(opt.key_file);
+    if (s.ok()) s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);
+    if (!s.ok()) {
+      fprintf(stderr, "aex-platform: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    printf("key file:      %s\nplatform dir:  %s\nsgx root CA:   %s/%s\n", opt.key_file.c_str(),
+           opt.platform_dir.c_str(), opt.platform_dir.c_str(), aex::tee::sgx::kRootCaFile);
+    return 0;
+  }
+  if (opt.socket_path.empty()) {
+    fprintf(stderr, "aex-platform: --socket is required (unless --init)\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM are taken by a thread of their own, which stops the
+  // service (removing its socket) so the accept loop returns.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  aex::platsvc::PlatformService service(opt);
+  if (aex::Status s = service.Start(); !s.ok()) {
+    fprintf(stderr, "aex-platform: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  fprintf(stderr, "aex-platform: serving modules on %s\n", opt.socket_path.c_str());
+  std::thread([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    service.Stop();
+  }).detach();
+  service.Run();
+  fflush(stderr);
+  _exit(0);  // connection threads may still be blocked; nothing to flush but stderr
+}
