@@ -58,7 +58,7 @@ uint32_t ErrnoOf(const Result<Bytes>& r) {
   return static_cast<uint32_t>((*r)[0]) << 24 | (*r)[1] << 16 | (*r)[2] << 8 | (*r)[3];
 }
 
-void ExpectRejected(const Result<crypto::Key>& r) {
+void ExpectRejected(const Result<attest::Session>& r) {
   EXPECT_FALSE(r.ok()) << "attestation succeeded where it must fail";
 }
 
@@ -230,7 +230,7 @@ class PlatformAttackTest : public ::testing::TestWithParam<BackendCase> {
     return client->LoadModule("probe", static_cast<uint8_t>(backend()), "", ReadBytes(binary));
   }
 
-  Result<crypto::Key> Attest(const AttestationTarget& t) {
+  Result<attest::Session> Attest(const AttestationTarget& t) {
     AEX_ASSIGN_OR_RETURN(auto client, node_->Connect());
     return deploy::AttestModule(*client, t);
   }
@@ -261,7 +261,7 @@ class PlatformAttackTest : public ::testing::TestWithParam<BackendCase> {
   }
 
   // Attests a module the test started itself, as the deployer would.
-  Result<crypto::Key> AttestHostile(HostileModule& m, const AttestationTarget& t) {
+  Result<attest::Session> AttestHostile(HostileModule& m, const AttestationTarget& t) {
     m.set_module_id(t.module_id);
     AEX_ASSIGN_OR_RETURN(deploy::Challenge c, deploy::NewChallenge(t));
     AEX_ASSIGN_OR_RETURN(Bytes evidence, m.Attest(c.request));

@@ -14,6 +14,7 @@
 #include "platform/setup.h"
 #include "runtime/channel.h"
 #include "../platform/platform_test_util.h"
+#include "../platform_process.h"
 
 namespace aex::adversary {
 namespace {
