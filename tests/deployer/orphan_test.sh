@@ -49,11 +49,11 @@ start_nodes() {  # attest-deadline-seconds
     mkdir -p "$DIR/work$i"
     # Plain TCP on purpose (tls: false in the descriptor): the test starts the
     # nodes itself to give them a short --attest-deadline.
-    if [ ! -S "$DIR/keys/node$i.sock" ]; then
-      start_platform "$DIR/keys/node$i.key" "$DIR/keys/node$i.sock"
+    if [ ! -S "$DIR/node$i.sock" ]; then
+      start_platform "$DIR/keys/node$i.key" "$DIR/node$i.sock"
       PIDS+=("$PLATFORM_PID")
     fi
-    "$NODE" --port "$port" --platform-socket "$DIR/keys/node$i.sock" --work-dir "$DIR/work$i" \
+    "$NODE" --port "$port" --platform-socket "$DIR/node$i.sock" --work-dir "$DIR/work$i" \
       --name "node$i" --insecure-no-tls --attest-deadline "$1" >>"$DIR/node$i.log" 2>&1 &
     NODE_PIDS+=($!)
   done

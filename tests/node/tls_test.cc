@@ -316,8 +316,8 @@ TEST(TransportSecurityTest, NodeProcessRefusesToListenOffLoopbackWithoutTls) {
 
 TEST(TransportSecurityTest, NodeProcessRefusesPlainTcpOnLoopbackWithoutInsecure) {
   TempDir dir;
-  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 127.0.0.1 --key-file " +
-                    dir.path() + "/k --work-dir " + dir.path() + "/w 2>&1";
+  std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 127.0.0.1 --platform-socket " +
+                    dir.path() + "/p.sock --work-dir " + dir.path() + "/w 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
