@@ -19,6 +19,10 @@ cleanup() {
 trap cleanup EXIT
 
 sed -i 's/5001/5501/; s/5002/5502/' "$D"
+# Plain TCP (tls: false) so that the "stranger" below can load modules with a
+# few lines of Python; it stands for the node itself, which can load anything.
+sed -i "s/^    reactive_port: \([0-9]*\)$/    reactive_port: \1\n    tls: false/" "$D"
+grep -c "tls: false" "$D" | grep -qx 2 || fail "could not mark the nodes tls: false"
 # A descriptor-fixed connection key (original tool): only an input to a
 # per-establishment derivation, with a warning.
 sed -i 's/^    to_input: recv_ping$/    to_input: recv_ping\n    key: 00112233445566778899aabbccddeeff/' "$D"
