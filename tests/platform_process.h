@@ -27,6 +27,26 @@
 
 namespace aex::testutil {
 
+// Starts `args` (args[0]: the binary) as the leader of a process group of
+// its own, which gets SIGTERM when the test process dies, so that a test
+// can stop it with everything it started. The pid, or -1 if fork failed.
+inline pid_t SpawnTestProcess(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  if (pid > 0) setpgid(pid, pid);
+  return pid;
+}
+
 class PlatformProcess {
  public:
   // `platform_dir` overrides <dir>/node.platform.
@@ -54,20 +74,8 @@ class PlatformProcess {
     std::vector<std::string> args = {AEX_PLATFORM_BIN, "--key-file",   key_file(),
                                      "--platform-dir", platform_dir(), "--socket",
                                      socket_path()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    pid_ = fork();
+    pid_ = SpawnTestProcess(std::move(args));
     if (pid_ < 0) return Status(Code::kIo, "fork failed");
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(127);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    setpgid(pid_, pid_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
       if (std::filesystem::exists(socket_path(), ec)) return Status::Ok();

@@ -33,9 +33,7 @@ Result<Bytes> ReadFileBounded(const std::string& path, size_t max) {
 
 // Streams the file through SHA-256: no copy of the binary in memory (page
 // faults on a fresh multi-megabyte buffer cost far more than the hash).
-Result<crypto::Digest> MeasureSelf() {
-  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status(Code::kIo, "cannot open /proc/self/exe");
+Result<crypto::Digest> Sha256OfFile(int fd) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
   uint8_t buf[65536];
@@ -45,8 +43,15 @@ Result<crypto::Digest> MeasureSelf() {
   unsigned int len = 0;
   ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, d.data(), &len) == 1 && len == d.size();
   EVP_MD_CTX_free(ctx);
+  if (!ok) return Status(Code::kIo, "cannot read the file to measure");
+  return d;
+}
+
+Result<crypto::Digest> MeasureSelf() {
+  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status(Code::kIo, "cannot open /proc/self/exe");
+  auto d = Sha256OfFile(fd);
   close(fd);
-  if (!ok) return Status(Code::kIo, "cannot measure /proc/self/exe");
   return d;
 }
 

@@ -92,6 +92,8 @@ std::unique_ptr<Platform> CreateSancusPlatform();
 
 // SHA-256 of the running executable: what the simulated platforms measure.
 Result<crypto::Digest> MeasureSelf();
+// SHA-256 of what remains to be read from `fd` (streamed).
+Result<crypto::Digest> Sha256OfFile(int fd);
 // Reads a 16-byte platform key stored as 32 hex digits.
 Result<crypto::Key> ReadKeyFile(const std::string& path);
 // Reads a 16- or 32-byte secret stored as hex (a TrustZone HUK may be either).

@@ -7,8 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -89,21 +87,6 @@ Status CheckProcess(const Peer& peer, bool exe_only) {
   return Status::Ok();
 }
 
-// SHA-256 of the file behind an open descriptor.
-Result<crypto::Digest> HashFd(int fd) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
-  uint8_t buf[65536];
-  ssize_t n = 0;
-  while (ok && (n = read(fd, buf, sizeof buf)) > 0) ok = EVP_DigestUpdate(ctx, buf, n) == 1;
-  crypto::Digest d;
-  unsigned int len = 0;
-  ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, d.data(), &len) == 1 && len == d.size();
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return Status(Code::kIo, "cannot read the process' executable");
-  return d;
-}
-
 }  // namespace
 
 Status CheckMappings(std::string_view maps, const std::string& exe, ino_t ino) {
@@ -154,7 +137,7 @@ Result<Peer> IdentifyPeer(int conn, bool exe_only) {
     }
     peer.dev = st.st_dev;
     peer.ino = st.st_ino;
-    auto digest = HashFd(fd);
+    auto digest = tee::Sha256OfFile(fd);
     close(fd);
     if (!digest.ok()) return digest.status();
     peer.measurement = *digest;

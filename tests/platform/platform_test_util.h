@@ -116,20 +116,8 @@ class Node {
     if (std::find(args.begin(), args.end(), "--tls-cert") == args.end()) {
       args.push_back("--insecure-no-tls");  // plain on purpose: the test is the deployer
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    pid_ = fork();
+    pid_ = testutil::SpawnTestProcess(std::move(args));
     if (pid_ < 0) return Status(Code::kIo, "fork failed");
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(127);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    setpgid(pid_, pid_);
     for (int i = 0; i < 1000; ++i) {
       std::string text = ReadText(port_file);
       if (!text.empty()) {
