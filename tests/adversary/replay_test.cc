@@ -243,8 +243,11 @@ TEST(BoundedWait, FramesBeyondTheBoundAreDroppedAndCounted) {
   TempDir dir;
   crypto::Key k_n;
   PT_ASSERT_OK(crypto::RandomBytes(k_n));
-  ptest::WriteText(dir / "node.key", HexEncode(k_n) + "\n");
-  FakeNode node(AEX_ADV_PING_NATIVE, kModuleId, dir / "node.key");
+  testutil::PlatformProcess platform(dir / "node");
+  std::filesystem::create_directories(dir / "node");
+  ptest::WriteText(platform.key_file(), HexEncode(k_n) + "\n");
+  PT_ASSERT_OK(platform.Start());
+  FakeNode node(AEX_ADV_PING_NATIVE, kModuleId, platform.socket_path());
   PT_ASSERT_OK(node.Restart());
   attest::AttestationTarget t;
   t.module_id = kModuleId;
