@@ -11,29 +11,6 @@ bool ByteReader::ReadUint(size_t n, uint64_t* out) {
   return true;
 }
 
-bool ByteReader::ReadU8(uint8_t* out) {
-  uint64_t v;
-  if (!ReadUint(1, &v)) return false;
-  *out = static_cast<uint8_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU16(uint16_t* out) {
-  uint64_t v;
-  if (!ReadUint(2, &v)) return false;
-  *out = static_cast<uint16_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU32(uint32_t* out) {
-  uint64_t v;
-  if (!ReadUint(4, &v)) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU64(uint64_t* out) { return ReadUint(8, out); }
-
 bool ByteReader::ReadBytes(size_t n, ByteSpan* out) {
   if (data_.size() < n) return false;
   *out = data_.first(n);
@@ -58,6 +35,29 @@ bool ByteReader::ReadString16(std::string* out) {
   *this = copy;
   return true;
 }
+
+bool ByteReader::ReadU8(uint8_t* out) {
+  uint64_t v;
+  if (!ReadUint(1, &v)) return false;
+  *out = static_cast<uint8_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU16(uint16_t* out) {
+  uint64_t v;
+  if (!ReadUint(2, &v)) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU32(uint32_t* out) {
+  uint64_t v;
+  if (!ReadUint(4, &v)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+bool ByteReader::ReadU64(uint64_t* out) { return ReadUint(8, out); }
 
 bool ByteReader::Skip(size_t n) {
   ByteSpan ignored;
@@ -108,37 +108,6 @@ uint32_t LoadU32(const uint8_t* p) {
 
 uint64_t LoadU64(const uint8_t* p) {
   return (uint64_t{LoadU32(p)} << 32) | LoadU32(p + 4);
-}
-
-std::string HexEncode(ByteSpan b) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (uint8_t c : b) {
-    s.push_back(kDigits[c >> 4]);
-    s.push_back(kDigits[c & 15]);
-  }
-  return s;
-}
-
-static int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool HexDecode(std::string_view hex, Bytes* out) {
-  if (hex.size() % 2 != 0) return false;
-  Bytes b;
-  b.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = HexValue(hex[i]), lo = HexValue(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    b.push_back(static_cast<uint8_t>(hi << 4 | lo));
-  }
-  *out = std::move(b);
-  return true;
 }
 
 }  // namespace aex

@@ -1,28 +1,6 @@
 #include "platform/platform.h"
 
-#include <string_view>
-
 namespace aex::tee {
-
-const char* BackendName(Backend b) {
-  switch (b) {
-    case Backend::kNative: return "native";
-    case Backend::kSgx: return "sgx";
-    case Backend::kTrustZone: return "trustzone";
-    case Backend::kSancus: return "sancus";
-  }
-  return "unknown";
-}
-
-bool ParseBackend(std::string_view name, Backend* out) {
-  for (Backend b : {Backend::kNative, Backend::kSgx, Backend::kTrustZone, Backend::kSancus}) {
-    if (name == BackendName(b)) {
-      *out = b;
-      return true;
-    }
-  }
-  return false;
-}
 
 Status Platform::DrawInstanceId() {
   uint8_t id[8];

@@ -72,6 +72,7 @@ class Runtime {
   bool NextFrame(Bytes* body);
   void Reply(uint32_t request_id, const Status& status, ByteSpan payload = {});
   Status Attest(ByteSpan challenge, Bytes* evidence);
+  Result<channel::KeyGrant> OpenGrant(ByteSpan blob);
   Status SetKey(ByteSpan blob);
   Status Disable(ByteSpan blob);
   void DropAll();
@@ -79,6 +80,7 @@ class Runtime {
   Status ExportState(ByteSpan blob, Bytes* sealed);
   Status ImportState(ByteSpan blob);
   Status ImportConnections(ByteSpan plain);
+  uint16_t Limit(Role role) const;
   void Bind(uint32_t conn_id, Connection c);
   const char* IoName(Role role, uint16_t index) const;
   Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
@@ -246,39 +248,50 @@ std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
       platform_->uses_spongent() ? channel::Cipher::kSpongent : channel::Cipher::kAes, *key);
 }
 
-Status Runtime::SetKey(ByteSpan blob) {
+// Opens a grant under K_s and checks its nonce is fresh (then consumes it).
+// Every rejection is counted.
+Result<channel::KeyGrant> Runtime::OpenGrant(ByteSpan blob) {
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
   auto aead = ManagementAead();
   if (!aead) return FailedPrecondition("session key not established: attest first");
   auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
+  if (grant.ok() && grant->nonce <= last_mgmt_nonce_) {
+    crypto::Wipe(grant->key);
+    grant = Status(Code::kReplay, "stale key grant nonce");
+  }
   if (!grant.ok()) {
     Count(ModuleStats::kGrantsRejected);
     return grant.status();
   }
-  if (grant->nonce <= last_mgmt_nonce_) {
-    Count(ModuleStats::kGrantsRejected);
-    return Status(Code::kReplay, "stale key grant nonce");
-  }
+  last_mgmt_nonce_ = grant->nonce;
+  return grant;
+}
+
+uint16_t Runtime::Limit(Role role) const {
   const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
                              desc_->n_handlers};
-  if (grant->conn_id == 0 || grant->io_index >= limits[static_cast<int>(grant->role)]) {
+  return limits[static_cast<int>(role)];
+}
+
+Status Runtime::SetKey(ByteSpan blob) {
+  AEX_ASSIGN_OR_RETURN(auto grant, OpenGrant(blob));
+  auto cipher = channel::NewCipher(grant.cipher, grant.key);
+  Connection c{grant.role, grant.io_index, grant.cipher, grant.key, {}, std::move(cipher)};
+  crypto::Wipe(grant.key);
+  if (grant.conn_id == 0 || grant.io_index >= Limit(grant.role)) {
     Count(ModuleStats::kGrantsRejected);
     return InvalidArgument("key grant names no such connection end");
   }
-  auto cipher = channel::NewCipher(grant->cipher, grant->key);
-  if (!cipher) return InvalidArgument("cipher not supported by this module");
-  last_mgmt_nonce_ = grant->nonce;
-  Connection c{grant->role, grant->io_index, grant->cipher, grant->key, {}, std::move(cipher)};
-  crypto::Wipe(grant->key);
-  auto it = conns_.find(grant->conn_id);
-  if (grant->rekey && it != conns_.end() && it->second.role == c.role &&
+  if (!c.aead) return InvalidArgument("cipher not supported by this module");
+  auto it = conns_.find(grant.conn_id);
+  if (grant.rekey && it != conns_.end() && it->second.role == c.role &&
       it->second.io_index == c.io_index && it->second.cipher == c.cipher) {
     c.sent = it->second.sent;  // counters continue: no replay across the key change
     c.last_accepted = it->second.last_accepted;
     c.prev = std::move(it->second.aead);
     c.prev_key = it->second.key;
   }
-  Bind(grant->conn_id, std::move(c));
+  Bind(grant.conn_id, std::move(c));
   Count(ModuleStats::kGrantsAccepted);
   return Status::Ok();
 }
@@ -321,20 +334,11 @@ void Runtime::DropAll() {
 
 // A state-transfer key K_t from the deployer (a grant with conn_id 0).
 Result<channel::KeyGrant> Runtime::TransferGrant(ByteSpan blob, uint16_t purpose) {
-  auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("session key not established");
-  if (disabled_) return Status(Code::kDisabled, "module is disabled");
-  auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
-  if (!grant.ok()) Count(ModuleStats::kGrantsRejected);
-  AEX_ASSIGN_OR_RETURN(auto g, std::move(grant));
+  AEX_ASSIGN_OR_RETURN(auto g, OpenGrant(blob));
   if (g.conn_id != 0 || g.io_index != purpose || !channel::NewCipher(g.cipher, g.key)) {
+    crypto::Wipe(g.key);
     return InvalidArgument("not a usable transfer grant");
   }
-  if (g.nonce <= last_mgmt_nonce_) {
-    Count(ModuleStats::kGrantsRejected);
-    return Status(Code::kReplay, "stale transfer grant nonce");
-  }
-  last_mgmt_nonce_ = g.nonce;
   return g;
 }
 
@@ -387,8 +391,6 @@ Status Runtime::ImportConnections(ByteSpan plain) {
   ByteReader r(plain);
   uint16_t n = 0;
   if (!r.ReadU16(&n)) return InvalidArgument("malformed state");
-  const uint16_t limits[] = {desc_->n_outputs, desc_->n_inputs, desc_->n_requests,
-                             desc_->n_handlers};
   for (uint16_t i = 0; i < n; ++i) {
     uint32_t id = 0;
     uint8_t role = 0, cipher = 0;
@@ -401,8 +403,8 @@ Status Runtime::ImportConnections(ByteSpan plain) {
       return InvalidArgument("malformed state");
     }
     c.role = static_cast<Role>(role);
-    while (c.io_index < limits[role] && name != IoName(c.role, c.io_index)) ++c.io_index;
-    if (c.io_index == limits[role]) return InvalidArgument("no endpoint '" + name + "' here");
+    while (c.io_index < Limit(c.role) && name != IoName(c.role, c.io_index)) ++c.io_index;
+    if (c.io_index == Limit(c.role)) return InvalidArgument("no endpoint '" + name + "' here");
     c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
     std::copy(key.begin(), key.end(), c.key.k.begin());
     std::copy(prev.begin(), prev.end(), c.prev_key.k.begin());
@@ -601,7 +603,9 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
   Status s = platform->Init(ctx);
   if (s.ok()) s = platform->DrawInstanceId();
   if (!s.ok()) {
-    fprintf(stderr, "[%s] platform init failed: %s\n", desc->name, s.ToString().c_str());
+    // Code number, not Status::ToString: the code names stay out of the TCB.
+    fprintf(stderr, "[%s] platform init failed (code %u): %s\n", desc->name,
+            static_cast<unsigned>(s.code()), s.message().c_str());
     return 1;
   }
   Runtime runtime(desc, std::move(platform), static_cast<int>(fd), module_id);

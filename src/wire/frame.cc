@@ -1,13 +1,6 @@
 #include "wire/frame.h"
 
 namespace aex::wire {
-namespace {
-
-Status Malformed(const char* what) {
-  return Status(Code::kInvalidArgument, std::string("malformed ") + what);
-}
-
-}  // namespace
 
 bool IsKnownType(uint8_t t) {
   return (t >= 0x01 && t <= 0x03) || (t >= 0x10 && t <= 0x1F) || (t >= 0x20 && t <= 0x25) ||
@@ -27,7 +20,7 @@ void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out
 Status ParseFrameLength(ByteSpan header, uint32_t* body_len) {
   ByteReader r(header);
   uint32_t len;
-  if (!r.ReadU32(&len) || !r.empty()) return Malformed("frame header");
+  if (!r.ReadU32(&len) || !r.empty()) return InvalidArgument("malformed frame header");
   if (len < kBodyHeaderSize) return Status(Code::kProtocol, "frame body too short");
   if (len > kMaxFrameBody) return Status(Code::kResourceExhausted, "frame exceeds maximum size");
   *body_len = len;
@@ -38,7 +31,7 @@ Result<Frame> ParseFrameBody(ByteSpan body) {
   ByteReader r(body);
   uint8_t type;
   uint32_t id;
-  if (!r.ReadU8(&type) || !r.ReadU32(&id)) return Malformed("frame body");
+  if (!r.ReadU8(&type) || !r.ReadU32(&id)) return InvalidArgument("malformed frame body");
   if (!IsKnownType(type)) return Status(Code::kProtocol, "unknown message type");
   return Frame{static_cast<MsgType>(type), id, r.rest()};
 }

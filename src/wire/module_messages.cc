@@ -2,14 +2,6 @@
 
 namespace aex::wire {
 
-namespace {
-
-Status Malformed(const char* what) {
-  return Status(Code::kInvalidArgument, std::string("malformed ") + what);
-}
-
-}  // namespace
-
 Bytes ResultMsg::Encode() const {
   ByteWriter w(8 + message.size() + payload.size());
   w.PutU16(static_cast<uint16_t>(code));
@@ -24,7 +16,7 @@ Result<ResultMsg> ResultMsg::Parse(ByteSpan p) {
   uint16_t code;
   if (!r.ReadU16(&code) || !r.ReadString16(&m.message) || !r.ReadLengthPrefixed(&m.payload) ||
       !r.empty()) {
-    return Malformed("RESULT");
+    return InvalidArgument("malformed RESULT");
   }
   m.code = code <= static_cast<uint16_t>(Code::kDisabled) ? static_cast<Code>(code)
                                                            : Code::kInternal;
@@ -54,7 +46,7 @@ Result<ModuleOp> ModuleOp::Parse(ByteSpan p, size_t max_data) {
   ModuleOp m;
   if (!r.ReadU32(&m.module_id) || !r.ReadU32(&m.aux) || !r.ReadLengthPrefixed(&m.data, max_data) ||
       !r.empty()) {
-    return Malformed("module message");
+    return InvalidArgument("malformed module message");
   }
   return m;
 }
