@@ -668,7 +668,7 @@ TEST(AwaitFenceTest, RoundTripAndLimits) {
 TEST(ModuleStatsTest, RoundTrip) {
   ModuleStats s;
   for (int i = 0; i < ModuleStats::kFieldCount; ++i) {
-    s.values[i] = (uint64_t{1} << (i * 5)) + static_cast<uint64_t>(i);
+    s.values[i] = (uint64_t{1} << (i * 5 % 64)) + static_cast<uint64_t>(i);
   }
   s.values[ModuleStats::kDisabled] = UINT64_MAX;
   Bytes enc = s.Encode();
