@@ -12,6 +12,7 @@
 #include "aex/module.h"
 #include "crypto/spongent.h"
 #include "deployer/attestation.h"
+#include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/sancus/sancus_keys.h"
 #include "platform/service_link.h"
@@ -625,6 +626,29 @@ TEST(NativeAttestation, StillRunsTheFullProtocol) {
   auto c = deploy::NewChallenge(t);
   PT_ASSERT_OK(c);
   EXPECT_EQ(c->request.size(), 32u);
+}
+
+// Native is no TEE: evidence with any flags (even under the right K_m, as a
+// module holding its own key can make) is refused; flags 0 verify.
+TEST(NativeAttestation, EvidenceWithTeeFlagsIsRefused) {
+  AttestationTarget t;
+  t.module_id = 3;
+  t.measurement = SelfMeasurement();
+  PT_ASSERT_OK(crypto::RandomBytes(t.node_key));
+  const crypto::Key km = tee::DeriveNativeModuleKey(t.node_key, t.measurement, 3);
+  for (uint8_t flags : {uint8_t{0}, uint8_t{tee::kEvidenceSimulated}, uint8_t{0x80}}) {
+    auto c = deploy::NewChallenge(t);
+    PT_ASSERT_OK(c);
+    auto header = tee::NewSessionHeader(flags, 9);
+    PT_ASSERT_OK(header);
+    Bytes evidence = tee::HmacEvidence(tee::kNativeLabel, km, 3, *header, c->request);
+    auto r = deploy::VerifyEvidence(t, *c, evidence);
+    if (flags == 0) {
+      PT_ASSERT_OK(r);
+    } else {
+      ExpectRejected(r, Code::kAuthFailed, "native attestation failed");
+    }
+  }
 }
 
 }  // namespace
