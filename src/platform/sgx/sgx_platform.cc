@@ -93,10 +93,12 @@ class SgxPlatform final : public Platform {
     ByteSpan spki, signature;
     if (!r.ReadLengthPrefixed(&spki, sgx::kMaxSpki) ||
         !r.ReadLengthPrefixed(&signature, sgx::kMaxSignature) || !r.empty()) {
-      return FailedPrecondition("EINIT failed: no well-formed SIGSTRUCT was loaded with the enclave");
+      return FailedPrecondition(
+          "EINIT failed: no well-formed SIGSTRUCT was loaded with the enclave");
     }
     signer_ = sgx::ParseP256PublicKey(spki);
-    if (!signer_ || !sgx::EcdsaVerify(signer_.get(), sgx::SigstructMessage(mrenclave_), signature)) {
+    if (!signer_ ||
+        !sgx::EcdsaVerify(signer_.get(), sgx::SigstructMessage(mrenclave_), signature)) {
       signer_.reset();
       return AuthFailed("EINIT failed: the SIGSTRUCT does not sign this enclave's MRENCLAVE");
     }
