@@ -52,6 +52,7 @@ void ParseAll(ByteSpan p) {
     Check(!m->name.empty() && m->name.size() <= 128);
     Check(m->binary.size() <= wire::kMaxModuleBinary);
     Check(m->tag.size() <= wire::kMaxLoadTag);
+    Check(m->sigstruct.size() <= wire::kMaxSigstruct);
     Check(Same(m->Encode(), p));
   }
   if (auto m = wire::ModuleOp::Parse(p); m.ok()) {

@@ -63,8 +63,10 @@ Result<Session> VerifySymmetric(const AttestationTarget& target, ByteSpan reques
       derived = tee::TrustZoneVendorKey(target.huk, vendor_id);
       vendor_key = derived;
     }
+    // K_m with the flags the evidence claims: the platform service bound its
+    // own into the key, so a false claim (say, "not simulated") fails the MAC.
     key = tee::TrustZoneModuleKey(vendor_key, tee::TaUuid(target.module_name),
-                                  target.measurement, target.module_id);
+                                  target.measurement, target.module_id, header[0]);
     crypto::Wipe(derived);
     expected = tee::HmacEvidence(tee::kTrustZoneLabel, key, target.module_id, header, request);
     session = tee::HkdfSessionKey(tee::kTrustZoneLabel, key, target.module_id, header, request);
@@ -76,7 +78,7 @@ Result<Session> VerifySymmetric(const AttestationTarget& target, ByteSpan reques
     } else {
       vendor_key = tee::SancusVendorKey(target.node_key, vendor_id);
     }
-    key = tee::SancusModuleKey(vendor_key, target.measurement);
+    key = tee::SancusModuleKey(vendor_key, target.measurement, header[0]);
     crypto::Wipe(vendor_key);
     expected = tee::SancusEvidence(key, target.module_id, header, request);
     session = tee::SancusSessionKey(key, target.module_id, header, request);
@@ -112,6 +114,8 @@ Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
   if (spki.empty()) return FailedPrecondition("sgx: no enclave signer");
   Challenge c;
   c.mrsigner = crypto::Sha256(spki);
+  c.signer_spki = spki;
+  c.module_id = target.module_id;
   tee::sgx::X25519Key pub;
   uint8_t nonce[32];
   AEX_RETURN_IF_ERROR(tee::sgx::X25519Keypair(&c.ephemeral, &pub));
@@ -119,8 +123,8 @@ Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
   c.request.assign(pub.begin(), pub.end());
   c.request.insert(c.request.end(), nonce, nonce + 32);
   if (target.signer_pem.empty()) return c;  // the deployer signs it (manager)
-  AEX_ASSIGN_OR_RETURN(c.request, CompleteSgxRequest(target.signer_pem, target.measurement,
-                                                     target.module_id, c.request));
+  AEX_ASSIGN_OR_RETURN(c.request,
+                       CompleteSgxRequest(target.signer_pem, target.module_id, c.request));
   return c;
 }
 
@@ -229,21 +233,28 @@ Result<Bytes> SignerSpki(const std::string& signer_pem) {
   return spki;
 }
 
-Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
-                                 uint32_t module_id, ByteSpan unsigned_request) {
-  if (unsigned_request.size() != 64) return InvalidArgument("sgx: bad unsigned request");
+Result<Bytes> SignSigstruct(const std::string& signer_pem, const crypto::Digest& measurement) {
   tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
   if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
   AEX_ASSIGN_OR_RETURN(Bytes spki, SignerSpki(signer_pem));
-  ByteSpan pub = unsigned_request.first(32), nonce = unsigned_request.subspan(32);
-  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, tee::sgx::EcdsaSign(
+  AEX_ASSIGN_OR_RETURN(Bytes signature, tee::sgx::EcdsaSign(
                                             signer.get(), tee::sgx::SigstructMessage(measurement)));
+  ByteWriter w(spki.size() + signature.size() + 8);
+  w.PutLengthPrefixed(spki);
+  w.PutLengthPrefixed(signature);
+  return w.Take();
+}
+
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, uint32_t module_id,
+                                 ByteSpan unsigned_request) {
+  if (unsigned_request.size() != 64) return InvalidArgument("sgx: bad unsigned request");
+  tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);
+  if (!signer) return FailedPrecondition("sgx: no usable enclave signing key");
+  ByteSpan pub = unsigned_request.first(32), nonce = unsigned_request.subspan(32);
   AEX_ASSIGN_OR_RETURN(Bytes request_sig,
                        tee::sgx::EcdsaSign(signer.get(),
                                            tee::sgx::RequestMessage(module_id, pub, nonce)));
-  ByteWriter w(512);
-  w.PutLengthPrefixed(spki);
-  w.PutLengthPrefixed(sigstruct);
+  ByteWriter w(128);
   w.PutBytes(pub);
   w.PutBytes(nonce);
   w.PutLengthPrefixed(request_sig);
@@ -252,16 +263,16 @@ Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Di
 
 Status AdoptSgxRequest(Challenge* c, ByteSpan signed_request) {
   ByteReader r(signed_request);
-  ByteSpan spki, sigstruct, pub, nonce, sig;
-  if (c->request.size() != 64 || !r.ReadLengthPrefixed(&spki, tee::sgx::kMaxSpki) ||
-      !r.ReadLengthPrefixed(&sigstruct, tee::sgx::kMaxSignature) || !r.ReadBytes(32, &pub) ||
-      !r.ReadBytes(32, &nonce) || !r.ReadLengthPrefixed(&sig, tee::sgx::kMaxSignature) ||
-      !r.empty()) {
+  ByteSpan pub, nonce, sig;
+  if (c->request.size() != 64 || !r.ReadBytes(32, &pub) || !r.ReadBytes(32, &nonce) ||
+      !r.ReadLengthPrefixed(&sig, tee::sgx::kMaxSignature) || !r.empty()) {
     return InvalidArgument("sgx: malformed signed attestation request");
   }
+  tee::sgx::Pkey signer = tee::sgx::ParseP256PublicKey(c->signer_spki);
   if (!crypto::Equal(pub, ByteSpan(c->request).first(32)) ||
-      !crypto::Equal(nonce, ByteSpan(c->request).subspan(32)) ||
-      !crypto::Equal(crypto::Sha256(spki), c->mrsigner)) {
+      !crypto::Equal(nonce, ByteSpan(c->request).subspan(32)) || !signer ||
+      !tee::sgx::EcdsaVerify(signer.get(), tee::sgx::RequestMessage(c->module_id, pub, nonce),
+                             sig)) {
     return AuthFailed("sgx: the signed request is not for this challenge and signer");
   }
   c->request.assign(signed_request.begin(), signed_request.end());
@@ -280,6 +291,10 @@ Result<Session> VerifyNativeEvidence(const AttestationTarget& target, ByteSpan c
                                      ByteSpan evidence) {
   if (!HasSessionHeader(evidence)) return AuthFailed("native attestation failed: malformed evidence");
   ByteSpan header = evidence.first(tee::kSessionHeaderSize);
+  if (header[0] != 0) {
+    // Native is no TEE at all; its evidence claims nothing else.
+    return AuthFailed("native attestation failed: evidence claims TEE flags");
+  }
   crypto::Key key = tee::DeriveNativeModuleKey(target.node_key, target.measurement,
                                                target.module_id);
   Bytes expected = tee::HmacEvidence(tee::kNativeLabel, key, target.module_id, header, challenge);

@@ -57,6 +57,8 @@ struct Challenge {
   Bytes request;
   tee::sgx::X25519Key ephemeral{};  // sgx: the deployer's X25519 private key
   crypto::Digest mrsigner{};        // sgx: SHA-256 of the signer's public key
+  Bytes signer_spki;                // sgx: that public key (DER)
+  uint32_t module_id = 0;           // sgx: the module the request is for
   Challenge() = default;
   Challenge(Challenge&&) = default;
   Challenge& operator=(Challenge&&) = default;
@@ -80,13 +82,17 @@ struct Session {
 Result<Challenge> NewChallenge(const AttestationTarget& target);
 // sgx without the signing key (target.signer_spki set, signer_pem empty),
 // NewChallenge returns an unsigned request: deployer_pub[32] || nonce[32].
-// The deployer completes it with the SIGSTRUCT and its request signature
-// (REQUIRES: signer_pem is the enclave signer's key)...
-Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, const crypto::Digest& measurement,
-                                 uint32_t module_id, ByteSpan unsigned_request);
+// The deployer completes it with its request signature (REQUIRES:
+// signer_pem is the enclave signer's key)...
+Result<Bytes> CompleteSgxRequest(const std::string& signer_pem, uint32_t module_id,
+                                 ByteSpan unsigned_request);
 // ...and the challenge's holder adopts the completed request after checking
-// that it carries its own key and nonce and the expected signer.
+// that it carries its own key and nonce and is signed by the expected signer.
 Status AdoptSgxRequest(Challenge* challenge, ByteSpan signed_request);
+// The SIGSTRUCT (platform/sgx/sgx_keys.h) the vendor makes at deploy time
+// for a binary measuring `measurement`: it goes with LOAD_MODULE, the
+// enclave's EINIT checks it and takes MRSIGNER from it.
+Result<Bytes> SignSigstruct(const std::string& signer_pem, const crypto::Digest& measurement);
 // The DER SubjectPublicKeyInfo of a PEM private key.
 Result<Bytes> SignerSpki(const std::string& signer_pem);
 

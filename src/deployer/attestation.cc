@@ -62,6 +62,15 @@ Result<crypto::Key> NodeKey16(const Node& node) {
 
 fs::path SgxSignerPath(const Descriptor& d) { return d.base_dir / ".aex" / "sgx-signer.pem"; }
 
+Result<Bytes> SigstructFor(const Descriptor& d, const Module& m,
+                           const crypto::Digest& measurement) {
+  if (m.type != Backend::kSgx) return Bytes{};
+  AEX_ASSIGN_OR_RETURN(std::string signer, LoadOrCreateSgxSigner(SgxSignerPath(d)));
+  auto sigstruct = attest::SignSigstruct(signer, measurement);
+  crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(signer.data()), signer.size()));
+  return sigstruct;
+}
+
 Result<std::string> LoadOrCreateSgxSigner(const fs::path& file) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);

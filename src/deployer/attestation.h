@@ -48,6 +48,13 @@ Result<std::string> LoadOrCreateSgxSigner(const std::filesystem::path& file);
 // Where the deployment in `d` keeps that key: <descriptor dir>/.aex/sgx-signer.pem.
 std::filesystem::path SgxSignerPath(const Descriptor& d);
 
+// What LOAD_MODULE carries for module `m` built to `measurement`: for sgx
+// the SIGSTRUCT signed with the deployment's enclave signing key (the vendor
+// signs at deploy time; the enclave's EINIT fixes MRSIGNER from it), empty
+// for every other backend.
+Result<Bytes> SigstructFor(const Descriptor& d, const Module& m,
+                           const crypto::Digest& measurement);
+
 }  // namespace aex::deploy
 
 #endif  // AEX_DEPLOYER_ATTESTATION_H_

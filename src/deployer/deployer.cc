@@ -329,8 +329,9 @@ Status Deployer::Deploy(const std::string& only) {
     const Node& node = *descriptor_.FindNode(m.node);
     AEX_ASSIGN_OR_RETURN(auto client, ClientFor(node));
     AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(b.binary));
+    AEX_ASSIGN_OR_RETURN(Bytes sigstruct, SigstructFor(descriptor_, m, b.measurement));
     auto id = client->LoadModule(m.name, static_cast<uint8_t>(m.type), m.device.value_or(""),
-                                 image, state_file_->state().deployment_tag);
+                                 image, state_file_->state().deployment_tag, sigstruct);
     if (!id.ok()) return WithContext("deploy '" + m.name + "'", id.status());
     MaybeStopAfterLoadForTest();
     {

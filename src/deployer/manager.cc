@@ -98,7 +98,7 @@ Status Deployer::AttestViaManager(const Module& m, uint32_t id,
   if (m.type == Backend::kSgx) {
     // The deployer alone holds the enclave signing key: it signs the request.
     AEX_ASSIGN_OR_RETURN(std::string signer, LoadOrCreateSgxSigner(SgxSignerPath(descriptor_)));
-    auto signed_request = attest::CompleteSgxRequest(signer, measurement, id, request);
+    auto signed_request = attest::CompleteSgxRequest(signer, id, request);
     crypto::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(signer.data()), signer.size()));
     if (!signed_request.ok()) return signed_request.status();
     sent = std::move(*signed_request);

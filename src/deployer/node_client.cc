@@ -206,8 +206,8 @@ static Status IgnorePayload(const Result<Bytes>& r) { return r.status(); }
 
 Result<uint32_t> NodeClient::LoadModule(const std::string& name, uint8_t backend,
                                         const std::string& device, ByteSpan binary,
-                                        const std::string& tag) {
-  wire::LoadModule m{name, backend, device, binary, tag};
+                                        const std::string& tag, ByteSpan sigstruct) {
+  wire::LoadModule m{name, backend, device, binary, tag, sigstruct};
   return ParseId(Call(MsgType::kLoadModule, m.Encode()));
 }
 

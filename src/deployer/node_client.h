@@ -36,9 +36,11 @@ class NodeClient {
   NodeClient(const NodeClient&) = delete;
   NodeClient& operator=(const NodeClient&) = delete;
 
-  // tag: the deployment's load tag (wire::LoadModule::tag), "" for none.
+  // tag: the deployment's load tag (wire::LoadModule::tag), "" for none;
+  // sigstruct: sgx, the enclave's SIGSTRUCT (attest::SignSigstruct).
   Result<uint32_t> LoadModule(const std::string& name, uint8_t backend, const std::string& device,
-                              ByteSpan binary, const std::string& tag = "");
+                              ByteSpan binary, const std::string& tag = "",
+                              ByteSpan sigstruct = {});
   // The modules the node runs with this load tag (every module for "").
   Result<wire::ModuleList> ListModules(const std::string& tag);
   Status Unload(uint32_t module_id);

@@ -170,10 +170,11 @@ Result<UpdateReport> Deployer::Update(const std::string& name, const std::string
   AEX_ASSIGN_OR_RETURN(NodeClient * new_client, client(*new_node));
   AEX_ASSIGN_OR_RETURN(NodeClient * old_client, client(*old_node));
   AEX_ASSIGN_OR_RETURN(Bytes image, ReadModuleBinary(built.binary));
+  AEX_ASSIGN_OR_RETURN(Bytes sigstruct, SigstructFor(descriptor_, m, built.measurement));
   // Tagged like every load of the deployment: if this run dies before the
   // new instance is recorded, the next run unloads it as a stray.
   auto loaded = new_client->LoadModule(name, static_cast<uint8_t>(m.type), "", image,
-                                       state_file_->state().deployment_tag);
+                                       state_file_->state().deployment_tag, sigstruct);
   if (!loaded.ok()) return WithContext("update '" + name + "': load", loaded.status());
   const uint32_t new_id = *loaded;
   rep.new_id = new_id;

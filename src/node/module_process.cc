@@ -76,6 +76,9 @@ std::vector<std::string> ModuleArguments(const ModuleSpawn& spec) {
     args.insert(args.end(), {"--aex-platform-socket", spec.platform_socket});
   }
   if (spec.sgx_debug) args.insert(args.end(), {"--aex-sgx-debug", "1"});
+  if (!spec.sgx_sigstruct.empty()) {
+    args.insert(args.end(), {"--aex-sgx-sigstruct", HexEncode(spec.sgx_sigstruct)});
+  }
   return args;
 }
 

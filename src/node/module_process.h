@@ -40,6 +40,7 @@ struct ModuleSpawn {
   std::string binary_path;
   std::string platform_socket;  // aex-platform's socket (not a secret)
   bool sgx_debug = false;
+  Bytes sgx_sigstruct{};  // wire::LoadModule::sigstruct, passed on unchecked
   int device_fd = -1;  // the claimed device, placed at fd 4 in the module (devices.h)
   std::string load_tag{};  // the deployment that loaded it (wire::LoadModule::tag)
 };

@@ -688,6 +688,7 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   // service measures each module and gives it its own keys only.
   ModuleSpawn spec{id, req.name, req.backend, req.device, path, options_.platform_socket};
   spec.sgx_debug = options_.sgx_debug;
+  spec.sgx_sigstruct.assign(req.sigstruct.begin(), req.sigstruct.end());
   spec.device_fd = device_fd.get();
   spec.load_tag = req.tag;
   auto proc = ModuleProcess::Spawn(io_, spec, options_.call_timeout,

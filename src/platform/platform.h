@@ -40,6 +40,9 @@ struct ModuleContext {
   std::string platform_socket;
   // sgx: the loader made this a debug enclave (reported in the quote).
   bool sgx_debug = false;
+  // sgx: the SIGSTRUCT loaded with the enclave (sgx/sgx_keys.h), checked at
+  // EINIT against the platform's own measurement.
+  Bytes sgx_sigstruct{};
 };
 
 class Platform {

@@ -81,7 +81,7 @@ Result<Bytes> ServiceLink::Call(const ServiceRequest& request) {
   return out;
 }
 
-Result<crypto::Key> ServiceLink::ModuleKey(uint8_t backend, uint32_t module_id,
+Result<crypto::Key> ServiceLink::ModuleKey(uint8_t backend, uint32_t module_id, uint8_t* flags,
                                            uint16_t vendor_id, ByteSpan uuid) {
   ServiceRequest q;
   q.op = ServiceOp::kKey;
@@ -91,8 +91,11 @@ Result<crypto::Key> ServiceLink::ModuleKey(uint8_t backend, uint32_t module_id,
   q.uuid.assign(uuid.begin(), uuid.end());
   AEX_ASSIGN_OR_RETURN(Bytes raw, Call(q));
   crypto::Key key;
-  const bool ok = raw.size() == key.size();
-  if (ok) std::copy(raw.begin(), raw.end(), key.begin());
+  const bool ok = raw.size() == 1 + key.size();
+  if (ok) {
+    *flags = raw[0];
+    std::copy(raw.begin() + 1, raw.end(), key.begin());
+  }
   crypto::Wipe(raw);
   if (!ok) return Status(Code::kProtocol, "bad key from the platform service");
   return key;

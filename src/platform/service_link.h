@@ -12,9 +12,11 @@
 //   op 1 MEASURE  body empty
 //                 -> measurement[32]  (SHA-256 of the module's executable)
 //   op 2 KEY      body: u16 vendor_id | u8 uuid_len (0 or 16) | uuid
-//                 -> K_m[16] for (backend, measurement, module_id, vendor
-//                    id, TA UUID) by the backend's *_keys.h derivation;
-//                    native, trustzone and sancus only
+//                 -> u8 flags | K_m[16]: the platform's evidence flags
+//                    (platform.h kEvidence*) and K_m for (backend,
+//                    measurement, module_id, vendor id, TA UUID, flags) by the
+//                    backend's *_keys.h derivation; native (flags 0, K_m
+//                    without them), trustzone and sancus only
 //   op 3 QUOTE    body: u8 flags | u64 instance_id | mrsigner[32] | report_data[32] | module_pub[32]
 //                 -> len|quote body  len|signature  (sgx/sgx_keys.h; the
 //                    service fills in MRENCLAVE, its certificate, and signs)
@@ -65,9 +67,10 @@ class ServiceLink {
   Status Connect(const std::string& socket_path);
   // One request, one response. REQUIRES: Connect succeeded.
   Result<Bytes> Call(const ServiceRequest& request);
-  // A KEY request: this module's K_m (see the format above).
-  Result<crypto::Key> ModuleKey(uint8_t backend, uint32_t module_id, uint16_t vendor_id = 0,
-                                ByteSpan uuid = {});
+  // A KEY request: this module's K_m and, in *flags, the evidence flags the
+  // platform bound into it (see the format above).
+  Result<crypto::Key> ModuleKey(uint8_t backend, uint32_t module_id, uint8_t* flags,
+                                uint16_t vendor_id = 0, ByteSpan uuid = {});
 
  private:
   int fd_ = -1;

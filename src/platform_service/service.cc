@@ -176,8 +176,12 @@ Result<Bytes> PlatformService::Answer(const Peer& peer, const tee::ServiceReques
 // The backend's own derivation (*_keys.h, shared with the verifiers) over
 // the measurement the service took; the module id, vendor id and UUID are
 // the module's claims, bound into the key so a lie yields a useless key.
+// The evidence flags are the platform's: this one is simulated (native is no
+// TEE: 0). They are bound into K_m and returned with it for the module to
+// put in its evidence; a module claiming other flags has the wrong key.
 Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceRequest& r) {
   crypto::Key key{};
+  uint8_t flags = 0;
   const bool uuid_ok = r.uuid.empty() == (r.backend != static_cast<uint8_t>(Backend::kTrustZone));
   if (!uuid_ok) return InvalidArgument("a TA UUID goes with trustzone keys only");
   crypto::Key node_key{};
@@ -192,7 +196,8 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
       tee::Uuid uuid;
       std::copy(r.uuid.begin(), r.uuid.end(), uuid.begin());
       crypto::Digest vendor = tee::TrustZoneVendorKey(secret_, r.vendor_id);
-      key = tee::TrustZoneModuleKey(vendor, uuid, peer.measurement, r.module_id);
+      flags = tee::kEvidenceSimulated;
+      key = tee::TrustZoneModuleKey(vendor, uuid, peer.measurement, r.module_id, flags);
       crypto::Wipe(vendor);
       break;
     }
@@ -200,7 +205,8 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
     case Backend::kSancus: {
       if (!k_n) return FailedPrecondition("the node key is not 16 bytes");
       crypto::Key vendor = tee::SancusVendorKey(node_key, r.vendor_id);
-      key = tee::SancusModuleKey(vendor, peer.measurement);
+      flags = tee::kEvidenceSimulated;
+      key = tee::SancusModuleKey(vendor, peer.measurement, flags);
       crypto::Wipe(vendor);
       break;
     }
@@ -210,7 +216,8 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
       return InvalidArgument("no module key service for backend " + std::to_string(r.backend));
   }
   crypto::Wipe(node_key);
-  Bytes out(key.begin(), key.end());
+  Bytes out{flags};
+  out.insert(out.end(), key.begin(), key.end());
   crypto::Wipe(key);
   return out;
 }

@@ -53,7 +53,8 @@ Bytes LoadModule::Encode() const {
   w.PutU8(backend);
   w.PutString16(device);
   w.PutLengthPrefixed(binary);
-  if (!tag.empty()) PutTag(tag, &w);
+  if (!tag.empty() || !sigstruct.empty()) PutTag(tag, &w);
+  if (!sigstruct.empty()) w.PutLengthPrefixed(sigstruct);
   return w.Take();
 }
 
@@ -64,9 +65,15 @@ Result<LoadModule> LoadModule::Parse(ByteSpan p) {
       !r.ReadLengthPrefixed(&m.binary, kMaxModuleBinary)) {
     return Malformed("LOAD_MODULE");
   }
-  // An empty tag is encoded by its absence (one encoding per message).
-  if (!r.empty() && (!ReadTag(&r, &m.tag) || m.tag.empty() || !r.empty())) {
-    return Malformed("LOAD_MODULE");
+  // An empty tag is encoded by its absence unless a SIGSTRUCT follows, and
+  // an empty SIGSTRUCT by its absence (one encoding per message).
+  if (!r.empty()) {
+    if (!ReadTag(&r, &m.tag)) return Malformed("LOAD_MODULE");
+    if (!r.empty() && (!r.ReadLengthPrefixed(&m.sigstruct, kMaxSigstruct) ||
+                       m.sigstruct.empty() || !r.empty())) {
+      return Malformed("LOAD_MODULE");
+    }
+    if (m.tag.empty() && m.sigstruct.empty()) return Malformed("LOAD_MODULE");
   }
   if (m.name.empty() || m.name.size() > 128) return InvalidArgument("bad module name length");
   return m;

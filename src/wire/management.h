@@ -25,6 +25,8 @@ struct Hello {
 
 // Longest load tag (LoadModule::tag, ListModules).
 constexpr size_t kMaxLoadTag = 32;
+// Longest SIGSTRUCT in LOAD_MODULE (= tee::sgx::kMaxSigstruct).
+constexpr size_t kMaxSigstruct = 1024;
 
 struct LoadModule {
   std::string name;
@@ -35,6 +37,12 @@ struct LoadModule {
   // encoded as a trailing u8 length + bytes only when not empty, so that a
   // LOAD without a tag is unchanged. LIST_MODULES filters by it.
   std::string tag{};
+  // sgx: the SIGSTRUCT the deployer (the enclave's vendor) made for this
+  // binary (platform/sgx/sgx_keys.h), up to kMaxSigstruct bytes, or none:
+  // when present it follows the tag (then encoded even when empty) as
+  // u32 length + bytes. The node passes it to the module unchecked; the
+  // module's EINIT checks it.
+  ByteSpan sigstruct{};
   Bytes Encode() const;
   static Result<LoadModule> Parse(ByteSpan p);
 };

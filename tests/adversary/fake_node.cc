@@ -17,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kReplyTimeout = std::chrono::seconds(30);
 
 Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
-                                  const std::string& platform_socket) {
+                                  const std::string& platform_socket, ByteSpan sgx_sigstruct) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Status(Code::kIo, "socketpair failed");
@@ -29,7 +29,10 @@ Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
   std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("--aex-fd"),
                              const_cast<char*>("3"), const_cast<char*>("--aex-module-id"),
                              id.data(), const_cast<char*>("--aex-platform-socket"),
-                             const_cast<char*>(platform_socket.c_str()), nullptr};
+                             const_cast<char*>(platform_socket.c_str())};
+  std::string flag = "--aex-sgx-sigstruct", hex = HexEncode(sgx_sigstruct);
+  if (!sgx_sigstruct.empty()) argv.insert(argv.end(), {flag.data(), hex.data()});
+  argv.push_back(nullptr);
   pid_t pid = 0;
   int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -53,7 +56,7 @@ void StopModule(ModuleProcess* m) {
 Status FakeNode::Restart() {
   StopModule(&proc_);
   in_.clear();
-  AEX_ASSIGN_OR_RETURN(proc_, StartModule(binary_, id_, socket_));
+  AEX_ASSIGN_OR_RETURN(proc_, StartModule(binary_, id_, socket_, sigstruct_));
   return Status::Ok();
 }
 

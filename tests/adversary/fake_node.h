@@ -32,8 +32,10 @@ struct ModuleProcess {
 // THE one place that knows how a module is started and how it obtains its
 // platform keys (the platform service's socket on its command line, as
 // aex-node passes it). A change of that mechanism is a change here only.
+// sgx_sigstruct: what aex-node passes from LOAD_MODULE (none: empty).
 Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
-                                  const std::string& platform_socket);
+                                  const std::string& platform_socket,
+                                  ByteSpan sgx_sigstruct = {});
 // SIGKILL and reap; closes the channel.
 void StopModule(ModuleProcess* m);
 
@@ -46,8 +48,12 @@ struct RecordedFrame {
 
 class FakeNode {
  public:
-  FakeNode(std::string binary, uint32_t module_id, std::string platform_socket)
-      : binary_(std::move(binary)), id_(module_id), socket_(std::move(platform_socket)) {}
+  FakeNode(std::string binary, uint32_t module_id, std::string platform_socket,
+           Bytes sgx_sigstruct = {})
+      : binary_(std::move(binary)),
+        id_(module_id),
+        socket_(std::move(platform_socket)),
+        sigstruct_(std::move(sgx_sigstruct)) {}
   ~FakeNode() { StopModule(&proc_); }
   FakeNode(const FakeNode&) = delete;
   FakeNode& operator=(const FakeNode&) = delete;
@@ -82,6 +88,7 @@ class FakeNode {
   std::string binary_;
   uint32_t id_;
   std::string socket_;
+  Bytes sigstruct_;
   ModuleProcess proc_;
   Bytes in_;
   uint32_t next_request_ = 0;

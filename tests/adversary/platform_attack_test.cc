@@ -115,11 +115,13 @@ class HostileModule {
   }
 
   Status Start(const std::string& binary, uint32_t id, const std::string& socket,
-               std::vector<std::string> env, const std::string& log) {
+               std::vector<std::string> env, const std::string& log,
+               const std::vector<std::string>& extra_args = {}) {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Internal("socketpair");
     std::vector<std::string> args = {binary, "--aex-fd", "3", "--aex-module-id",
                                      std::to_string(id), "--aex-platform-socket", socket};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -227,7 +229,21 @@ class PlatformAttackTest : public ::testing::TestWithParam<BackendCase> {
 
   Result<uint32_t> Load(const std::string& binary) {
     AEX_ASSIGN_OR_RETURN(auto client, node_->Connect());
-    return client->LoadModule("probe", static_cast<uint8_t>(backend()), "", ReadBytes(binary));
+    return client->LoadModule("probe", static_cast<uint8_t>(backend()), "", ReadBytes(binary),
+                              "", Sigstruct(binary));
+  }
+
+  // sgx: the deployer's SIGSTRUCT for `binary` (empty for other backends),
+  // and the module flag that carries it as aex-node passes it.
+  Bytes Sigstruct(const std::string& binary) {
+    if (backend() != Backend::kSgx) return {};
+    auto s = attest::SignSigstruct(signer_, crypto::Sha256(ReadBytes(binary)));
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? *s : Bytes{};
+  }
+  std::vector<std::string> SigstructArgs(const std::string& binary) {
+    if (backend() != Backend::kSgx) return {};
+    return {"--aex-sgx-sigstruct", HexEncode(Sigstruct(binary))};
   }
 
   Result<attest::Session> Attest(const AttestationTarget& t) {
@@ -343,7 +359,7 @@ TEST_P(PlatformAttackTest, ModuleCannotReachAModuleOfAnotherNodeOnTheMachine) {
   auto client = other.Connect();
   PT_ASSERT_OK(client);
   auto b = (*client)->LoadModule("probe", static_cast<uint8_t>(backend()), "",
-                                 ReadBytes(GetParam().probe));
+                                 ReadBytes(GetParam().probe), "", Sigstruct(GetParam().probe));
   PT_ASSERT_OK(b);
   ASSERT_EQ(*a, *b) << "both nodes number their modules from 1: the same module id";
   auto text = (*client)->NodeStatus();
@@ -378,7 +394,7 @@ TEST_P(PlatformAttackTest, PreloadedLibraryGetsNoKey) {
   std::filesystem::remove(marker);
   HostileModule stat;
   PT_ASSERT_OK(stat.Start(GetParam().probe, 8, node_->platform().socket_path(), env,
-                          dir_ / "static.log"));
+                          dir_ / "static.log", SigstructArgs(GetParam().probe)));
   PT_ASSERT_OK(AttestHostile(stat, Target(8, GetParam().probe)));
   EXPECT_FALSE(std::filesystem::exists(marker));
   // And a dynamically linked module is refused even without a preload: its
@@ -403,10 +419,12 @@ TEST_P(PlatformAttackTest, BinarySwappedAfterAttestationIsRefusedOnRestart) {
   // The running instance is unaffected: it is still what was measured.
   PT_ASSERT_OK(Attest(target));
   EXPECT_EQ(ErrnoOf(Call(*id, kProbeOpen, AsBytes(std::string("/proc/self/mem")))), 0u);
-  // The node restarts "the module" from the swapped file under the same id.
+  // The node restarts "the module" from the swapped file under the same id
+  // (sgx: with the SIGSTRUCT the deployer made for the original).
   HostileModule restarted;
   PT_ASSERT_OK(restarted.Start(stored, *id, node_->platform().socket_path(),
-                               {"PATH=/usr/bin:/bin"}, dir_ / "restarted.log"));
+                               {"PATH=/usr/bin:/bin"}, dir_ / "restarted.log",
+                               SigstructArgs(GetParam().probe)));
   ExpectRejected(AttestHostile(restarted, target));
 }
 

@@ -60,7 +60,14 @@ class ReplayTest : public ::testing::TestWithParam<BackendCase> {
       ptest::WriteText(platform_->key_file(), HexEncode(target_.node_key) + "\n");
       PT_ASSERT_OK(platform_->Start());
     }
-    node_ = std::make_unique<FakeNode>(GetParam().sink, kModuleId, platform_->socket_path());
+    Bytes sigstruct;
+    if (backend() == Backend::kSgx) {
+      auto made = attest::SignSigstruct(target_.signer_pem, target_.measurement);
+      PT_ASSERT_OK(made);
+      sigstruct = *made;
+    }
+    node_ = std::make_unique<FakeNode>(GetParam().sink, kModuleId, platform_->socket_path(),
+                                       sigstruct);
     PT_ASSERT_OK(node_->Restart());
   }
 

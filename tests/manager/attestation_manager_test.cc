@@ -220,7 +220,7 @@ TEST_F(AttestationManagerTest, SancusModulesGetSpongentGrants) {
   auto request = Begin(c);
   ASSERT_TRUE(request.ok()) << request.status().ToString();
   crypto::Key km = tee::SancusModuleKey(tee::SancusVendorKey(kSancusNodeKey, kVendor),
-                                        c.measurement);
+                                        c.measurement, tee::kEvidenceSimulated);
   auto header = tee::NewSessionHeader(tee::kEvidenceSimulated, 77);
   ASSERT_TRUE(header.ok());
   Bytes evidence = tee::SancusEvidence(km, c.module_id, *header, *request);

@@ -104,7 +104,13 @@ int Run(int iterations) {
     for (int i = 0; i < iterations; ++i) {
       auto t0 = Clock::now();
       auto p = NewPlatform(b);
-      if (!p->Init({5, service.socket()}).ok()) return 1;
+      tee::ModuleContext ctx{5, service.socket()};
+      if (b == Backend::kSgx) {
+        auto sigstruct = attest::SignSigstruct(*signer, self);
+        if (!sigstruct.ok()) return 1;
+        ctx.sgx_sigstruct = *sigstruct;
+      }
+      if (!p->Init(ctx).ok()) return 1;
       auto t1 = Clock::now();
       AttestationTarget t = TargetFor(b, dir, dir / "node.platform", key_file, *signer, self, 5,
                                     "bench");
@@ -142,7 +148,13 @@ int Run(int iterations) {
     Backend b = backends[i];
     Bytes binary = ReadBytes(pongs[i]);
     auto t0 = Clock::now();
-    auto id = (*client)->LoadModule("pong", static_cast<uint8_t>(b), "", binary);
+    Bytes sigstruct;
+    if (b == Backend::kSgx) {
+      auto made = attest::SignSigstruct(*signer, crypto::Sha256(binary));
+      if (!made.ok()) return 1;
+      sigstruct = *made;
+    }
+    auto id = (*client)->LoadModule("pong", static_cast<uint8_t>(b), "", binary, "", sigstruct);
     if (!id.ok()) return 1;
     AttestationTarget t = TargetFor(b, dir, node.platform_dir(), node.key_file(), *signer,
                                     crypto::Sha256(binary), *id, "pong");

@@ -68,9 +68,26 @@ class NodeAttestTest : public ::testing::TestWithParam<BackendCase> {
     return t;
   }
 
-  Result<uint32_t> Load(Node& node, const char* binary) {
+  // sgx: with the SIGSTRUCT the deployer makes for `signed_for` (default:
+  // `binary` itself) under `signer` (default: the deployment's key).
+  Result<uint32_t> Load(Node& node, const char* binary, const char* signed_for = nullptr,
+                        const std::string& signer = "") {
     AEX_ASSIGN_OR_RETURN(auto client, node.Connect());
-    return client->LoadModule("pong", static_cast<uint8_t>(backend()), "", ReadBytes(binary));
+    Bytes sigstruct;
+    if (backend() == Backend::kSgx) {
+      AEX_ASSIGN_OR_RETURN(sigstruct, Sigstruct(signed_for ? signed_for : binary,
+                                                signer.empty() ? signer_ : signer));
+    }
+    return client->LoadModule("pong", static_cast<uint8_t>(backend()), "", ReadBytes(binary), "",
+                              sigstruct);
+  }
+  Result<Bytes> Sigstruct(const char* binary, const std::string& signer) {
+    return attest::SignSigstruct(signer, crypto::Sha256(ReadBytes(binary)));
+  }
+  Result<uint32_t> LoadWithSigstruct(Node& node, const char* binary, ByteSpan sigstruct) {
+    AEX_ASSIGN_OR_RETURN(auto client, node.Connect());
+    return client->LoadModule("pong", static_cast<uint8_t>(backend()), "", ReadBytes(binary), "",
+                              sigstruct);
   }
 
   // The session key of a new attestation.
@@ -147,8 +164,8 @@ TEST_P(NodeAttestTest, NoKeyBeforeAttestation) {
 }
 
 TEST_P(NodeAttestTest, WrongMeasurementFails) {
-  // The node runs pong; the deployer built (and expects) ping.
-  auto id = Load(*a_, GetParam().pong);
+  // The node runs pong; the deployer built (expects, and for sgx signed) ping.
+  auto id = Load(*a_, GetParam().pong, GetParam().ping);
   PT_ASSERT_OK(id);
   auto r = Attest(*a_, Target(*a_, *id, GetParam().ping));
   ExpectRejected(r, Code::kAuthFailed, backend() == Backend::kSgx ? "EINIT" : MacReason());
@@ -237,6 +254,72 @@ TEST_P(NodeAttestTest, SgxPlatformDirectoryCanBeNamed) {
   AttestationTarget t = Target(named, *id, GetParam().pong);
   t.root_ca_pem = ReadText(dir_ / "elsewhere/sgx_root_ca.pem");
   PT_ASSERT_OK(Attest(named, t));
+}
+
+// MRSIGNER is what EINIT saw: a node that loads the enclave with another
+// signer's SIGSTRUCT gets quotes naming that signer, which the deployer
+// refuses; the enclave answers only its own signer's requests.
+TEST_P(NodeAttestTest, SgxOtherSignersSigstructIsRefused) {
+  if (backend() != Backend::kSgx) GTEST_SKIP();
+  auto rogue = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(rogue);
+  auto id = Load(*a_, GetParam().pong, nullptr, *rogue);
+  PT_ASSERT_OK(id);
+  AttestationTarget honest = Target(*a_, *id, GetParam().pong);
+  ExpectRejected(Attest(*a_, honest), Code::kAuthFailed, "not signed by the enclave's signer");
+  // The node, holding the rogue key, gets a quote and passes it off as the
+  // answer to the deployer's challenge.
+  AttestationTarget by_rogue = honest;
+  by_rogue.signer_pem = *rogue;
+  auto client = a_->Connect();
+  PT_ASSERT_OK(client);
+  auto rc = deploy::NewChallenge(by_rogue);
+  auto hc = deploy::NewChallenge(honest);
+  PT_ASSERT_OK(rc);
+  PT_ASSERT_OK(hc);
+  auto quote = (*client)->Attest(*id, rc->request);
+  PT_ASSERT_OK(quote);
+  ExpectRejected(deploy::VerifyEvidence(honest, *hc, *quote), Code::kAuthFailed, "MRSIGNER");
+}
+
+TEST_P(NodeAttestTest, SgxMissingOrCorruptSigstructFailsEinit) {
+  if (backend() != Backend::kSgx) GTEST_SKIP();
+  auto none = LoadWithSigstruct(*a_, GetParam().pong, {});
+  PT_ASSERT_OK(none);
+  ExpectRejected(Attest(*a_, Target(*a_, *none, GetParam().pong)), Code::kFailedPrecondition,
+                 "EINIT failed");
+  auto good = Sigstruct(GetParam().pong, signer_);
+  PT_ASSERT_OK(good);
+  for (size_t at : {size_t{2}, good->size() / 2, good->size() - 3}) {
+    Bytes bad = *good;
+    bad[at] ^= 0x10;
+    auto id = LoadWithSigstruct(*a_, GetParam().pong, bad);
+    PT_ASSERT_OK(id);
+    auto r = Attest(*a_, Target(*a_, *id, GetParam().pong));
+    ASSERT_FALSE(r.ok()) << "byte " << at;
+    EXPECT_NE(r.status().message().find("EINIT failed"), std::string::npos)
+        << r.status().ToString();
+  }
+}
+
+// The old attack: a stranger attests first with its own signer, hoping to
+// become the enclave's signer. MRSIGNER was fixed at load: it is refused and
+// the deployer attests as usual.
+TEST_P(NodeAttestTest, SgxFirstAttesterCannotFixMrsigner) {
+  if (backend() != Backend::kSgx) GTEST_SKIP();
+  auto id = Load(*a_, GetParam().pong);
+  PT_ASSERT_OK(id);
+  AttestationTarget t = Target(*a_, *id, GetParam().pong);
+  auto rogue = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(rogue);
+  AttestationTarget stranger = t;
+  stranger.signer_pem = *rogue;
+  ExpectRejected(Attest(*a_, stranger), Code::kAuthFailed, "not signed by the enclave's signer");
+  auto key = Attest(*a_, t);
+  PT_ASSERT_OK(key);
+  auto reversed = Reverse(*a_, *id, *key, "abc");
+  PT_ASSERT_OK(reversed);
+  EXPECT_EQ(*reversed, "cba");
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -104,14 +104,16 @@ TEST(PlatformService, AnswersForTheMeasuredProcessOnly) {
   PT_ASSERT_OK(self);
   EXPECT_EQ(*m, Bytes(self->begin(), self->end()));
   // Native K_m follows native_keys.h over that measurement.
-  auto key = link.ModuleKey(static_cast<uint8_t>(tee::Backend::kNative), 3);
+  uint8_t flags = 0xff;
+  auto key = link.ModuleKey(static_cast<uint8_t>(tee::Backend::kNative), 3, &flags);
   PT_ASSERT_OK(key);
+  EXPECT_EQ(flags, 0);  // native is no TEE
   auto k_n = tee::ReadKeyFile(dir / "node.key");
   PT_ASSERT_OK(k_n);
   EXPECT_EQ(*key, tee::DeriveNativeModuleKey(*k_n, *self, 3));
   // No key for sgx (it comes out of attestation), no quote for native, no
   // quote that hides that it is simulated.
-  EXPECT_FALSE(link.ModuleKey(static_cast<uint8_t>(tee::Backend::kSgx), 3).ok());
+  EXPECT_FALSE(link.ModuleKey(static_cast<uint8_t>(tee::Backend::kSgx), 3, &flags).ok());
   q.op = ServiceOp::kQuote;
   q.backend = static_cast<uint8_t>(tee::Backend::kNative);
   q.flags = tee::kEvidenceSimulated;

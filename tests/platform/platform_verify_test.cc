@@ -3,6 +3,8 @@
 // each attack fails with its reason and yields no key. The module side
 // measures this test executable, as a module process measures itself.
 
+#include <optional>
+
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -10,8 +12,10 @@
 #include "aex/module.h"
 #include "crypto/spongent.h"
 #include "deployer/attestation.h"
+#include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/sancus/sancus_keys.h"
+#include "platform/service_link.h"
 #include "platform/setup.h"
 #include "platform/trustzone/trustzone_keys.h"
 #include "in_process_service.h"
@@ -174,7 +178,10 @@ TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
       identity.push_back(static_cast<uint8_t>(v >> 8));
     }
     auto module = crypto::SancusKdf(vendor, identity);
-    std::copy(module.begin(), module.end(), expected.begin());
+    // The simulated platform's flags bound on top of K_N,SP,SM.
+    const uint8_t flags[] = {'a', 'e', 'x', '/', 'f', 'l', 'a', 'g', 's', tee::kEvidenceSimulated};
+    auto bound = crypto::SancusKdf(module, flags);
+    std::copy(bound.begin(), bound.end(), expected.begin());
     expected = tee::SancusSessionKey(expected, 5, header, c->request);
   } else {
     // vendor key = SHA-256(HUK || LE16(vendor id)) as the original tool.
@@ -183,7 +190,8 @@ TEST_P(SymmetricTest, KeyFollowsTheDocumentedHierarchy) {
     in.push_back(0x12);
     crypto::Digest vendor = crypto::Sha256(in);
     EXPECT_EQ(tee::UuidString(tee::TaUuid("pong")), "9c40b365-e30d-5c2c-aa95-be60810d0147");
-    expected = tee::TrustZoneModuleKey(vendor, tee::TaUuid("tz-module"), target_.measurement, 5);
+    expected = tee::TrustZoneModuleKey(vendor, tee::TaUuid("tz-module"), target_.measurement, 5,
+                                       tee::kEvidenceSimulated);
     expected = tee::HkdfSessionKey(tee::kTrustZoneLabel, expected, 5, header, c->request);
   }
   EXPECT_EQ(*m->session_key(), expected);
@@ -242,6 +250,43 @@ TEST_P(SymmetricTest, VendorIdIsFixedByTheFirstRequest) {
   auto r = RoundTrip(*m, target_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+}
+
+// A hostile module speaking the platform service's protocol itself: it gets
+// its own K_m and then claims "not simulated" in its evidence. The service
+// bound the platform's flags into K_m, so the verifier, deriving K_m with
+// the claimed flags, refuses whatever its allow_simulated policy.
+TEST_P(SymmetricTest, EvidenceClaimingHardwareOnASimulatedPlatformFails) {
+  (void)Module(5, dir_ / "node.key");  // starts the platform service
+  tee::ServiceLink link;
+  PT_ASSERT_OK(link.Connect(services_[dir_ / "node.key"]->socket()));
+  const tee::Uuid uuid = tee::TaUuid("tz-module");
+  const bool tz = GetParam() == Backend::kTrustZone;
+  uint8_t platform_flags = 0;
+  auto km = link.ModuleKey(static_cast<uint8_t>(GetParam()), 5, &platform_flags, 0x1234,
+                           tz ? ByteSpan(uuid) : ByteSpan());
+  PT_ASSERT_OK(km);
+  EXPECT_EQ(platform_flags, tee::kEvidenceSimulated);
+  for (uint8_t claimed : {uint8_t{tee::kEvidenceSimulated}, uint8_t{0}}) {
+    for (bool allow : {true, false}) {
+      AttestationTarget t = target_;
+      t.allow_simulated = allow;
+      auto c = deploy::NewChallenge(t);
+      PT_ASSERT_OK(c);
+      auto header = tee::NewSessionHeader(claimed, 99);
+      PT_ASSERT_OK(header);
+      Bytes evidence = tz ? tee::HmacEvidence(tee::kTrustZoneLabel, *km, 5, *header, c->request)
+                          : tee::SancusEvidence(*km, 5, *header, c->request);
+      auto r = deploy::VerifyEvidence(t, *c, evidence);
+      if (claimed == 0) {
+        ExpectRejected(r, Code::kAuthFailed, "MAC does not verify");
+      } else if (allow) {
+        PT_ASSERT_OK(r);  // the honest claim: the hostile code holds the right key
+      } else {
+        ExpectRejected(r, Code::kPermissionDenied, "allow_simulated: false");
+      }
+    }
+  }
 }
 
 TEST_P(SymmetricTest, SimulatedPlatformRefusedByPolicy) {
@@ -303,9 +348,11 @@ class SgxTest : public ::testing::Test {
   }
 
   // A module instance on platform `platform` (p1 or p2: each its own
-  // in-process platform service with its own quoting key).
+  // in-process platform service with its own quoting key), loaded with
+  // `sigstruct` (default: the deployment's, for this binary).
   std::unique_ptr<tee::Platform> Module(uint32_t id, const std::string& platform,
-                                        bool debug = false) {
+                                        bool debug = false,
+                                        std::optional<Bytes> sigstruct = std::nullopt) {
     auto& service = services_[platform];
     if (!service) {
       service = std::make_unique<InProcessService>(dir_ / (platform + ".key"), dir_ / platform,
@@ -316,6 +363,12 @@ class SgxTest : public ::testing::Test {
     auto p = tee::CreateSgxPlatform();
     tee::ModuleContext ctx{id, service->socket()};
     ctx.sgx_debug = debug;
+    if (!sigstruct) {
+      auto made = attest::SignSigstruct(target_.signer_pem, target_.measurement);
+      EXPECT_TRUE(made.ok());
+      if (made.ok()) sigstruct = *made;
+    }
+    ctx.sgx_sigstruct = *sigstruct;
     Status s = p->Init(ctx);
     if (s.ok()) s = p->DrawInstanceId();
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -354,11 +407,13 @@ TEST_F(SgxTest, SignerKeyIsCreatedOnceAndPrivate) {
 }
 
 TEST_F(SgxTest, WrongMeasurementFailsAtEinit) {
-  // The deployer expects another binary: its SIGSTRUCT does not sign this
+  // The deployer signed another binary: its SIGSTRUCT does not sign this
   // enclave, which therefore refuses to run (EINIT) and holds no key.
-  auto m = Module(7, "p1");
   AttestationTarget t = target_;
   t.measurement[0] ^= 1;
+  auto other = attest::SignSigstruct(t.signer_pem, t.measurement);
+  PT_ASSERT_OK(other);
+  auto m = Module(7, "p1", false, *other);
   auto c = deploy::NewChallenge(t);
   PT_ASSERT_OK(c);
   auto evidence = m->Attest(c->request);
@@ -459,15 +514,32 @@ TEST_F(SgxTest, OnlyTheEnclavesSignerCanEstablishAKey) {
   PT_ASSERT_OK(c);
   auto refused = m->Attest(c->request);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(refused.status().code(), Code::kAuthFailed);
   EXPECT_EQ(*m->session_key(), established);
-  // A request whose signature is not the signer's (SIGSTRUCT copied).
+  // A request whose signature is not the signer's.
   auto good = deploy::NewChallenge(target_);
   PT_ASSERT_OK(good);
   Bytes forged = good->request;
   forged[forged.size() - 10] ^= 1;
   EXPECT_FALSE(m->Attest(forged).ok());
   EXPECT_EQ(*m->session_key(), established);
+}
+
+// The old attack: whoever attested first fixed MRSIGNER. Now EINIT fixed it
+// at load: a stranger attesting first is refused, and an enclave loaded
+// without a valid SIGSTRUCT attests for nobody.
+TEST_F(SgxTest, FirstAttesterCannotFixMrsigner) {
+  auto m = Module(7, "p1");
+  AttestationTarget rogue = target_;
+  auto other = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
+  PT_ASSERT_OK(other);
+  rogue.signer_pem = *other;
+  ExpectRejected(RoundTrip(*m, rogue), Code::kAuthFailed, "not signed by the enclave's signer");
+  EXPECT_EQ(m->session_key(), nullptr);
+  PT_ASSERT_OK(RoundTrip(*m, target_));
+  auto bare = Module(7, "p1", false, Bytes{});
+  ExpectRejected(RoundTrip(*bare, target_), Code::kFailedPrecondition, "EINIT failed");
+  ExpectRejected(RoundTrip(*bare, rogue), Code::kFailedPrecondition, "EINIT failed");
 }
 
 // The attestation manager's way: it holds only the signer's public key; the
@@ -486,17 +558,16 @@ TEST_F(SgxTest, ManagerAttestsWithoutTheSigningKey) {
   EXPECT_FALSE(m->Attest(c->request).ok());
   auto rogue = deploy::LoadOrCreateSgxSigner(dir_ / "rogue.pem");
   PT_ASSERT_OK(rogue);
-  auto by_rogue = attest::CompleteSgxRequest(*rogue, target_.measurement, 7, c->request);
+  auto by_rogue = attest::CompleteSgxRequest(*rogue, 7, c->request);
   PT_ASSERT_OK(by_rogue);
   EXPECT_EQ(attest::AdoptSgxRequest(&*c, *by_rogue).code(), Code::kAuthFailed);
   auto other = deploy::NewChallenge(manager);  // another nonce and key
   PT_ASSERT_OK(other);
-  auto for_other = attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7,
-                                              other->request);
+  auto for_other = attest::CompleteSgxRequest(target_.signer_pem, 7, other->request);
   PT_ASSERT_OK(for_other);
   EXPECT_EQ(attest::AdoptSgxRequest(&*c, *for_other).code(), Code::kAuthFailed);
   auto signed_request =
-      attest::CompleteSgxRequest(target_.signer_pem, target_.measurement, 7, c->request);
+      attest::CompleteSgxRequest(target_.signer_pem, 7, c->request);
   PT_ASSERT_OK(signed_request);
   PT_ASSERT_OK(attest::AdoptSgxRequest(&*c, *signed_request));
   auto evidence = m->Attest(c->request);
@@ -555,6 +626,29 @@ TEST(NativeAttestation, StillRunsTheFullProtocol) {
   auto c = deploy::NewChallenge(t);
   PT_ASSERT_OK(c);
   EXPECT_EQ(c->request.size(), 32u);
+}
+
+// Native is no TEE: evidence with any flags (even under the right K_m, as a
+// module holding its own key can make) is refused; flags 0 verify.
+TEST(NativeAttestation, EvidenceWithTeeFlagsIsRefused) {
+  AttestationTarget t;
+  t.module_id = 3;
+  t.measurement = SelfMeasurement();
+  PT_ASSERT_OK(crypto::RandomBytes(t.node_key));
+  const crypto::Key km = tee::DeriveNativeModuleKey(t.node_key, t.measurement, 3);
+  for (uint8_t flags : {uint8_t{0}, uint8_t{tee::kEvidenceSimulated}, uint8_t{0x80}}) {
+    auto c = deploy::NewChallenge(t);
+    PT_ASSERT_OK(c);
+    auto header = tee::NewSessionHeader(flags, 9);
+    PT_ASSERT_OK(header);
+    Bytes evidence = tee::HmacEvidence(tee::kNativeLabel, km, 3, *header, c->request);
+    auto r = deploy::VerifyEvidence(t, *c, evidence);
+    if (flags == 0) {
+      PT_ASSERT_OK(r);
+    } else {
+      ExpectRejected(r, Code::kAuthFailed, "native attestation failed");
+    }
+  }
 }
 
 }  // namespace

@@ -332,6 +332,47 @@ TEST(LoadModuleTest, TagRoundTrip) {
   }
 }
 
+// The sgx SIGSTRUCT follows the tag (written even when empty), u32-length
+// prefixed; absent when empty, so a LOAD without one is unchanged.
+TEST(LoadModuleTest, SigstructRoundTrip) {
+  LoadModule m;
+  m.name = "ping";
+  const Bytes binary = Seq(10), sigstruct = Seq(kMaxSigstruct);
+  m.binary = binary;
+  const Bytes plain = m.Encode();
+  m.sigstruct = sigstruct;
+  const Bytes untagged = m.Encode();
+  ASSERT_EQ(untagged.size(), plain.size() + 1 + 4 + kMaxSigstruct);
+  auto back = LoadModule::Parse(untagged);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->tag, "");
+  EXPECT_TRUE(std::equal(back->sigstruct.begin(), back->sigstruct.end(), sigstruct.begin(),
+                         sigstruct.end()));
+  m.tag = "t1";
+  back = LoadModule::Parse(m.Encode());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->tag, "t1");
+  EXPECT_EQ(back->sigstruct.size(), kMaxSigstruct);
+  EXPECT_FALSE(LoadModule::Parse(WithTrailer(m.Encode(), 0)).ok());  // trailing byte
+  for (size_t n = plain.size() + 1; n < untagged.size(); ++n) {  // truncated
+    EXPECT_FALSE(LoadModule::Parse(Prefix(untagged, n)).ok()) << n;
+  }
+}
+
+TEST(LoadModuleTest, SigstructBounds) {
+  LoadModule m;
+  m.name = "ping";
+  const Bytes big = Seq(kMaxSigstruct + 1);
+  m.sigstruct = big;
+  EXPECT_FALSE(LoadModule::Parse(m.Encode()).ok());
+  // An empty SIGSTRUCT is written by omission only.
+  LoadModule none;
+  none.name = "ping";
+  Bytes empty = WithTrailer(none.Encode(), 0);  // empty tag
+  for (int i = 0; i < 4; ++i) empty.push_back(0);  // zero length
+  EXPECT_FALSE(LoadModule::Parse(empty).ok());
+}
+
 TEST(LoadModuleTest, TagBounds) {
   LoadModule m;
   m.name = "ping";

@@ -16,8 +16,10 @@ class NativePlatform final : public Platform {
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
     ServiceLink link;
+    uint8_t flags = 0;  // always 0: native K_m does not depend on them
     AEX_RETURN_IF_ERROR(link.Connect(ctx.platform_socket));
-    AEX_ASSIGN_OR_RETURN(key_, link.ModuleKey(static_cast<uint8_t>(Backend::kNative), module_id_));
+    AEX_ASSIGN_OR_RETURN(key_, link.ModuleKey(static_cast<uint8_t>(Backend::kNative), module_id_,
+                                              &flags));
     ready_ = true;
     return Status::Ok();
   }
@@ -27,7 +29,8 @@ class NativePlatform final : public Platform {
     crypto::Wipe(session_);
   }
 
-  // Native is no TEE, not a simulated one: flags 0 (covered by the MAC).
+  // Native is no TEE, not a simulated one: flags 0 (covered by the MAC;
+  // the verifier accepts no other).
   Result<Bytes> Attest(ByteSpan challenge) override {
     if (!ready_) return FailedPrecondition("platform not initialised");
     AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(0, instance_id_));

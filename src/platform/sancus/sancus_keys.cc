@@ -18,7 +18,8 @@ crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id) {
   return ToKey(crypto::SancusKdf(node_key, id));
 }
 
-crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement) {
+crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement,
+                            uint8_t flags) {
   uint8_t identity[32 + 8];
   std::copy(measurement.begin(), measurement.end(), identity);
   const uint16_t layout[4] = {kSancusPublicStart, kSancusPublicEnd, kSancusSecretStart,
@@ -27,7 +28,12 @@ crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest&
     identity[32 + 2 * i] = static_cast<uint8_t>(layout[i]);
     identity[33 + 2 * i] = static_cast<uint8_t>(layout[i] >> 8);
   }
-  return ToKey(crypto::SancusKdf(vendor_key, identity));
+  crypto::Key key = ToKey(crypto::SancusKdf(vendor_key, identity));
+  if (flags == 0) return key;  // what Sancus hardware derives
+  const uint8_t bound[] = {'a', 'e', 'x', '/', 'f', 'l', 'a', 'g', 's', flags};
+  crypto::Key with_flags = ToKey(crypto::SancusKdf(key, bound));
+  crypto::Wipe(key);
+  return with_flags;
 }
 
 Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,

@@ -6,7 +6,13 @@
 //   K_N,SP    = SancusKdf(K_N, LE16(vendor_id))                    vendor key
 //   identity  = SHA-256(module binary) || LE16(public_start) || LE16(public_end)
 //               || LE16(secret_start) || LE16(secret_end)
-//   K_N,SP,SM = SancusKdf(K_N,SP, identity)                        module key K_m
+//   K_N,SP,SM = SancusKdf(K_N,SP, identity)
+//   K_m       = K_N,SP,SM                     flags = 0 (hardware: what protect gives)
+//             = SancusKdf(K_N,SP,SM, "aex/flags" || u8 flags)   otherwise
+//               flags: the platform's own (kEvidenceSimulated here), fixed by
+//               the platform service, never by the module; the verifier
+//               derives K_m with the flags the evidence header claims, so a
+//               false claim breaks the MAC
 //   header    = u8 flags || u64 instance_id || random[16]       fresh per attestation
 //   evidence  = header || SancusMac(K_m, request || u32 module_id || header)
 //   K_s       = SancusKdf(K_m, "aex/sancus/v2/session" || u32 module_id || header
@@ -33,7 +39,10 @@ inline constexpr uint16_t kSancusPublicStart = 0x6000, kSancusPublicEnd = 0x7000
 inline constexpr uint16_t kSancusSecretStart = 0x0400, kSancusSecretEnd = 0x0600;
 
 crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id);
-crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement);
+// flags: the platform's own evidence flags (platform.h), fixed by the
+// platform service; 0 (real hardware) gives K_N,SP,SM itself.
+crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement,
+                            uint8_t flags);
 Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
                      ByteSpan request);
 crypto::Key SancusSessionKey(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,

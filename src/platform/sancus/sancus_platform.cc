@@ -34,14 +34,14 @@ class SancusPlatform final : public Platform {
       // K_N,SP,SM: the platform service derives it as protect does in
       // hardware, from K_N and its own measurement of this module.
       AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kSancus),
-                                                 module_id_, vendor_id));
+                                                 module_id_, &flags_, vendor_id));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
       return Status(Code::kPermissionDenied, "module was protected with vendor id " +
                                                  std::to_string(vendor_id_));
     }
-    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(kEvidenceSimulated, instance_id_));
+    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(flags_, instance_id_));
     session_ = SancusSessionKey(key_, module_id_, header, request);
     has_session_ = true;
     return SancusEvidence(key_, module_id_, header, request);
@@ -52,6 +52,7 @@ class SancusPlatform final : public Platform {
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
+  uint8_t flags_ = 0;  // the platform's, bound into key_ by the service
   ServiceLink link_;
   crypto::Key key_{}, session_{};
   bool ready_ = false, has_session_ = false;

@@ -11,19 +11,24 @@
 // attestation fail or reports the truth about debug), exactly:
 //   platform_dir=<directory>\ndebug=<0|1>\n
 //
+// SIGSTRUCT, made by the vendor (the deployer) when it deploys the enclave,
+// carried by LOAD_MODULE and handed by the (untrusted) node to the module at
+// start (runtime flag --aex-sgx-sigstruct, hex); checked at EINIT, before the
+// enclave answers anything:
+//   len|signer_spki     the vendor's P-256 public key (DER SubjectPublicKeyInfo)
+//   len|sigstruct_sig   ECDSA(vendor, "aex/sgx/sigstruct/v1" || MRENCLAVE)
 // Attestation request, deployer -> module (all lengths u32 big-endian):
-//   len|signer_spki     the vendor's P-256 public key (DER SubjectPublicKeyInfo) \ SIGSTRUCT
-//   len|sigstruct_sig   ECDSA(vendor, "aex/sgx/sigstruct/v1" || MRENCLAVE)       /
 //   deployer_pub[32]    the deployer's ephemeral X25519 public key
 //   nonce[32]           the deployer's fresh random challenge
-//   len|request_sig     ECDSA(vendor, "aex/sgx/request/v1" || u32 module_id
-//                             || deployer_pub || nonce)
+//   len|request_sig     ECDSA(signer fixed at EINIT, "aex/sgx/request/v1"
+//                             || u32 module_id || deployer_pub || nonce)
 // Quote, module -> deployer:
 //   len|body            u8 version (2) || u8 flags || u32 module_id
 //                       || u64 instance_id || MRENCLAVE
 //                       || MRSIGNER || report_data || module_pub[32] || len|qe_cert (DER)
 //   len|signature       ECDSA-SHA256 by the quoting key over body
-// with MRENCLAVE = SHA-256(module binary), MRSIGNER = SHA-256(signer_spki),
+// with MRENCLAVE = SHA-256(module binary), MRSIGNER = SHA-256(signer_spki) of the
+// SIGSTRUCT that passed EINIT (fixed for the life of the instance),
 // report_data = SHA-256(module_pub || request), and
 //   K_s = HKDF-SHA256(ikm = X25519(ephemeral, peer), salt = "aex/sgx/v1",
 //                     info = SHA-256(request || body))[0..16),
@@ -46,6 +51,7 @@ inline constexpr char kQeCertFile[] = "sgx_qe_cert.der";
 inline constexpr char kQeKeyFile[] = "sgx_qe_key.der";
 inline constexpr uint8_t kQuoteVersion = 2;
 inline constexpr size_t kMaxSpki = 512, kMaxSignature = 256, kMaxCert = 8192;
+inline constexpr size_t kMaxSigstruct = 8 + kMaxSpki + kMaxSignature;
 
 using X25519Key = std::array<uint8_t, 32>;
 struct PkeyFree {

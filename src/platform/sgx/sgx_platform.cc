@@ -2,12 +2,14 @@
 // module's own process (no hardware protection; docs/tee.md):
 //   - measurement: MRENCLAVE = SHA-256 of the module binary, taken by the
 //     platform itself;
-//   - EINIT: the enclave runs nothing for anyone until a SIGSTRUCT (the
-//     vendor's public key and its signature over MRENCLAVE) verifies; the
-//     first one fixes MRSIGNER. aex has no signing step at build time, so the
-//     deployer (the vendor) delivers the SIGSTRUCT with its attestation
-//     request and signs every request with the same key: only the enclave's
-//     signer can make it establish a key;
+//   - EINIT, at start: the SIGSTRUCT (the vendor's public key and its
+//     signature over MRENCLAVE) that the deployer made at deploy time and
+//     the node passed with the load must verify over the MRENCLAVE the
+//     platform service measured; it fixes MRSIGNER for the life of the
+//     instance. Without a valid one the enclave attests for nobody. Every
+//     attestation request must be signed by that same signer: only the
+//     enclave's vendor can make it establish a key, and no one can change
+//     MRSIGNER by attesting first;
 //   - quoting: report (MRENCLAVE, MRSIGNER, flags, module id, report data)
 //     signed with the platform's quoting key, whose certificate chains to the
 //     platform's root CA. Real SGX produces an EREPORT that the quoting enclave
@@ -46,36 +48,23 @@ class SgxPlatform final : public Platform {
     AEX_ASSIGN_OR_RETURN(Bytes m, link_.Call(q));
     if (m.size() != mrenclave_.size()) return Status(Code::kProtocol, "bad measurement");
     std::copy(m.begin(), m.end(), mrenclave_.begin());
+    einit_ = Einit(ctx.sgx_sigstruct);
     return Status::Ok();
   }
 
   Result<Bytes> Attest(ByteSpan request) override {
+    if (!einit_.ok()) return einit_;
     ByteReader r(request);
-    ByteSpan spki, sigstruct, peer, nonce, request_sig;
-    if (!r.ReadLengthPrefixed(&spki, sgx::kMaxSpki) ||
-        !r.ReadLengthPrefixed(&sigstruct, sgx::kMaxSignature) || !r.ReadBytes(32, &peer) ||
-        !r.ReadBytes(32, &nonce) || !r.ReadLengthPrefixed(&request_sig, sgx::kMaxSignature) ||
-        !r.empty()) {
+    ByteSpan peer, nonce, request_sig;
+    if (!r.ReadBytes(32, &peer) || !r.ReadBytes(32, &nonce) ||
+        !r.ReadLengthPrefixed(&request_sig, sgx::kMaxSignature) || !r.empty()) {
       return InvalidArgument("malformed sgx attestation request");
     }
-    sgx::Pkey signer = sgx::ParseP256PublicKey(spki);
-    if (!signer) return InvalidArgument("SIGSTRUCT key is not a P-256 public key");
-    // EINIT's check, then the signer's authority over this request.
-    if (!sgx::EcdsaVerify(signer.get(), sgx::SigstructMessage(mrenclave_), sigstruct)) {
-      return AuthFailed("EINIT: the SIGSTRUCT does not sign this enclave's MRENCLAVE");
-    }
-    crypto::Digest mrsigner = crypto::Sha256(spki);
-    if (initialised_ && !crypto::Equal(mrsigner, mrsigner_)) {
-      return Status(Code::kPermissionDenied, "enclave was initialised by another signer");
-    }
-    if (!sgx::EcdsaVerify(signer.get(), sgx::RequestMessage(module_id_, peer, nonce),
+    if (!sgx::EcdsaVerify(signer_.get(), sgx::RequestMessage(module_id_, peer, nonce),
                           request_sig)) {
       return AuthFailed("attestation request not signed by the enclave's signer for module " +
                         std::to_string(module_id_));
     }
-    mrsigner_ = mrsigner;
-    initialised_ = true;
-
     X25519Key priv, pub;
     AEX_RETURN_IF_ERROR(sgx::X25519Keypair(&priv, &pub));
     auto quote = QuoteFor(pub, request);
@@ -96,6 +85,27 @@ class SgxPlatform final : public Platform {
   const crypto::Key* session_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
+  // EINIT: the SIGSTRUCT from the loader (untrusted) must sign this
+  // enclave's MRENCLAVE; its key becomes MRSIGNER and the only key whose
+  // attestation requests this instance answers.
+  Status Einit(ByteSpan sigstruct) {
+    ByteReader r(sigstruct);
+    ByteSpan spki, signature;
+    if (!r.ReadLengthPrefixed(&spki, sgx::kMaxSpki) ||
+        !r.ReadLengthPrefixed(&signature, sgx::kMaxSignature) || !r.empty()) {
+      return FailedPrecondition(
+          "EINIT failed: no well-formed SIGSTRUCT was loaded with the enclave");
+    }
+    signer_ = sgx::ParseP256PublicKey(spki);
+    if (!signer_ ||
+        !sgx::EcdsaVerify(signer_.get(), sgx::SigstructMessage(mrenclave_), signature)) {
+      signer_.reset();
+      return AuthFailed("EINIT failed: the SIGSTRUCT does not sign this enclave's MRENCLAVE");
+    }
+    mrsigner_ = crypto::Sha256(spki);
+    return Status::Ok();
+  }
+
   // The quoting enclave's answer (len|body len|signature): the platform
   // service fills in MRENCLAVE from its own measurement and signs.
   Result<Bytes> QuoteFor(const X25519Key& pub, ByteSpan request) {
@@ -115,7 +125,8 @@ class SgxPlatform final : public Platform {
   bool debug_ = false;
   ServiceLink link_;
   crypto::Digest mrenclave_{}, mrsigner_{};
-  bool initialised_ = false;
+  Status einit_ = FailedPrecondition("EINIT failed: the enclave was not initialised");
+  sgx::Pkey signer_;  // fixed at EINIT
   crypto::Key key_{};
   bool ready_ = false;
 };

@@ -36,11 +36,13 @@ crypto::Digest TrustZoneVendorKey(ByteSpan huk, uint16_t vendor_id) {
 }
 
 crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
-                               const crypto::Digest& measurement, uint32_t module_id) {
-  uint8_t info[16 + 32 + 4];
+                               const crypto::Digest& measurement, uint32_t module_id,
+                               uint8_t flags) {
+  uint8_t info[16 + 32 + 4 + 1];
   std::copy(uuid.begin(), uuid.end(), info);
   std::copy(measurement.begin(), measurement.end(), info + 16);
   StoreU32(info + 48, module_id);
+  info[52] = flags;
   crypto::Key key;
   key.fill(0);  // HKDF fails only if OpenSSL is broken; a zero key then fails attestation
   (void)crypto::Hkdf(vendor_key, AsBytes("aex/trustzone/v1"), ByteSpan(info, sizeof info), key);

@@ -6,7 +6,12 @@
 //               or the descriptor's vendor_key (32 bytes)
 //   TA UUID   = UUIDv5(kTaUuidNamespace, module name)  (RFC 4122 section 4.3)
 //   K_m       = HKDF-SHA256(ikm = K_vendor, salt = "aex/trustzone/v1",
-//                           info = UUID || measurement || u32 module_id)[0..16)
+//                           info = UUID || measurement || u32 module_id
+//                                  || u8 flags)[0..16)
+//               flags: the platform's own (kEvidenceSimulated on this
+//               simulated platform), fixed by the platform service, never
+//               by the TA; the verifier derives K_m with the flags the
+//               evidence header claims, so a false claim breaks the MAC
 //   header    = u8 flags || u64 instance_id || random[16]  fresh per attestation
 //   evidence  = header || HMAC-SHA256(K_m, "aex/trustzone/v2/attest"
 //                                     || u32 module_id || header || request)
@@ -35,7 +40,8 @@ Uuid TaUuid(std::string_view module_name);
 std::string UuidString(const Uuid& uuid);
 crypto::Digest TrustZoneVendorKey(ByteSpan huk, uint16_t vendor_id);
 crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
-                               const crypto::Digest& measurement, uint32_t module_id);
+                               const crypto::Digest& measurement, uint32_t module_id,
+                               uint8_t flags);
 inline constexpr char kTrustZoneLabel[] = "aex/trustzone/v2";
 
 }  // namespace aex::tee

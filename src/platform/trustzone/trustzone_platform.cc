@@ -39,14 +39,14 @@ class TrustZonePlatform final : public Platform {
       // The TA key: the platform service derives it from the HUK and its
       // own measurement of this process.
       AEX_ASSIGN_OR_RETURN(key_, link_.ModuleKey(static_cast<uint8_t>(Backend::kTrustZone),
-                                                 module_id_, vendor_id, uuid_));
+                                                 module_id_, &flags_, vendor_id, uuid_));
       vendor_id_ = vendor_id;
       ready_ = true;
     } else if (vendor_id != vendor_id_) {
       return Status(Code::kPermissionDenied,
                     "TA key was derived for vendor id " + std::to_string(vendor_id_));
     }
-    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(kEvidenceSimulated, instance_id_));
+    AEX_ASSIGN_OR_RETURN(Bytes header, NewSessionHeader(flags_, instance_id_));
     session_ = HkdfSessionKey(kTrustZoneLabel, key_, module_id_, header, request);
     has_session_ = true;
     return HmacEvidence(kTrustZoneLabel, key_, module_id_, header, request);
@@ -57,6 +57,7 @@ class TrustZonePlatform final : public Platform {
  private:
   uint32_t module_id_ = 0;
   uint16_t vendor_id_ = 0;
+  uint8_t flags_ = 0;  // the platform's, bound into key_ by the service
   ServiceLink link_;
   crypto::Key key_{}, session_{};
   Uuid uuid_{};
