@@ -41,8 +41,11 @@ struct ModuleContext {
   // sgx: the loader made this a debug enclave (reported in the quote).
   bool sgx_debug = false;
   // sgx: the SIGSTRUCT loaded with the enclave (sgx/sgx_keys.h), checked at
-  // EINIT against the platform's own measurement.
+  // EINIT against the platform's own measurement. The node passes it as hex
+  // (`sgx_sigstruct_hex`); only the sgx layer decodes it, so other modules
+  // link no hex code.
   Bytes sgx_sigstruct{};
+  std::string sgx_sigstruct_hex{};
 };
 
 class Platform {

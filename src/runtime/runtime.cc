@@ -590,7 +590,7 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
     } else if (flag == "--aex-sgx-debug") {
       ctx.sgx_debug = std::string_view(argv[i + 1]) == "1";
     } else if (flag == "--aex-sgx-sigstruct") {
-      HexDecode(argv[i + 1], &ctx.sgx_sigstruct);  // a bad one fails EINIT
+      ctx.sgx_sigstruct_hex = argv[i + 1];
     } else if (flag == "--aex-device-fd") {
       uint32_t dev = 0;
       if (ParseU32(argv[i + 1], &dev)) g_device_fd = static_cast<int>(dev);

@@ -48,7 +48,9 @@ class SgxPlatform final : public Platform {
     AEX_ASSIGN_OR_RETURN(Bytes m, link_.Call(q));
     if (m.size() != mrenclave_.size()) return Status(Code::kProtocol, "bad measurement");
     std::copy(m.begin(), m.end(), mrenclave_.begin());
-    einit_ = Einit(ctx.sgx_sigstruct);
+    Bytes sigstruct = ctx.sgx_sigstruct;
+    if (sigstruct.empty()) HexDecode(ctx.sgx_sigstruct_hex, &sigstruct);  // bad: EINIT fails
+    einit_ = Einit(sigstruct);
     return Status::Ok();
   }
 
