@@ -7,7 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../deployer/lib.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=$(mktemp -d /tmp/aex-reliability.XXXXXX)
 cp "$HERE"/app/*.c "$DIR"/
-BASE=$((21000 + RANDOM % 20000))
+# Below the kernel's ephemeral range (32768 and up), so that no client
+# connection of another test can hold one of these ports.
+BASE=$((20000 + RANDOM % 12000))
 PA=$BASE PB=$((BASE + 1)) PX=$((BASE + 2))  # node a, node b, a spare port
 D="$DIR/app.yaml"
 PIDS=()     # the nodes, in start order

@@ -21,7 +21,10 @@ start_node a "$PA" --log-level info
 start_node b "$PB" --log-level info
 python3 "$HERE/proxy.py" "$PX" "$PB" --dup-counter 50 --drop-counter 150 \
   --inject-ack-counter 250 >"$DIR/proxy.log" 2>&1 &
-EXTRA+=($!)
+PROXY=$!
+EXTRA+=("$PROXY")
+proxy_listening() { kill -0 "$PROXY" && (exec 3<>"/dev/tcp/127.0.0.1/$PX"); }
+wait_until "the proxy to listen on $PX (see its log)" proxy_listening
 write_app "reactive_port: $PX, deploy_port: $PB"
 "$AEX" up "$D" -q --wait 60
 
