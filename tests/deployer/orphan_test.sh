@@ -58,10 +58,7 @@ start_nodes() {  # attest-deadline-seconds
     NODE_PIDS+=($!)
   done
   for port in "$P1" "$P2"; do
-    for _ in $(seq 1 300); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-      sleep 0.1
-    done
+    wait_until "the node on port $port to listen" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
   done
 }
 
