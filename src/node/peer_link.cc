@@ -50,7 +50,9 @@ bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::Modu
   DrainBacklog();
   if (connected() && backlog_.empty() && SendOne(out)) return true;
   backlog_.push_back(std::move(out));
-  if (!stream_ && !connecting_) Connect();
+  // While a reconnect waits out its backoff, the timer connects: connecting
+  // here as well would open a second connection beside the first.
+  if (!stream_ && !connecting_ && !reconnect_pending_) Connect();
   return true;
 }
 
@@ -106,7 +108,9 @@ void PeerLink::Call(wire::MsgType type, const wire::ModuleOp& op, ReplyCallback 
 }
 
 void PeerLink::Connect() {
-  if (stopped_ || connecting_) return;
+  // One connection at a time: its window and retransmission buffer are the
+  // link's; frames from a second one would be taken for the first's.
+  if (stopped_ || connecting_ || stream_) return;
   connecting_ = true;
   auto self = shared_from_this();
   resolver_.async_resolve(
@@ -168,12 +172,15 @@ void PeerLink::StartStream(std::shared_ptr<FrameLink> stream) {
   connecting_ = false;
   stream_ = std::move(stream);
   std::weak_ptr<PeerLink> weak = shared_from_this();
+  // A frame or close of an earlier connection (still draining) must not
+  // touch the current one's window.
+  const FrameLink* current = stream_.get();
   stream_->Start(
-      [weak](const wire::Frame& f) {
-        if (auto s = weak.lock()) s->OnFrame(f);
+      [weak, current](const wire::Frame& f) {
+        if (auto s = weak.lock(); s && s->stream_.get() == current) s->OnFrame(f);
       },
-      [weak](const Status&) {
-        if (auto s = weak.lock()) s->OnClosed();
+      [weak, current](const Status&) {
+        if (auto s = weak.lock(); s && s->stream_.get() == current) s->OnClosed();
       });
   backoff_ = std::chrono::milliseconds(50);
   ++stats_.connects;
@@ -296,12 +303,17 @@ void PeerLink::OnClosed() {
 }
 
 void PeerLink::ScheduleReconnect() {
-  if (stopped_ || backlog_.empty()) return;  // reconnect lazily when there is work
+  // Lazily, when there is work; and once: a second wait would connect twice.
+  if (stopped_ || backlog_.empty() || reconnect_pending_) return;
+  reconnect_pending_ = true;
   retry_timer_.expires_after(backoff_);
   backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
   std::weak_ptr<PeerLink> weak = shared_from_this();
   retry_timer_.async_wait([weak](const asio::error_code& ec) {
-    if (auto s = weak.lock(); s && !ec) s->Connect();
+    auto s = weak.lock();
+    if (!s) return;
+    s->reconnect_pending_ = false;
+    if (!ec) s->Connect();
   });
 }
 

@@ -117,6 +117,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   asio::steady_timer handshake_timer_;
   std::shared_ptr<FrameLink> stream_;
   bool connecting_ = false;
+  bool reconnect_pending_ = false;  // retry_timer_ is waiting to Connect()
   bool stopped_ = false;
   // A message for the peer. An event's payload starts with an 8-byte slot
   // for its sequence number (a LinkEvent), filled in when it is sent.

@@ -134,6 +134,30 @@ TEST_F(PeerLinkTest, ImpossibleAckResetsTheConnectionAndResendsTheUnacked) {
   ASSERT_TRUE(RunUntil([&] { return link_->unacked() == 0; }));
 }
 
+TEST_F(PeerLinkTest, EventsPostedDuringTheReconnectBackoffUseOneNewConnection) {
+  // The link_faults failure: events posted while the reconnect waited out its
+  // backoff connected at once, and the timer then opened a second
+  // connection; the two connections' ACKs mixed in one window and the
+  // events after the reset never arrived.
+  PostEvents(10, 2);
+  ASSERT_TRUE(RunUntil([&] { return peer_.Events(0).size() == 2; }));
+  Ack(99);
+  ASSERT_TRUE(RunUntil([&] { return link_->stats().protocol_errors == 1; }));
+  PostEvents(20, 3);  // within the backoff (50 ms) on any but a stalled machine
+  ASSERT_TRUE(RunUntil([&] { return peer_.Events(1).size() == 5; }));
+  EXPECT_EQ(peer_.Events(1), (Events{{1, 10}, {2, 11}, {3, 20}, {4, 21}, {5, 22}}));
+  Ack(5);
+  ASSERT_TRUE(RunUntil([&] { return link_->unacked() == 0; }));
+  // Well past the backoff: still the one new connection, and it still flows.
+  io_.run_for(300ms);
+  EXPECT_EQ(peer_.connections(), 2);
+  EXPECT_EQ(link_->stats().connects, 2u);
+  PostEvents(30, 1);
+  ASSERT_TRUE(RunUntil([&] { return peer_.Events(1).size() == 6; }));
+  Ack(6);
+  ASSERT_TRUE(RunUntil([&] { return link_->unacked() == 0; }));
+}
+
 TEST_F(PeerLinkTest, GapReportResendsFromTheFirstUnackedOnTheSameConnection) {
   PostEvents(10, 4);
   ASSERT_TRUE(RunUntil([&] { return peer_.Events(0).size() == 4; }));

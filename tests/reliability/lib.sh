@@ -16,6 +16,11 @@ PIDS=()     # the nodes, in start order
 EXTRA=()    # other processes to stop on exit
 PLATFORMS=()  # the nodes' platform services, stopped after the nodes
 cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ]; then  # what the processes said, for the failure's report
+    for f in "$DIR"/*.log; do echo "--- last lines of $f" >&2; tail -n 40 "$f" >&2; done
+    [ -n "${AEX_KEEP_FAILED:-}" ] && cp -r "$DIR" "$AEX_KEEP_FAILED"
+  fi
   "$AEX" down "$D" -q >/dev/null 2>&1 || true
   for p in "${EXTRA[@]}" "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PLATFORMS[@]}"; do kill "$p" 2>/dev/null || true; done
