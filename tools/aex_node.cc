@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-no-tls", opt.insecure_no_tls,
                "allow plain TCP (loopback included): anyone who can reach the port can then "
                "load, unload or reset modules");
+  app.add_option("--metrics-listen", opt.metrics_listen,
+                 "serve Prometheus metrics (GET /metrics) on HOST:PORT, e.g. 127.0.0.1:9464; "
+                 "HTTPS with client certificates when the node has TLS; plain HTTP only on "
+                 "loopback");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "platform/platform.h"
 #include "node/devices.h"
+#include "node/prometheus.h"
 
 namespace aex::node {
 
@@ -164,6 +165,8 @@ Status Node::Start() {
     AEX_RETURN_IF_ERROR(tls::ConfigureContext(ctx->native_handle(), options_.tls));
     tls_ = std::move(ctx);
   }
+  // Before the port: a node refused for its metrics never listens at all.
+  if (!options_.metrics_listen.empty()) AEX_RETURN_IF_ERROR(StartMetrics());
   std::error_code fec;
   fs::create_directories(options_.work_dir, fec);
   if (fec) return Status(Code::kIo, "cannot create work dir " + options_.work_dir);
@@ -194,6 +197,41 @@ Status Node::Start() {
   return Status::Ok();
 }
 
+Status Node::StartMetrics() {
+  const std::string& spec = options_.metrics_listen;
+  const size_t colon = spec.rfind(':');
+  std::string host = colon == std::string::npos ? "" : spec.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  asio::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  char* end = nullptr;
+  const unsigned long port = std::strtoul(port_text.c_str(), &end, 10);
+  if (ec || port_text.empty() || *end != '\0' || port > 65535) {
+    return InvalidArgument("--metrics-listen wants HOST:PORT with a numeric address, got '" +
+                           spec + "'");
+  }
+  if (!address.is_loopback() && !tls_) {
+    // Counters say what runs where and how busy it is: not for anyone who
+    // can reach the address.
+    return FailedPrecondition("--metrics-listen off loopback (" + host +
+                              ") needs the node's TLS material (--tls-cert, --tls-key, --tls-ca)");
+  }
+  metrics_ = std::make_shared<MetricsServer>(
+      io_,
+      [this](std::function<void(std::string)> done) {
+        if (stopped_) return done("");
+        CollectStatusDoc(
+            [done](const nlohmann::json& doc) { done(PrometheusText(doc)); });
+      },
+      tls_);
+  AEX_RETURN_IF_ERROR(metrics_->Listen({address, static_cast<uint16_t>(port)}));
+  spdlog::info("metrics on {}://{}:{}/metrics", tls_ ? "https" : "http", host, metrics_->port());
+  return Status::Ok();
+}
+
 void Node::TrimWhenIdle() {
   trim_timer_.expires_after(std::chrono::seconds(1));
   trim_timer_.async_wait([this](const asio::error_code& ec) {
@@ -214,6 +252,7 @@ void Node::Stop() {
   stopped_ = true;
   asio::error_code ec;
   acceptor_.close(ec);
+  if (metrics_) metrics_->Stop();
   trim_timer_.cancel();
   sweep_timer_.cancel();
   child_signals_.cancel(ec);
@@ -899,9 +938,24 @@ void Node::DeliverRequest(uint32_t dst_module, uint32_t conn_id, ByteSpan sealed
   m->Call(MsgType::kRequest, conn_id, sealed, std::move(done));
 }
 
+// The resident set size of this process, from /proc/self/statm; 0 if it
+// cannot be read.
+static uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages_total = 0, pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident)) return 0;
+  return pages_resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
 void Node::CollectStatus(std::function<void(std::string)> done) {
+  CollectStatusDoc([done](const nlohmann::json& doc) { done(doc.dump()); });
+}
+
+void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
   auto doc = std::make_shared<nlohmann::json>();
   (*doc)["node"] = options_.name;
+  (*doc)["rss_bytes"] = ResidentBytes();
+  if (metrics_) (*doc)["metrics_port"] = metrics_->port();
   (*doc)["port"] = port_;
   (*doc)["counters"] = {{"events_routed", counters_.events_routed},
                         {"events_undeliverable", counters_.events_undeliverable},
@@ -965,12 +1019,14 @@ void Node::CollectStatus(std::function<void(std::string)> done) {
   // Ask every running module for its counters; answer when all replied.
   auto remaining = std::make_shared<size_t>(modules_.size() + 1);
   auto finish = [doc, remaining, done]() {
-    if (--*remaining == 0) done(doc->dump());
+    if (--*remaining == 0) done(*doc);
   };
   for (auto& [id, m] : modules_) {
     nlohmann::json entry = {{"id", id},
                             {"name", m->spec().name},
                             {"backend", m->spec().backend},
+                            {"backend_name",
+                             tee::BackendName(static_cast<tee::Backend>(m->spec().backend))},
                             {"state", ModuleStateName(m->state())},
                             {"pid", m->pid()},
                             {"attested", m->attested()}};

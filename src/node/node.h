@@ -15,7 +15,10 @@
 #include <set>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "node/frame_stream.h"
+#include "node/metrics_server.h"
 #include "node/module_process.h"
 #include "node/peer_link.h"
 #include "tls/tls.h"
@@ -61,6 +64,11 @@ struct NodeOptions {
   // its LOAD is unloaded (and counted): a deployer killed between LOAD and
   // attestation leaves no module running unattested. 0: never.
   std::chrono::milliseconds attest_deadline{60000};
+  // HOST:PORT (IPv6 as [ADDR]:PORT) where GET /metrics answers Prometheus
+  // scrapes; empty: off. It speaks what the node's port speaks: mutual TLS
+  // with the node's material (a scraper presents a certificate from the
+  // deployment CA), or, with --insecure-no-tls, plain HTTP on loopback only.
+  std::string metrics_listen;
 };
 
 // Refuses a configuration that would let anyone who can connect manage the
@@ -79,6 +87,8 @@ class Node {
   Status Start();
   void Stop();
   uint16_t port() const { return port_; }
+  // The port /metrics is served on; 0 when off.
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
   struct Session;
@@ -176,6 +186,9 @@ class Node {
   Result<Bytes> RegisterPeriodic(ByteSpan payload);
   void Reset();
   void CollectStatus(std::function<void(std::string)> done);
+  // The same document, unserialised (for /metrics).
+  void CollectStatusDoc(std::function<void(const nlohmann::json&)> done);
+  Status StartMetrics();
   std::shared_ptr<ModuleProcess> FindModule(uint32_t id);
   std::shared_ptr<PeerLink> PeerFor(const std::string& host, uint16_t port);
 
@@ -202,6 +215,7 @@ class Node {
   asio::ip::tcp::acceptor acceptor_;
   // Server and client side of every TLS connection; null without TLS.
   std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<MetricsServer> metrics_;  // null: no --metrics-listen
   std::map<uint64_t, Handshake> handshakes_;
   std::map<asio::ip::address, size_t> handshakes_per_source_;
   std::shared_ptr<BufferBudget> budget_;

@@ -329,5 +329,89 @@ TEST(TransportSecurityTest, NodeProcessRefusesPlainTcpOnLoopbackWithoutInsecure)
   EXPECT_NE(out.find("any local user or process"), std::string::npos) << out;
 }
 
+// GET /metrics over TLS with `ctx` (null: plain TCP); the whole answer, or
+// an error if the connection or the handshake failed.
+Result<std::string> MetricsGet(uint16_t port, SSL_CTX* ctx) {
+  int fd = ConnectTcp(port);
+  if (fd < 0) return Unavailable("connect failed");
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  std::string answer;
+  char buf[4096];
+  if (ctx == nullptr) {
+    send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, size_t(n));
+    close(fd);
+    return answer;
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  Status st = Status::Ok();
+  if (SSL_connect(ssl) != 1) {
+    st = Unavailable("handshake failed: " + tls::LastError());
+  } else {
+    SSL_write(ssl, request.data(), static_cast<int>(request.size()));
+    for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) answer.append(buf, size_t(n));
+    // TLS 1.3 reports a refused client certificate only at the first read.
+    if (answer.empty()) st = Unavailable("refused: " + tls::LastError());
+  }
+  SSL_free(ssl);
+  close(fd);
+  if (!st.ok()) return st;
+  return answer;
+}
+
+// /metrics on a TLS node: HTTPS with the node's certificate, and only for
+// clients with a certificate from the deployment CA.
+class TlsMetricsTest : public TlsNodeTest {
+ protected:
+  static std::vector<std::string> Args(const deploy::Descriptor& d) {
+    std::vector<std::string> args = NodeTlsArgs(d);
+    args.insert(args.end(), {"--metrics-listen", "127.0.0.1:0"});
+    return args;
+  }
+  void SetUp() override {
+    metrics_node_ = std::make_unique<NodeProcess>(
+        dir_.Sub("metrics-node"), NodeConfig{.name = "m1", .extra_args = Args(d_)});
+    ASSERT_OK(metrics_node_->Start());
+    deployer_ctx_ = Context(deploy::DeployerTlsFiles(d_));
+    ASSERT_OK_AND_ASSIGN(auto c, deploy::NodeClient::Connect(
+                                     "127.0.0.1", metrics_node_->port(), 5000ms,
+                                     deployer_ctx_.get()));
+    ASSERT_OK_AND_ASSIGN(std::string status, c->NodeStatus());
+    metrics_port_ = nlohmann::json::parse(status).value("metrics_port", 0);
+    ASSERT_NE(metrics_port_, 0);
+  }
+  std::unique_ptr<NodeProcess> metrics_node_;
+  uint16_t metrics_port_ = 0;
+};
+
+TEST_F(TlsMetricsTest, ServedOverTlsToACertificateOfTheDeployment) {
+  ASSERT_OK_AND_ASSIGN(std::string answer, MetricsGet(metrics_port_, deployer_ctx_.get()));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(answer.find("\naex_node_tls{node=\"m1\"} 1\n"), std::string::npos) << answer;
+}
+
+TEST_F(TlsMetricsTest, PlainHttpAndStrangersGetNothing) {
+  ASSERT_OK_AND_ASSIGN(std::string plain, MetricsGet(metrics_port_, nullptr));
+  EXPECT_EQ(plain.find("aex_"), std::string::npos) << plain;
+  // Trusts the right CA but has no certificate of its own.
+  tls::SslCtxPtr anonymous(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_min_proto_version(anonymous.get(), TLS1_3_VERSION);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(anonymous.get(),
+                                          deploy::DeployerTlsFiles(d_).ca.c_str(), nullptr),
+            1);
+  EXPECT_FALSE(MetricsGet(metrics_port_, anonymous.get()).ok());
+  // Another deployment's certificate.
+  deploy::Descriptor other = Deployment(dir_.Sub("other"));
+  tls::Files forged = deploy::DeployerTlsFiles(other);
+  forged.ca = deploy::DeployerTlsFiles(d_).ca;
+  tls::SslCtxPtr forged_ctx = Context(forged);
+  EXPECT_FALSE(MetricsGet(metrics_port_, forged_ctx.get()).ok());
+  // And the scrape still works.
+  ASSERT_OK_AND_ASSIGN(std::string answer, MetricsGet(metrics_port_, deployer_ctx_.get()));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK", 0), 0u);
+}
+
 }  // namespace
 }  // namespace aex::itest

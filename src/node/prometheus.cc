@@ -1,0 +1,220 @@
+#include "node/prometheus.h"
+
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace aex::node {
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Label values are escaped as the format requires: \\, \" and \n.
+std::string Escape(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+// Collects samples by family: the format wants each family's samples
+// together, after its HELP and TYPE lines.
+class Exposition {
+ public:
+  void Add(const std::string& name, const char* type, const std::string& help,
+           const Labels& labels, const nlohmann::json& value) {
+    if (!value.is_number() && !value.is_boolean()) return;
+    auto [it, fresh] = index_.try_emplace(name, families_.size());
+    if (fresh) families_.push_back({name, type, help, {}});
+    std::string line = name + "{";
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i) line += ",";
+      line += labels[i].first + "=\"" + Escape(labels[i].second) + "\"";
+    }
+    line += "} ";
+    if (value.is_boolean()) line += value.get<bool>() ? "1" : "0";
+    else line += value.dump();
+    families_[it->second].samples.push_back(std::move(line));
+  }
+  std::string Render() const {
+    std::string out;
+    for (const Family& f : families_) {
+      out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+      for (const std::string& s : f.samples) out += s + "\n";
+    }
+    return out;
+  }
+
+ private:
+  struct Family {
+    std::string name;
+    const char* type;
+    std::string help;
+    std::vector<std::string> samples;
+  };
+  std::vector<Family> families_;
+  std::map<std::string, size_t> index_;
+};
+
+std::string Str(const nlohmann::json& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// What each node counter counts (docs/reliability.md has the details).
+const std::map<std::string, std::string>& NodeCounterHelp() {
+  static const auto* help = new std::map<std::string, std::string>{
+      {"events_routed", "Events routed to a local module or a peer node."},
+      {"events_undeliverable", "Events that reached no module (no route, module gone, queue full)."},
+      {"events_held", "Events held by paused routes during an update."},
+      {"requests_routed", "Requests routed."},
+      {"frames_rejected", "Frames rejected as malformed or not allowed."},
+      {"sessions_accepted", "Connections accepted."},
+      {"handshakes_rejected", "TLS clients refused (no or wrong certificate, silent, too slow)."},
+      {"peer_undelivered", "Events sent to peers that reported them undeliverable."},
+      {"link_duplicates", "Duplicated link events dropped."},
+      {"link_gaps", "Gaps noticed on incoming peer links (a resend was asked for)."},
+      {"modules_unattested_unloaded", "Modules unloaded for not being attested in time."},
+      {"handshakes_evicted", "TLS handshakes dropped for newer ones."},
+      {"sessions_evicted", "Idle sessions closed to make room."},
+      {"sessions_idle_closed", "Sessions closed after the idle timeout."},
+      {"sessions_refused", "Connections refused at the session limit."},
+      {"frames_timed_out", "Sessions closed because a frame did not arrive whole in time."},
+      {"buffer_budget_refused", "Buffer requests refused by the node's buffer budget."}};
+  return *help;
+}
+
+void AddNode(const nlohmann::json& doc, const Labels& node, Exposition* out) {
+  if (auto c = doc.find("counters"); c != doc.end() && c->is_object()) {
+    for (const auto& [key, value] : c->items()) {
+      auto help = NodeCounterHelp().find(key);
+      out->Add("aex_node_" + key + "_total", "counter",
+               help != NodeCounterHelp().end() ? help->second : "Node counter " + key + ".",
+               node, value);
+    }
+  }
+  if (auto s = doc.find("sessions"); s != doc.end() && s->is_object()) {
+    out->Add("aex_node_sessions", "gauge", "Open sessions.", node, s->value("open", nlohmann::json()));
+    out->Add("aex_node_handshakes", "gauge", "TLS handshakes in progress.", node,
+             s->value("handshaking", nlohmann::json()));
+    out->Add("aex_node_buffered_bytes", "gauge", "Bytes buffered for sessions.", node,
+             s->value("buffered_bytes", nlohmann::json()));
+  }
+  out->Add("aex_node_resident_bytes", "gauge", "Resident set size of aex-node.", node,
+           doc.value("rss_bytes", nlohmann::json()));
+  out->Add("aex_node_tls", "gauge", "1 if the node's port and links use TLS.", node,
+           doc.value("tls", nlohmann::json()));
+}
+
+void AddPeers(const nlohmann::json& doc, const Labels& node, Exposition* out) {
+  auto peers = doc.find("peers");
+  if (peers == doc.end() || !peers->is_array()) return;
+  static const std::pair<const char*, const char*> kGauges[] = {
+      {"connected", "1 while the link to the peer is up."},
+      {"backlog", "Events and requests waiting for a connection to the peer."},
+      {"unacked", "Events sent to the peer and not acknowledged yet."}};
+  static const std::pair<const char*, const char*> kCounters[] = {
+      {"sent", "Frames handed to the peer link's socket."},
+      {"refused", "Frames refused because the peer backlog was full."},
+      {"connects", "Successful (re)connections to the peer."},
+      {"resent", "Events sent again (lost connection, gap, no ACK)."},
+      {"gaps", "Gaps the peer reported."},
+      {"ack_timeouts", "Resends because no ACK came."},
+      {"protocol_errors", "Impossible ACKs or malformed link frames; each reset the link."},
+      {"undelivered", "Events the peer received but could not deliver."}};
+  for (const auto& p : *peers) {
+    Labels labels = node;
+    labels.emplace_back("peer", Str(p, "peer"));
+    for (const auto& [key, help] : kGauges) {
+      out->Add(std::string("aex_peer_") + key, "gauge", help, labels, p.value(key, nlohmann::json()));
+    }
+    for (const auto& [key, help] : kCounters) {
+      out->Add(std::string("aex_peer_") + key + "_total", "counter", help, labels,
+               p.value(key, nlohmann::json()));
+    }
+  }
+}
+
+// The name of the module an entry's "module" id names (the id if unknown).
+std::string ModuleName(const std::map<std::string, std::string>& names,
+                       const nlohmann::json& entry) {
+  auto it = names.find(Str(entry, "module"));
+  return it != names.end() ? it->second : Str(entry, "module");
+}
+
+void AddModules(const nlohmann::json& doc, const Labels& node,
+                const std::map<std::string, std::string>& names, Exposition* out) {
+  if (auto routes = doc.find("routes"); routes != doc.end() && routes->is_array()) {
+    for (const auto& r : *routes) {
+      Labels labels = node;
+      labels.emplace_back("module", ModuleName(names, r));
+      labels.emplace_back("connection", Str(r, "connection"));
+      labels.emplace_back("to", Str(r, "to"));
+      out->Add("aex_route_undelivered_total", "counter",
+               "Events on this route the receiving node could not deliver.", labels,
+               r.value("undelivered", nlohmann::json()));
+    }
+  }
+  if (auto modules = doc.find("modules"); modules != doc.end() && modules->is_array()) {
+    for (const auto& m : *modules) {
+      Labels labels = node;
+      labels.emplace_back("module", Str(m, "name"));
+      labels.emplace_back("backend", Str(m, "backend_name"));
+      Labels with_state = labels;
+      with_state.emplace_back("state", Str(m, "state"));
+      out->Add("aex_module_info", "gauge", "1 per module this node runs, with its state.",
+               with_state, 1);
+      out->Add("aex_module_attested", "gauge", "1 once the deployer attested the module.", labels,
+               m.value("attested", nlohmann::json()));
+      auto stats = m.find("stats");
+      if (stats == m.end() || !stats->is_object()) continue;
+      for (const auto& [key, value] : stats->items()) {
+        // Not counters: an identity and a flag.
+        if (key == "instance_id") continue;
+        if (key == "disabled") {
+          out->Add("aex_module_disabled", "gauge", "1 if the module disabled itself.", labels,
+                   value);
+          continue;
+        }
+        out->Add("aex_module_" + key + "_total", "counter",
+                 "Module counter " + key + " (reported by the module's runtime).", labels, value);
+      }
+    }
+  }
+  if (auto periodic = doc.find("periodic"); periodic != doc.end() && periodic->is_array()) {
+    for (const auto& p : *periodic) {
+      Labels labels = node;
+      labels.emplace_back("module", ModuleName(names, p));
+      labels.emplace_back("entry", Str(p, "entry"));
+      out->Add("aex_periodic_fired_total", "counter", "Periodic calls made.", labels,
+               p.value("fired", nlohmann::json()));
+      out->Add("aex_periodic_failed_total", "counter", "Periodic calls that failed.", labels,
+               p.value("failed", nlohmann::json()));
+    }
+  }
+}
+
+}  // namespace
+
+std::string PrometheusText(const nlohmann::json& status) {
+  if (!status.is_object()) return "";
+  const Labels node = {{"node", Str(status, "node")}};
+  // Module ids -> names, for the routes and periodic events.
+  std::map<std::string, std::string> names;
+  if (auto modules = status.find("modules"); modules != status.end() && modules->is_array()) {
+    for (const auto& m : *modules) names[Str(m, "id")] = Str(m, "name");
+  }
+  Exposition out;
+  AddNode(status, node, &out);
+  AddPeers(status, node, &out);
+  AddModules(status, node, names, &out);
+  return out.Render();
+}
+
+}  // namespace aex::node
