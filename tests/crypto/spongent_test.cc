@@ -15,7 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -289,6 +291,108 @@ TEST(SpongentTest, PermutationMatchesModelOnRandomishStates) {
     spongent_internal::Permute(p.v, s.data());
     model::Permute(p.v, x);
     EXPECT_EQ(ToHex(s), ToHex(model::ToBytes(x))) << p.name;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The fast 336-bit permutation that SpongeWrap runs (spongent_internal::
+// Permute336 / DuplexCall), every implementation this CPU supports, against
+// the generic word-level Permute above, which the published vectors pin.
+// The whole suite also runs a second time with AEX_SPONGENT_PORTABLE=1
+// (tests/crypto/CMakeLists.txt), so every SpongeWrap test covers both the
+// portable and the default (fastest) path.
+
+using spongent_internal::Impl336;
+
+const Variant k336{336, 170, 0x52};
+
+std::vector<Impl336> SupportedImpls() {
+  std::vector<Impl336> out;
+  for (Impl336 i : {Impl336::kPortable, Impl336::kBmi2, Impl336::kAvx512}) {
+    if (spongent_internal::Supported(i)) out.push_back(i);
+  }
+  return out;
+}
+
+const char* Name(Impl336 i) {
+  return i == Impl336::kAvx512 ? "avx512" : i == Impl336::kBmi2 ? "bmi2" : "portable";
+}
+
+TEST(Spongent336Test, ActiveImplementationFollowsCpuAndEnvironment) {
+  using spongent_internal::Supported;
+  const char* env = std::getenv("AEX_SPONGENT_PORTABLE");
+  const Impl336 want = env != nullptr && std::string_view(env) == "1" ? Impl336::kPortable
+                       : Supported(Impl336::kAvx512)                  ? Impl336::kAvx512
+                       : Supported(Impl336::kBmi2)                    ? Impl336::kBmi2
+                                                                      : Impl336::kPortable;
+  EXPECT_EQ(spongent_internal::ActiveImpl336(), want) << Name(want);
+  EXPECT_TRUE(Supported(Impl336::kPortable));
+  std::printf("SpongeWrap runs the %s path; this CPU supports:", Name(want));
+  for (Impl336 i : SupportedImpls()) std::printf(" %s", Name(i));
+  std::printf("\n");
+}
+
+TEST(Spongent336Test, EveryImplementationMatchesGenericPermutation) {
+  const uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  std::vector<Bytes> states = {Bytes(42, 0x00), Bytes(42, 0xFF), Pattern(42, 0x5A)};
+  for (int i = 0; i < 200; ++i) {
+    Bytes s(42);
+    for (uint8_t& b : s) b = static_cast<uint8_t>(rng());
+    states.push_back(s);
+  }
+  for (Impl336 impl : SupportedImpls()) {
+    for (const Bytes& in : states) {
+      Bytes fast = in, generic = in;
+      spongent_internal::Permute336(impl, fast.data());
+      spongent_internal::Permute(k336, generic.data());
+      ASSERT_EQ(ToHex(fast), ToHex(generic)) << Name(impl) << " seed " << seed << " in " << ToHex(in);
+    }
+  }
+}
+
+TEST(Spongent336Test, EveryImplementationReproducesPublished224Vector) {
+  const PublishedVector& p = kPublished[8];
+  ASSERT_EQ(std::string_view(p.name), "SPONGENT-224/224/112");
+  const std::span<const uint8_t> m = Str(kMessage);
+  for (Impl336 impl : SupportedImpls()) {
+    // The sponge of spongent_internal::Hash, rate 14 bytes, over Permute336.
+    uint8_t s[42] = {};
+    Bytes digest;
+    for (size_t off = 0;; off += 14) {
+      const size_t len = std::min<size_t>(14, m.size() - off);
+      for (size_t i = 0; i < len; ++i) s[i] ^= m[off + i];
+      if (len < 14) s[len] ^= 0x80;
+      spongent_internal::Permute336(impl, s);
+      if (len < 14) break;
+    }
+    while (true) {
+      digest.insert(digest.end(), s, s + 14);
+      if (digest.size() >= 28) break;
+      spongent_internal::Permute336(impl, s);
+    }
+    EXPECT_EQ(ToHex(digest), p.digest) << Name(impl);
+  }
+}
+
+TEST(Spongent336Test, DuplexCallsMatchNaturalOrderDuplex) {
+  const uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  for (Impl336 impl : SupportedImpls()) {
+    spongent_internal::DuplexState d;
+    d.impl = impl;
+    uint8_t natural[42] = {};
+    for (int call = 0; call < 60; ++call) {
+      const size_t n = rng() % 3;
+      const unsigned tail = 1 + rng() % 3;
+      uint8_t data[2] = {static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng())};
+      spongent_internal::DuplexCall(d, data, n, tail);
+      for (size_t i = 0; i < n; ++i) natural[i] ^= data[i];
+      natural[n] ^= static_cast<uint8_t>(tail);
+      spongent_internal::Permute(k336, natural);
+      ASSERT_EQ(ToHex(std::span<const uint8_t>(d.out, 2)), ToHex(std::span<const uint8_t>(natural, 2)))
+          << Name(impl) << " call " << call << " seed " << seed;
+    }
   }
 }
 
