@@ -16,27 +16,9 @@ namespace aex::crypto {
 namespace spongent_internal {
 namespace {
 
-constexpr size_t kMaxWords = kMaxStateBytes / 8;
-constexpr uint64_t kNibbleLsb = 0x1111111111111111ull;
-
 void Scrub(void* p, size_t n) {
   volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
   while (n--) *v++ = 0;
-}
-
-// The SPONGENT S-box S = {E,D,B,0,2,1,4,F,7,A,8,5,9,C,3,6} on the 16 nibbles
-// of a word at once, from its algebraic normal form (x0 is the nibble's least
-// significant bit). No table, so no secret-dependent memory access.
-uint64_t SboxLayer(uint64_t v) {
-  const uint64_t m = kNibbleLsb;
-  const uint64_t x0 = v & m, x1 = (v >> 1) & m, x2 = (v >> 2) & m, x3 = (v >> 3) & m;
-  const uint64_t x12 = x1 & x2, x03 = x0 & x3, x13 = x1 & x3, x23 = x2 & x3;
-  const uint64_t x123 = x12 & x3;
-  const uint64_t y0 = x0 ^ x1 ^ x12 ^ x3;
-  const uint64_t y1 = m ^ x0 ^ x12 ^ x03 ^ x13 ^ x23 ^ x123;
-  const uint64_t y2 = m ^ x1 ^ x2 ^ x03 ^ x123;
-  const uint64_t y3 = m ^ (x0 & x1) ^ x2 ^ x3 ^ x03 ^ x13 ^ (x03 & x1) ^ (x0 & x23);
-  return y0 | (y1 << 1) | (y2 << 2) | (y3 << 3);
 }
 
 // Swaps bit i with bit i + delta wherever `mask` has bit i set.
@@ -55,76 +37,51 @@ uint64_t Transpose(uint64_t x) {
   return DeltaSwap(x, 0x00000000FF00FF00ull, 24);
 }
 
-// Feedback taps of the round-counter LFSR (the bits XORed into the new low bit
-// on a left shift), by state width; the LFSR is bit_width(taps) bits wide.
-// They encode x^6+x^5+1, x^7+x^6+1, x^8+x^4+x^3+x^2+1 and x^9+x^4+1.
-unsigned LfsrTaps(unsigned b) {
-  return b <= 88 ? 0x030 : b <= 240 ? 0x060 : b <= 480 ? 0x08E : 0x108;
+// The S-box S = {E,D,B,0,2,1,4,F,7,A,8,5,9,C,3,6} bitsliced: x_r holds bit r
+// of many nibbles; from its algebraic normal form. No table, so no
+// secret-dependent memory access.
+inline void SboxPlanes(uint64_t& x0, uint64_t& x1, uint64_t& x2, uint64_t& x3) {
+  const uint64_t x12 = x1 & x2, x03 = x0 & x3, x13 = x1 & x3, x23 = x2 & x3;
+  const uint64_t x123 = x12 & x3;
+  const uint64_t y0 = x0 ^ x1 ^ x12 ^ x3;
+  const uint64_t y1 = ~(x0 ^ x12 ^ x03 ^ x13 ^ x23 ^ x123);
+  const uint64_t y2 = ~(x1 ^ x2 ^ x03 ^ x123);
+  const uint64_t y3 = ~((x0 & x1) ^ x2 ^ x3 ^ x03 ^ x13 ^ (x03 & x1) ^ (x0 & x23));
+  x0 = y0, x1 = y1, x2 = y2, x3 = y3;
+}
+
+// The 136-bit permutation of SPONGENT-128/128/8 (70 rounds, 7-bit counter
+// x^7+x^6+1 from 0x7A) on four bit planes: x[r] bit q = state bit 4q + r
+// (bits 34..63 junk). The pLayer sends state bit 4q + r to 34r + q, whose
+// plane is (2r + q) % 4: new plane c takes from old plane r the bits
+// q = f, f+4, ... with f = (c - 2r) % 4, placed from bit (34r + f) / 4 on.
+void Permute136(uint64_t x[4]) {
+  unsigned ctr = 0x7A;
+  for (unsigned round = 0; round < 70; ++round) {
+    for (unsigned k = 0; k < 7; ++k) {  // counter bit k into bits k, 135 - k
+      x[k % 4] ^= uint64_t{(ctr >> k) & 1} << (k / 4);
+      x[3 - k % 4] ^= uint64_t{(ctr >> k) & 1} << (33 - k / 4);
+    }
+    ctr = ((ctr << 1) | (((ctr >> 6) ^ (ctr >> 5)) & 1)) & 0x7F;
+    SboxPlanes(x[0], x[1], x[2], x[3]);
+    uint64_t t[4], y[4] = {};
+    for (unsigned r = 0; r < 4; ++r) t[r] = Transpose(x[r]);
+    for (unsigned c = 0; c < 4; ++c) {
+      for (unsigned r = 0; r < 4; ++r) {
+        const unsigned f = (c + 8 - 2 * r) % 4;
+        y[c] |= ((t[r] >> (16 * f)) & (f < 2 ? 0x1FF : 0xFF)) << ((34 * r + f) / 4);
+      }
+    }
+    for (unsigned c = 0; c < 4; ++c) x[c] = y[c];
+  }
+}
+
+// XORs byte v into state byte 0 (nibbles 0 and 1) of the planes.
+void XorByte0(uint64_t x[4], unsigned v) {
+  for (unsigned r = 0; r < 4; ++r) x[r] ^= ((v >> r) & 1) | (((v >> (4 + r)) & 1) << 1);
 }
 
 }  // namespace
-
-// Internally the state is little-endian 64-bit words: state bit i is bit
-// i % 64 of word i / 64, with zeros above bit b.
-void Permute(const Variant& v, uint8_t* s) {
-  const unsigned b = v.width_bits;
-  const size_t n = b / 8, words = (n + 7) / 8, quarter = b / 4;
-  const uint64_t top_mask = b % 64 ? (uint64_t{1} << (b % 64)) - 1 : ~uint64_t{0};
-  const unsigned taps = LfsrTaps(b), width = std::bit_width(taps);
-  uint64_t w[kMaxWords] = {}, o[kMaxWords + 1];
-  for (size_t i = 0; i < n; ++i) w[i / 8] |= uint64_t{s[i]} << (8 * (i % 8));
-  unsigned ctr = v.lfsr_init;
-  for (unsigned round = 0; round < v.rounds; ++round) {
-    // Round constant: counter bit k into state bits k and b-1-k (so the
-    // bit-reversed counter sits at the top).
-    w[0] ^= ctr;
-    for (unsigned k = 0; k < width; ++k) {
-      w[(b - 1 - k) / 64] ^= uint64_t{(ctr >> k) & 1} << ((b - 1 - k) % 64);
-    }
-    ctr = ((ctr << 1) | (std::popcount(ctr & taps) & 1)) & ((1u << width) - 1);
-    for (size_t c = 0; c < words; ++c) w[c] = SboxLayer(w[c]);
-    w[words - 1] &= top_mask;
-    // pLayer: bit j goes to j*b/4 mod (b-1), bit b-1 stays. For j = 4q + r
-    // that is r*b/4 + q: the new state is, for r = 0..3, the string of bits
-    // r, r+4, r+8, ... of the old one, built 64 bits at a time.
-    uint64_t acc[4] = {};
-    std::memset(o, 0, sizeof(o));
-    for (size_t c = 0; c < words; ++c) {
-      const uint64_t x = Transpose(w[c]);
-      for (unsigned r = 0; r < 4; ++r) acc[r] |= ((x >> (16 * r)) & 0xFFFF) << (16 * (c % 4));
-      if (c % 4 != 3 && c + 1 != words) continue;
-      for (unsigned r = 0; r < 4; ++r) {
-        const size_t d = r * quarter + 64 * (c / 4);
-        o[d / 64] |= acc[r] << (d % 64);
-        if (d % 64 != 0) o[d / 64 + 1] |= acc[r] >> (64 - d % 64);
-        acc[r] = 0;
-      }
-    }
-    std::memcpy(w, o, sizeof(w));
-  }
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<uint8_t>(w[i / 8] >> (8 * (i % 8)));
-  Scrub(w, sizeof(w));
-  Scrub(o, sizeof(o));
-}
-
-void Hash(const Variant& v, size_t rate, std::span<const uint8_t> msg,
-          std::span<uint8_t> digest) {
-  uint8_t s[kMaxStateBytes] = {};
-  for (size_t off = 0;; off += rate) {
-    const size_t len = std::min(rate, msg.size() - off);
-    for (size_t i = 0; i < len; ++i) s[i] ^= msg[off + i];
-    // Padding as in the designers' reference code (so their test vectors):
-    // the byte after the message is 0x80, then zeros. (Sancus' SpongeWrap
-    // pads from the least significant bit instead; see Duplex below.)
-    if (len < rate) s[len] ^= 0x80;
-    Permute(v, s);
-    if (len < rate) break;
-  }
-  for (size_t o = 0; o < digest.size(); o += rate) {
-    if (o != 0) Permute(v, s);
-    std::memcpy(digest.data() + o, s, std::min(rate, digest.size() - o));
-  }
-}
 
 // ---------------------------------------------------------------------------
 // The 336-bit permutation of SpongeWrap, fast. Two representations of the
@@ -180,17 +137,6 @@ constexpr std::array<uint16_t, kRounds336> PlaneConstants() {
   return out;
 }
 constexpr std::array<uint16_t, kRounds336> kPlaneRc = PlaneConstants();
-
-// The S-box (see SboxLayer) on four planes.
-inline void SboxPlanes(uint64_t& x0, uint64_t& x1, uint64_t& x2, uint64_t& x3) {
-  const uint64_t x12 = x1 & x2, x03 = x0 & x3, x13 = x1 & x3, x23 = x2 & x3;
-  const uint64_t x123 = x12 & x3;
-  const uint64_t y0 = x0 ^ x1 ^ x12 ^ x3;
-  const uint64_t y1 = ~(x0 ^ x12 ^ x03 ^ x13 ^ x23 ^ x123);
-  const uint64_t y2 = ~(x1 ^ x2 ^ x03 ^ x123);
-  const uint64_t y3 = ~((x0 & x1) ^ x2 ^ x3 ^ x03 ^ x13 ^ (x03 & x1) ^ (x0 & x23));
-  x0 = y0, x1 = y1, x2 = y2, x3 = y3;
-}
 
 // Bits c, c+4, ..., c+80 of the plane (lo, hi), as 21 bits: portable, from
 // the per-word transposes t_lo = Transpose(lo), t_hi = Transpose(hi).
@@ -520,9 +466,25 @@ bool TagsEqual(uint8_t expected[16], const uint8_t* tag) {
 
 }  // namespace
 
+// Sponge with a rate of one byte (state byte 0); padding as in the designers'
+// reference code (so their test vectors): a last block 0x80. Squeezes one
+// byte per permutation, not permuting after the last.
 std::array<uint8_t, 16> Spongent128Hash(std::span<const uint8_t> msg) {
+  uint64_t x[4] = {};
+  for (uint8_t m : msg) {
+    spongent_internal::XorByte0(x, m);
+    spongent_internal::Permute136(x);
+  }
+  spongent_internal::XorByte0(x, 0x80);
+  spongent_internal::Permute136(x);
   std::array<uint8_t, 16> out;
-  spongent_internal::Hash({136, 70, 0x7A}, 1, msg, out);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i != 0) spongent_internal::Permute136(x);
+    unsigned v = 0;
+    for (unsigned r = 0; r < 4; ++r) v |= ((x[r] & 1) << r) | (((x[r] >> 1) & 1) << (4 + r));
+    out[i] = static_cast<uint8_t>(v);
+  }
+  spongent_internal::Scrub(x, sizeof(x));
   return out;
 }
 

@@ -106,38 +106,23 @@ class SpongeWrapAead final : public Aead {
   spongent_internal::DuplexState keyed_;  // the state after the key blocks
 };
 
-// Internals, exposed for the known-answer tests of the other SPONGENT
-// variants (which check the permutation SpongeWrap uses). Not for other use.
+// Internals of SpongeWrap's permutation, exposed for the tests that check
+// every implementation against the published vectors and a reference
+// permutation (tests/crypto/spongent_test.cc). Not for other use.
 namespace spongent_internal {
-
-inline constexpr size_t kMaxStateBytes = 96;  // b = 768, the largest variant
-
-struct Variant {
-  uint16_t width_bits;  // b, a multiple of 8, at most 768
-  uint16_t rounds;      // R
-  uint16_t lfsr_init;   // initial value of the round-counter LFSR
-};
-
-// The SPONGENT permutation on state[0 .. width_bits/8). State bit i is bit
-// i % 8 (LSB first) of byte i / 8, as in the reference implementation.
-void Permute(const Variant& v, uint8_t* state);
 
 // Whether this CPU can run `impl`; the one SpongeWrap uses.
 bool Supported(Impl336 impl);
 Impl336 ActiveImpl336();
 
-// The 336-bit permutation (b = 336, 170 rounds, counter 0x52) on a
-// natural-order state, through `impl`. REQUIRES: Supported(impl).
+// The 336-bit permutation (b = 336, 170 rounds, counter 0x52) on a state in
+// the reference order (state bit i is bit i % 8 of byte i / 8), through
+// `impl`. REQUIRES: Supported(impl).
 void Permute336(Impl336 impl, uint8_t state[42]);
 
 // One SpongeWrap duplex call: XOR n <= 2 data bytes and then `tail` into
 // state bytes 0..n, permute, and set s.out to state bytes 0 and 1.
 void DuplexCall(DuplexState& s, const uint8_t* data, size_t n, unsigned tail);
-
-// The SPONGENT sponge hash with a rate of `rate_bytes` bytes and
-// digest.size() bytes of output.
-void Hash(const Variant& v, size_t rate_bytes, std::span<const uint8_t> msg,
-          std::span<uint8_t> digest);
 
 }  // namespace spongent_internal
 }  // namespace aex::crypto
