@@ -50,23 +50,56 @@ inline void SboxPlanes(uint64_t& x0, uint64_t& x1, uint64_t& x2, uint64_t& x3) {
   x0 = y0, x1 = y1, x2 = y2, x3 = y3;
 }
 
+// The round-counter values of a permutation: the LFSR shifts left, its new
+// low bit the parity of ctr & taps; it is bit_width(taps) bits wide. Taps
+// 0x60 encode x^7+x^6+1 (b = 136), 0x8E x^8+x^4+x^3+x^2+1 (b = 336).
+template <size_t N>
+constexpr std::array<uint16_t, N> Counters(unsigned ctr, unsigned taps) {
+  std::array<uint16_t, N> c{};
+  for (size_t i = 0; i < N; ++i) {
+    c[i] = static_cast<uint16_t>(ctr);
+    ctr = ((ctr << 1) | (std::popcount(ctr & taps) & 1)) & ((1u << std::bit_width(taps)) - 1);
+  }
+  return c;
+}
+
+// Plane form of the round constants of a b-bit permutation: counter bit k
+// goes into state bits k and b-1-k, so into nibbles 0, 1, b/4-2 and b/4-1;
+// bits 0..3 of nibble r of entry i are plane r's bits at those four nibbles.
+template <size_t N>
+constexpr std::array<uint16_t, N> PlaneConstants(unsigned b, const std::array<uint16_t, N>& ctr) {
+  std::array<uint16_t, N> out{};
+  for (size_t i = 0; i < N; ++i) {
+    for (unsigned k = 0; k < 16; ++k) {
+      if (!((ctr[i] >> k) & 1)) continue;
+      for (unsigned bit : {k, b - 1 - k}) {
+        const unsigned q = bit / 4, slot = q < 2 ? q : q + 4 - b / 4;
+        out[i] ^= static_cast<uint16_t>(1u << (4 * (bit % 4) + slot));
+      }
+    }
+  }
+  return out;
+}
+
+constexpr std::array<uint16_t, 70> kPlaneRc136 = PlaneConstants(136, Counters<70>(0x7A, 0x60));
+
 // The 136-bit permutation of SPONGENT-128/128/8 (70 rounds, 7-bit counter
 // x^7+x^6+1 from 0x7A) on four bit planes: x[r] bit q = state bit 4q + r
 // (bits 34..63 junk). The pLayer sends state bit 4q + r to 34r + q, whose
 // plane is (2r + q) % 4: new plane c takes from old plane r the bits
 // q = f, f+4, ... with f = (c - 2r) % 4, placed from bit (34r + f) / 4 on.
 void Permute136(uint64_t x[4]) {
-  unsigned ctr = 0x7A;
   for (unsigned round = 0; round < 70; ++round) {
-    for (unsigned k = 0; k < 7; ++k) {  // counter bit k into bits k, 135 - k
-      x[k % 4] ^= uint64_t{(ctr >> k) & 1} << (k / 4);
-      x[3 - k % 4] ^= uint64_t{(ctr >> k) & 1} << (33 - k / 4);
+    for (unsigned r = 0; r < 4; ++r) {
+      const unsigned rc = kPlaneRc136[round] >> (4 * r);
+      x[r] ^= (rc & 3) | (uint64_t{(rc >> 2) & 3} << 32);
     }
-    ctr = ((ctr << 1) | (((ctr >> 6) ^ (ctr >> 5)) & 1)) & 0x7F;
     SboxPlanes(x[0], x[1], x[2], x[3]);
     uint64_t t[4], y[4] = {};
     for (unsigned r = 0; r < 4; ++r) t[r] = Transpose(x[r]);
+#pragma GCC unroll 4
     for (unsigned c = 0; c < 4; ++c) {
+#pragma GCC unroll 4
       for (unsigned r = 0; r < 4; ++r) {
         const unsigned f = (c + 8 - 2 * r) % 4;
         y[c] |= ((t[r] >> (16 * f)) & (f < 2 ? 0x1FF : 0xFF)) << ((34 * r + f) / 4);
@@ -109,34 +142,8 @@ namespace {
 
 constexpr unsigned kRounds336 = 170;
 
-// Round-counter values of the 336-bit permutation (x^8+x^4+x^3+x^2+1).
-constexpr std::array<uint8_t, kRounds336> Counters336() {
-  std::array<uint8_t, kRounds336> c{};
-  unsigned ctr = 0x52;
-  for (unsigned i = 0; i < kRounds336; ++i) {
-    c[i] = static_cast<uint8_t>(ctr);
-    ctr = ((ctr << 1) | (std::popcount(ctr & 0x8Eu) & 1)) & 0xFF;
-  }
-  return c;
-}
-constexpr std::array<uint8_t, kRounds336> kCtr336 = Counters336();
-
-// Plane form of the round constant of round i: for plane r, nibble r of the
-// result holds its bits at nibbles 0, 1, 82, 83 (bits 0, 1 of lo; 18, 19 of hi).
-constexpr std::array<uint16_t, kRounds336> PlaneConstants() {
-  std::array<uint16_t, kRounds336> out{};
-  for (unsigned i = 0; i < kRounds336; ++i) {
-    for (unsigned k = 0; k < 8; ++k) {
-      if (!((kCtr336[i] >> k) & 1)) continue;
-      for (unsigned bit : {k, 335 - k}) {
-        const unsigned q = bit / 4, r = bit % 4, slot = q < 2 ? q : q - 80;
-        out[i] ^= static_cast<uint16_t>(1u << (4 * r + slot));
-      }
-    }
-  }
-  return out;
-}
-constexpr std::array<uint16_t, kRounds336> kPlaneRc = PlaneConstants();
+constexpr std::array<uint16_t, kRounds336> kCtr336 = Counters<kRounds336>(0x52, 0x8E);
+constexpr std::array<uint16_t, kRounds336> kPlaneRc = PlaneConstants(336, kCtr336);
 
 // Bits c, c+4, ..., c+80 of the plane (lo, hi), as 21 bits: portable, from
 // the per-word transposes t_lo = Transpose(lo), t_hi = Transpose(hi).
@@ -154,12 +161,14 @@ __attribute__((always_inline)) inline void PermutePlanes(DuplexState& s) {
   for (unsigned r = 0; r < 4; ++r) lo[r] = s.w[r], hi[r] = s.w[4 + r];
   for (unsigned i = 0; i < kRounds336; ++i) {
     for (unsigned r = 0; r < 4; ++r) {
-      lo[r] ^= (kPlaneRc[i] >> (4 * r)) & 3;
-      hi[r] ^= uint64_t{(kPlaneRc[i] >> (4 * r + 2)) & 3u} << 18;
+      const unsigned rc = kPlaneRc[i] >> (4 * r);
+      lo[r] ^= rc & 3;
+      hi[r] ^= uint64_t{(rc >> 2) & 3} << 18;
     }
     SboxPlanes(lo[0], lo[1], lo[2], lo[3]);
     SboxPlanes(hi[0], hi[1], hi[2], hi[3]);  // bits 20..63 of hi are junk
     const Gather g[4] = {{lo[0], hi[0]}, {lo[1], hi[1]}, {lo[2], hi[2]}, {lo[3], hi[3]}};
+#pragma GCC unroll 4
     for (unsigned c = 0; c < 4; ++c) {
       const uint64_t g3 = g[3](c);
       lo[c] = g[0](c) | (g[1](c) << 21) | (g[2](c) << 42) | (g3 << 63);
