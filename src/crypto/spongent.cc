@@ -269,7 +269,9 @@ alignas(64) constexpr std::array<uint8_t, 64> kSboxBoth = SboxBoth();
 #define AEX_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni")))
 
 AEX_AVX512_TARGET inline __m512i ByteConstant(unsigned i) {
-  const __m512i spread = _mm512_set_epi64(0, 0, 0, 0, 0, 0x0200000000000000ull, 0x0100000000000000ull, 0);
+  // Packed bytes 0, 1, 2 to bytes 0, 15, 23.
+  const __m512i spread =
+      _mm512_set_epi64(0, 0, 0, 0, 0, 0x0200000000000000ull, 0x0100000000000000ull, 0);
   return _mm512_maskz_permutexvar_epi8((1ull << 0) | (1ull << 15) | (1ull << 23), spread,
                                        _mm512_zextsi128_si512(_mm_cvtsi32_si128(
                                            static_cast<int>(kByteRc[i]))));
@@ -280,16 +282,19 @@ AEX_AVX512_TARGET void PermuteAvx512(DuplexState& s) {
   const __m512i low = _mm512_set1_epi8(0x0F);
   const __m512i rows1 = _mm512_load_si512(kRows1.data()), rows2 = _mm512_load_si512(kRows2.data());
   const __m512i cols1 = _mm512_load_si512(kCols1.data()), cols2 = _mm512_load_si512(kCols2.data());
-  __m512i x = _mm512_xor_si512(_mm512_load_si512(s.w), ByteConstant(0));
+  __m512i x = _mm512_xor_si512(_mm512_loadu_si512(s.w), ByteConstant(0));
   for (unsigned i = 0; i < kRounds336; ++i) {
     // S-box of every low and every high nibble, each result in both halves.
     const __m512i sl = _mm512_shuffle_epi8(table, _mm512_and_si512(x, low));
     const __m512i sh = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(x, 4), low));
-    const __m512i t1 = _mm512_gf2p8affine_epi64_epi8(cols1, _mm512_permutex2var_epi8(sl, rows1, sh), 0);
-    const __m512i t2 = _mm512_gf2p8affine_epi64_epi8(cols2, _mm512_permutex2var_epi8(sl, rows2, sh), 0);
+    // Gather the rows, transpose; t1 and t2 fill disjoint bytes.
+    const __m512i r1 = _mm512_permutex2var_epi8(sl, rows1, sh);
+    const __m512i r2 = _mm512_permutex2var_epi8(sl, rows2, sh);
+    const __m512i t1 = _mm512_gf2p8affine_epi64_epi8(cols1, r1, 0);
+    const __m512i t2 = _mm512_gf2p8affine_epi64_epi8(cols2, r2, 0);
     x = _mm512_ternarylogic_epi64(t1, t2, ByteConstant(i + 1), 0x96);  // t1 ^ t2 ^ rc
   }
-  _mm512_store_si512(s.w, x);
+  _mm512_storeu_si512(s.w, x);
 }
 #endif  // __x86_64__
 
@@ -525,17 +530,23 @@ std::array<uint8_t, 16> SancusKdf(std::span<const uint8_t, 16> key,
   return SancusMac(key, data);
 }
 
-SpongeWrapAead::SpongeWrapAead(const Key& key) : key_(key), keyed_(Keyed(key)) {}
+SpongeWrapAead::SpongeWrapAead(const Key& key) : keyed_(Keyed(key)) {
+#ifdef AEX_NONCE_AUDIT
+  audit_key_ = key;
+#endif
+}
 
 SpongeWrapAead::~SpongeWrapAead() {
-  Scrub(key_.data(), key_.size());
+#ifdef AEX_NONCE_AUDIT
+  Scrub(audit_key_.data(), audit_key_.size());
+#endif
   Scrub(&keyed_, sizeof(keyed_));
 }
 
 Status SpongeWrapAead::Seal(const Nonce& nonce, ByteSpan ad, ByteSpan plaintext,
                             uint8_t* out) {
 #ifdef AEX_NONCE_AUDIT
-  AuditSeal(key_, nonce);
+  AuditSeal(audit_key_, nonce);
 #endif
   Duplex d(keyed_);
   WrapKeyed(d, nonce, ad, plaintext, out, /*opening=*/false, out + plaintext.size());

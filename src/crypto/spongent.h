@@ -102,8 +102,12 @@ class SpongeWrapAead final : public Aead {
               uint8_t* out) override;
 
  private:
-  Key key_;
-  spongent_internal::DuplexState keyed_;  // the state after the key blocks
+  // The duplex state after the key blocks: every message starts from a copy
+  // (the key itself is not kept).
+  spongent_internal::DuplexState keyed_;
+#ifdef AEX_NONCE_AUDIT
+  Key audit_key_;
+#endif
 };
 
 // Internals of SpongeWrap's permutation, exposed for the tests that check

@@ -475,7 +475,8 @@ TEST(Spongent336Test, EveryImplementationMatchesGenericPermutation) {
       Bytes fast = in, generic = in;
       spongent_internal::Permute336(impl, fast.data());
       oracle::Permute(k336, generic.data());
-      ASSERT_EQ(ToHex(fast), ToHex(generic)) << Name(impl) << " seed " << seed << " in " << ToHex(in);
+      ASSERT_EQ(ToHex(fast), ToHex(generic))
+          << Name(impl) << " seed " << seed << " in " << ToHex(in);
     }
   }
 }
@@ -519,7 +520,8 @@ TEST(Spongent336Test, DuplexCallsMatchNaturalOrderDuplex) {
       for (size_t i = 0; i < n; ++i) natural[i] ^= data[i];
       natural[n] ^= static_cast<uint8_t>(tail);
       oracle::Permute(k336, natural);
-      ASSERT_EQ(ToHex(std::span<const uint8_t>(d.out, 2)), ToHex(std::span<const uint8_t>(natural, 2)))
+      ASSERT_EQ(ToHex(std::span<const uint8_t>(d.out, 2)),
+                ToHex(std::span<const uint8_t>(natural, 2)))
           << Name(impl) << " call " << call << " seed " << seed;
     }
   }
