@@ -356,7 +356,12 @@ bool Supported(Impl336 impl) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
   }
-  if (impl == Impl336::kBmi2) return __builtin_cpu_supports("bmi2");
+  if (impl == Impl336::kBmi2) {
+    // AMD before Zen 3 runs PEXT in microcode (hundreds of cycles): slower
+    // than the portable gather there.
+    const bool slow_pext = __builtin_cpu_is("znver1") || __builtin_cpu_is("znver2");
+    return __builtin_cpu_supports("bmi2") && !slow_pext;
+  }
 #endif
   return impl == Impl336::kPortable;
 }
