@@ -128,6 +128,32 @@ void BM_RawEvpAesGcm(benchmark::State& state) {
   EVP_CIPHER_CTX_free(dec);
 }
 
+// One SpongeWrap duplex call (one 336-bit SPONGENT permutation) through each
+// implementation; Arg = spongent_internal::Impl336. Not in bench/run's table:
+// docs/spongent.md quotes it.
+void BM_SpongentDuplex(benchmark::State& state) {
+  namespace si = crypto::spongent_internal;
+  const auto impl = static_cast<si::Impl336>(state.range(0));
+  if (!si::Supported(impl)) {
+    state.SkipWithError("implementation not supported by this CPU");
+    return;
+  }
+  si::DuplexState d;
+  d.impl = impl;
+  uint8_t data[2] = {1, 2};
+  for (auto _ : state) {
+    si::DuplexCall(d, data, 2, 3);
+    data[0] ^= d.out[0];
+  }
+  benchmark::DoNotOptimize(data[0]);
+}
+
+void BM_Spongent128Hash(benchmark::State& state) {
+  const Bytes msg = Payload(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(crypto::Spongent128Hash(msg));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+
 // Interleave raw and aex per size so that frequency drift hits both alike.
 void Sizes(benchmark::internal::Benchmark* b) {
   for (int64_t n : {0, 64, 1024, 16384}) b->Arg(n);
@@ -136,6 +162,8 @@ void Sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_RawEvpAesGcm)->Apply(Sizes);
 BENCHMARK(BM_AexAesGcm)->Apply(Sizes);
 BENCHMARK(BM_AexSpongeWrap)->Arg(0)->Arg(64)->Arg(1024)->Arg(16384);
+BENCHMARK(BM_SpongentDuplex)->Arg(0)->Arg(1)->Arg(2);  // portable, bmi2, avx512
+BENCHMARK(BM_Spongent128Hash)->Arg(1024);
 
 // Keeps the console table and remembers each run's time per iteration.
 class CollectingReporter : public benchmark::ConsoleReporter {

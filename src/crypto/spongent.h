@@ -67,12 +67,31 @@ std::array<uint8_t, 16> SancusMac(std::span<const uint8_t, 16> key,
 std::array<uint8_t, 16> SancusKdf(std::span<const uint8_t, 16> key,
                                   std::span<const uint8_t> data);
 
+namespace spongent_internal {
+
+// Implementations of the 336-bit permutation; each keeps the state in its
+// own layout (see spongent.cc). The active one is chosen once per process:
+// the fastest the CPU supports, or kPortable if the environment variable
+// AEX_SPONGENT_PORTABLE is "1".
+enum class Impl336 : uint8_t { kPortable, kBmi2, kAvx512 };
+
+// A SpongeWrap duplex state (336 bits) in the layout of `impl`, and the 2
+// bytes the last duplex call output. Zero `w` is the zero state in every
+// layout.
+struct DuplexState {
+  alignas(64) uint64_t w[8] = {};
+  Impl336 impl = Impl336::kPortable;
+  uint8_t out[2] = {};
+};
+
+}  // namespace spongent_internal
+
 // The SpongeWrap above behind the crypto::Aead interface, for aex channels:
 // the 12-byte nonce is absorbed as the first 12 bytes of the associated data
 // (AD' = nonce || ad), which is how Sancus passes its nonce. Not thread-safe.
 class SpongeWrapAead final : public Aead {
  public:
-  explicit SpongeWrapAead(const Key& key) : key_(key) {}
+  explicit SpongeWrapAead(const Key& key);
   ~SpongeWrapAead() override;
   SpongeWrapAead(const SpongeWrapAead&) = delete;
   SpongeWrapAead& operator=(const SpongeWrapAead&) = delete;
@@ -83,29 +102,31 @@ class SpongeWrapAead final : public Aead {
               uint8_t* out) override;
 
  private:
-  Key key_;
+  // The duplex state after the key blocks: every message starts from a copy
+  // (the key itself is not kept).
+  spongent_internal::DuplexState keyed_;
+#ifdef AEX_NONCE_AUDIT
+  Key audit_key_;
+#endif
 };
 
-// Internals, exposed for the known-answer tests of the other SPONGENT
-// variants (which check the permutation SpongeWrap uses). Not for other use.
+// Internals of SpongeWrap's permutation, exposed for the tests that check
+// every implementation against the published vectors and a reference
+// permutation (tests/crypto/spongent_test.cc). Not for other use.
 namespace spongent_internal {
 
-inline constexpr size_t kMaxStateBytes = 96;  // b = 768, the largest variant
+// Whether this CPU can run `impl`; the one SpongeWrap uses.
+bool Supported(Impl336 impl);
+Impl336 ActiveImpl336();
 
-struct Variant {
-  uint16_t width_bits;  // b, a multiple of 8, at most 768
-  uint16_t rounds;      // R
-  uint16_t lfsr_init;   // initial value of the round-counter LFSR
-};
+// The 336-bit permutation (b = 336, 170 rounds, counter 0x52) on a state in
+// the reference order (state bit i is bit i % 8 of byte i / 8), through
+// `impl`. REQUIRES: Supported(impl).
+void Permute336(Impl336 impl, uint8_t state[42]);
 
-// The SPONGENT permutation on state[0 .. width_bits/8). State bit i is bit
-// i % 8 (LSB first) of byte i / 8, as in the reference implementation.
-void Permute(const Variant& v, uint8_t* state);
-
-// The SPONGENT sponge hash with a rate of `rate_bytes` bytes and
-// digest.size() bytes of output.
-void Hash(const Variant& v, size_t rate_bytes, std::span<const uint8_t> msg,
-          std::span<uint8_t> digest);
+// One SpongeWrap duplex call: XOR n <= 2 data bytes and then `tail` into
+// state bytes 0..n, permute, and set s.out to state bytes 0 and 1.
+void DuplexCall(DuplexState& s, const uint8_t* data, size_t n, unsigned tail);
 
 }  // namespace spongent_internal
 }  // namespace aex::crypto
