@@ -24,6 +24,7 @@
 #include "platform/platform.h"
 #include "platform_test_util.h"
 #include "wire/frame.h"
+#include "wire/management.h"
 #include "wire/module_messages.h"
 
 namespace aex::ptest {
