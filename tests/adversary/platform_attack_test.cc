@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "deployer/attestation.h"
+#include "platform/key_files.h"
 #include "platform/platform.h"
 #include "platform_test_util.h"
 #include "wire/frame.h"
