@@ -5,8 +5,8 @@
 // pulls out of the aex_runtime archive only when the module references their
 // C entry point: request.cc (aex_issue_request, generated for SM_REQUEST),
 // watch.cc (aex_watch_fd; SM_DEVICE_EVENT references it too) and log.cc
-// (aex_log). Single-threaded:
-// everything runs on the module's one thread, inside Runtime::Run.
+// (aex_log). Single-threaded: everything runs on the module's one thread,
+// inside Runtime::Run.
 
 #ifndef AEX_RUNTIME_RUNTIME_INTERNAL_H_
 #define AEX_RUNTIME_RUNTIME_INTERNAL_H_
