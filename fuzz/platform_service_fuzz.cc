@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   platsvc::Peer peer;  // pidfd -1: no process to re-check; a fixed measurement
   peer.measurement.fill(0x5a);
-  aex::Bytes answer = Service()->Handle(peer, in);
+  platsvc::EnclaveState enclave;  // a fresh connection's
+  aex::Bytes answer = Service()->Handle(peer, in, &enclave);
   if (answer.size() > tee::kMaxServiceMessage) abort();
   // Every answer is a well-formed response carrying the service's verdict.
   auto parsed = tee::ParseServiceResponse(answer);

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "platform/setup.h"
-#include "platform/sgx/sgx_keys.h"
+#include "platform/sgx/sgx_sign.h"
 #include "platform_service/service.h"
 
 int main(int argc, char** argv) {

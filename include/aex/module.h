@@ -127,6 +127,11 @@ int aex_device_fd(void);
 #define SM_SAVE_STATE(buf, cap) AEX_EXTERN_C size_t aex_save_state(unsigned char* buf, size_t cap)
 #define SM_RESTORE_STATE(data, len) \
   AEX_EXTERN_C void aex_restore_state(const unsigned char* data, size_t len)
-#define SM_DEVICE_EVENT() AEX_EXTERN_C void aex_device_event(void)
+/* SM_DEVICE_EVENT also references aex_watch_fd, which links the runtime's
+ * fd watching (only modules that use it link it) to serve the device. */
+#define SM_DEVICE_EVENT()                                                                 \
+  __attribute__((used)) static int (*const aex_device_watch_)(int, aex_fd_callback, void*) = \
+      aex_watch_fd;                                                                        \
+  AEX_EXTERN_C void aex_device_event(void)
 
 #endif /* AEX_MODULE_H_ */

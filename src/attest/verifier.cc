@@ -6,6 +6,8 @@
 #include <openssl/x509_vfy.h>
 
 #include "platform/native/native_keys.h"
+#include "platform/session.h"
+#include "platform/sgx/sgx_sign.h"
 #include "platform/trustzone/trustzone_keys.h"
 #ifdef AEX_HAVE_SANCUS_KEYS
 #include "platform/sancus/sancus_keys.h"

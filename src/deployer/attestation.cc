@@ -11,6 +11,7 @@
 
 #include <mutex>
 
+#include "platform/key_files.h"
 #include "platform/native/native_keys.h"
 #include "tls/pki.h"
 #include "util/files.h"

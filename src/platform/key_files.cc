@@ -8,6 +8,7 @@
 
 #include <string_view>
 
+#include "platform/key_files.h"
 #include "platform/platform.h"
 
 namespace aex::tee {

@@ -40,11 +40,10 @@ struct ModuleContext {
   std::string platform_socket;
   // sgx: the loader made this a debug enclave (reported in the quote).
   bool sgx_debug = false;
-  // sgx: the SIGSTRUCT loaded with the enclave (sgx/sgx_keys.h), checked at
-  // EINIT against the platform's own measurement. The node passes it as hex
-  // (`sgx_sigstruct_hex`); only the sgx layer decodes it, so other modules
-  // link no hex code.
-  Bytes sgx_sigstruct{};
+  // sgx: the SIGSTRUCT loaded with the enclave (sgx/sgx_keys.h), as hex
+  // text from the node. The enclave hands it to the platform service's
+  // EINIT unread: the service decodes it and checks it against its own
+  // measurement, so no module links hex or SIGSTRUCT parsing code.
   std::string sgx_sigstruct_hex{};
 };
 
@@ -74,20 +73,6 @@ class Platform {
   uint64_t instance_id_ = 0;
 };
 
-// Evidence header of the symmetric backends (native, trustzone, sancus),
-// fresh per Attest: u8 flags || u64 instance_id || random[16] from the
-// platform's RNG. The evidence MAC and the session key K_s cover it.
-inline constexpr size_t kSessionRandomSize = 16;
-inline constexpr size_t kSessionHeaderSize = 1 + 8 + kSessionRandomSize;
-Result<Bytes> NewSessionHeader(uint8_t flags, uint64_t instance_id);
-// header || HMAC-SHA256(K_m, label || "/attest" || u32 module_id || header || challenge)
-Bytes HmacEvidence(std::string_view label, const crypto::Key& module_key, uint32_t module_id,
-                   ByteSpan header, ByteSpan challenge);
-// K_s = HKDF-SHA256(ikm = K_m, salt = label || "/session",
-//                   info = u32 module_id || header || SHA-256(challenge))[0..16)
-crypto::Key HkdfSessionKey(std::string_view label, const crypto::Key& module_key,
-                           uint32_t module_id, ByteSpan header, ByteSpan challenge);
-
 // Defined by the platform library linked into the module.
 std::unique_ptr<Platform> CreateModulePlatform();
 // The backends' module-side platforms by name (each in its own library), so a
@@ -95,28 +80,6 @@ std::unique_ptr<Platform> CreateModulePlatform();
 std::unique_ptr<Platform> CreateSgxPlatform();
 std::unique_ptr<Platform> CreateTrustZonePlatform();
 std::unique_ptr<Platform> CreateSancusPlatform();
-
-// SHA-256 of the running executable: what the simulated platforms measure.
-Result<crypto::Digest> MeasureSelf();
-// SHA-256 of what remains to be read from `fd` (streamed).
-Result<crypto::Digest> Sha256OfFile(int fd);
-// Reads a 16-byte platform key stored as 32 hex digits.
-Result<crypto::Key> ReadKeyFile(const std::string& path);
-// Reads a 16- or 32-byte secret stored as hex (a TrustZone HUK may be either).
-Result<Bytes> ReadSecretFile(const std::string& path);
-// Reads a whole file of at most `max` bytes.
-Result<Bytes> ReadFileBounded(const std::string& path, size_t max);
-
-// The attestation request of the vendor-keyed symmetric backends (sancus,
-// trustzone): u16 vendor id (little-endian, as Sancus takes it) || a nonce of
-// at least 16 bytes. The vendor id travels with the request as it reaches
-// Sancus' protect instruction: from untrusted software, so that a lie only
-// yields a key the deployer does not share.
-inline bool ParseVendorRequest(ByteSpan request, uint16_t* vendor_id) {
-  if (request.size() < 2 + 16) return false;
-  *vendor_id = static_cast<uint16_t>(request[0] | request[1] << 8);
-  return true;
-}
 
 }  // namespace aex::tee
 

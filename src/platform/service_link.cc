@@ -22,9 +22,10 @@ Bytes EncodeServiceRequest(const ServiceRequest& r) {
   } else if (r.op == ServiceOp::kQuote) {
     w.PutU8(r.flags);
     w.PutU64(r.instance_id);
-    w.PutBytes(r.mrsigner);
     w.PutBytes(r.report_data);
     w.PutBytes(r.module_pub);
+  } else if (r.op == ServiceOp::kEinit) {
+    w.PutBytes(AsBytes(r.sigstruct_hex));
   }
   return w.Take();
 }
@@ -79,26 +80,6 @@ Result<Bytes> ServiceLink::Call(const ServiceRequest& request) {
   auto out = ParseServiceResponse(buf);
   crypto::Wipe(buf);
   return out;
-}
-
-Result<crypto::Key> ServiceLink::ModuleKey(uint8_t backend, uint32_t module_id, uint8_t* flags,
-                                           uint16_t vendor_id, ByteSpan uuid) {
-  ServiceRequest q;
-  q.op = ServiceOp::kKey;
-  q.backend = backend;
-  q.module_id = module_id;
-  q.vendor_id = vendor_id;
-  q.uuid.assign(uuid.begin(), uuid.end());
-  AEX_ASSIGN_OR_RETURN(Bytes raw, Call(q));
-  crypto::Key key;
-  const bool ok = raw.size() == 1 + key.size();
-  if (ok) {
-    *flags = raw[0];
-    std::copy(raw.begin() + 1, raw.end(), key.begin());
-  }
-  crypto::Wipe(raw);
-  if (!ok) return Status(Code::kProtocol, "bad key from the platform service");
-  return key;
 }
 
 }  // namespace aex::tee

@@ -8,7 +8,7 @@
 // from anything the module says: a module can only ask for its own keys.
 //
 // Request, at most kMaxServiceMessage bytes (u16/u32 big-endian):
-//   u8 version (1) | u8 op | u8 backend | u32 module_id | op body
+//   u8 version (2) | u8 op | u8 backend | u32 module_id | op body
 //   op 1 MEASURE  body empty
 //                 -> measurement[32]  (SHA-256 of the module's executable)
 //   op 2 KEY      body: u16 vendor_id | u8 uuid_len (0 or 16) | uuid
@@ -17,9 +17,16 @@
 //                    measurement, module_id, vendor id, TA UUID, flags) by the
 //                    backend's *_keys.h derivation; native (flags 0, K_m
 //                    without them), trustzone and sancus only
-//   op 3 QUOTE    body: u8 flags | u64 instance_id | mrsigner[32] | report_data[32] | module_pub[32]
+//   op 3 QUOTE    body: u8 flags | u64 instance_id | report_data[32] | module_pub[32]
 //                 -> len|quote body  len|signature  (sgx/sgx_keys.h; the
-//                    service fills in MRENCLAVE, its certificate, and signs)
+//                    service fills in MRENCLAVE, the MRSIGNER of this
+//                    connection's EINIT, its certificate, and signs)
+//   op 4 EINIT    body: the SIGSTRUCT as the loader passed it, hex text (the
+//                 enclave does not parse it; the service does)
+//                 -> signer_spki: the service checked that the SIGSTRUCT
+//                    signs its own measurement of the caller and fixed
+//                    MRSIGNER = SHA-256(signer_spki) for this connection (the
+//                    instance's life); once per connection, sgx only
 // Response: u8 code (aex::Code; 0 = ok) | on ok the payload above, else a
 // u16-length-prefixed error message.
 
@@ -35,9 +42,9 @@
 
 namespace aex::tee {
 
-inline constexpr uint8_t kServiceVersion = 1;
+inline constexpr uint8_t kServiceVersion = 2;  // 2: EINIT; QUOTE without MRSIGNER
 inline constexpr size_t kMaxServiceMessage = 16384;
-enum class ServiceOp : uint8_t { kMeasure = 1, kKey = 2, kQuote = 3 };
+enum class ServiceOp : uint8_t { kMeasure = 1, kKey = 2, kQuote = 3, kEinit = 4 };
 
 struct ServiceRequest {
   ServiceOp op = ServiceOp::kMeasure;
@@ -47,7 +54,8 @@ struct ServiceRequest {
   Bytes uuid;                       // kKey: empty or 16 bytes (trustzone)
   uint8_t flags = 0;                // kQuote
   uint64_t instance_id = 0;         // kQuote: the module instance's random id
-  crypto::Digest mrsigner{}, report_data{}, module_pub{};  // kQuote
+  crypto::Digest report_data{}, module_pub{};  // kQuote
+  std::string sigstruct_hex;                  // kEinit
 };
 
 // The module's side here; the service's (ParseServiceRequest,

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "crypto/crypto.h"
-#include "platform/sgx/sgx_keys.h"
+#include "platform/sgx/sgx_sign.h"
 #include "tls/pki.h"
 #include "util/files.h"
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "platform/key_files.h"
 #include "platform/platform.h"
 
 #ifndef SO_PEERPIDFD

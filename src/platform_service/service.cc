@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "platform/key_files.h"
 #include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/setup.h"
@@ -128,12 +129,13 @@ void PlatformService::Serve(int conn) {
     open_.insert(conn);
   }
   auto peer = IdentifyPeer(conn, options_.exe_only_mappings);
+  EnclaveState enclave;
   Bytes buf(tee::kMaxServiceMessage);
   for (;;) {
     ssize_t n = recv(conn, buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    Bytes out = peer.ok() ? Handle(*peer, ByteSpan(buf.data(), static_cast<size_t>(n)))
+    Bytes out = peer.ok() ? Handle(*peer, ByteSpan(buf.data(), static_cast<size_t>(n)), &enclave)
                           : tee::EncodeServiceResponse(peer.status(), {});
     bool sent = send(conn, out.data(), out.size(), MSG_NOSIGNAL) ==
                 static_cast<ssize_t>(out.size());
@@ -148,7 +150,7 @@ void PlatformService::Serve(int conn) {
   if (peer.ok()) close(peer->pidfd);
 }
 
-Bytes PlatformService::Handle(const Peer& peer, ByteSpan request) {
+Bytes PlatformService::Handle(const Peer& peer, ByteSpan request, EnclaveState* enclave) {
   auto r = tee::ParseServiceRequest(request);
   if (!r.ok()) return tee::EncodeServiceResponse(r.status(), {});
   if (peer.pidfd >= 0) {
@@ -156,19 +158,21 @@ Bytes PlatformService::Handle(const Peer& peer, ByteSpan request) {
       return tee::EncodeServiceResponse(s, {});
     }
   }
-  auto out = Answer(peer, *r);
+  auto out = Answer(peer, *r, enclave);
   if (!out.ok()) return tee::EncodeServiceResponse(out.status(), {});
   Bytes response = tee::EncodeServiceResponse(Status::Ok(), *out);
   crypto::Wipe(*out);
   return response;
 }
 
-Result<Bytes> PlatformService::Answer(const Peer& peer, const tee::ServiceRequest& r) {
+Result<Bytes> PlatformService::Answer(const Peer& peer, const tee::ServiceRequest& r,
+                                      EnclaveState* enclave) {
   switch (r.op) {
     case tee::ServiceOp::kMeasure:
       return Bytes(peer.measurement.begin(), peer.measurement.end());
     case tee::ServiceOp::kKey: return ModuleKey(peer, r);
-    case tee::ServiceOp::kQuote: return Quote(peer, r);
+    case tee::ServiceOp::kEinit: return Einit(peer, r, enclave);
+    case tee::ServiceOp::kQuote: return Quote(peer, r, *enclave);
   }
   return InvalidArgument("unknown op");
 }
@@ -222,11 +226,45 @@ Result<Bytes> PlatformService::ModuleKey(const Peer& peer, const tee::ServiceReq
   return out;
 }
 
+// EINIT, as the CPU does it: the SIGSTRUCT the loader passed (untrusted, so
+// only checked here) must sign the MRENCLAVE this service measured; its key
+// becomes MRSIGNER for the life of the instance, and the enclave gets that
+// key to check its attestation requests against. Without a valid one the
+// enclave is never initialised and attests for nobody.
+Result<Bytes> PlatformService::Einit(const Peer& peer, const tee::ServiceRequest& r,
+                                     EnclaveState* enclave) {
+  if (r.backend != static_cast<uint8_t>(Backend::kSgx)) return InvalidArgument("EINIT is sgx only");
+  if (enclave->initialised) {
+    return FailedPrecondition("EINIT failed: the enclave is already initialised");
+  }
+  Bytes sigstruct;
+  ByteSpan spki, signature;
+  const bool hex_ok = HexDecode(r.sigstruct_hex, &sigstruct);
+  ByteReader rd(sigstruct);
+  if (!hex_ok || !rd.ReadLengthPrefixed(&spki, tee::sgx::kMaxSpki) ||
+      !rd.ReadLengthPrefixed(&signature, tee::sgx::kMaxSignature) || !rd.empty()) {
+    return FailedPrecondition("EINIT failed: no well-formed SIGSTRUCT was loaded with the enclave");
+  }
+  tee::sgx::Pkey signer = tee::sgx::ParseP256PublicKey(spki);
+  if (!signer || !tee::sgx::EcdsaVerify(signer.get(), tee::sgx::SigstructMessage(peer.measurement),
+                                        signature)) {
+    return AuthFailed("EINIT failed: the SIGSTRUCT does not sign this enclave's MRENCLAVE");
+  }
+  enclave->mrsigner = crypto::Sha256(spki);
+  enclave->initialised = true;
+  return Bytes(spki.begin(), spki.end());
+}
+
 // The quoting enclave: the report's MRENCLAVE is the service's own
-// measurement of the caller, never a value the caller sends.
-Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest& r) {
+// measurement of the caller and its MRSIGNER what this connection's EINIT
+// fixed, never values the caller sends.
+Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest& r,
+                                     const EnclaveState& enclave) {
   if (r.backend != static_cast<uint8_t>(Backend::kSgx)) {
     return InvalidArgument("quotes are sgx only");
+  }
+  if (!enclave.initialised) {
+    return FailedPrecondition("EINIT failed: the enclave was not initialised");
   }
   if (!qe_key_) return FailedPrecondition("this platform has no sgx quoting key");
   constexpr uint8_t kAllowed = tee::kEvidenceSimulated | tee::kEvidenceDebug;
@@ -239,7 +277,7 @@ Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest
   body.PutU32(r.module_id);
   body.PutU64(r.instance_id);
   body.PutBytes(peer.measurement);
-  body.PutBytes(r.mrsigner);
+  body.PutBytes(enclave.mrsigner);
   body.PutBytes(r.report_data);
   body.PutBytes(r.module_pub);
   body.PutLengthPrefixed(qe_cert_);

@@ -17,7 +17,7 @@
 #include "crypto/crypto.h"
 #include "platform/service_link.h"
 #include "platform_service/service_wire.h"
-#include "platform/sgx/sgx_keys.h"
+#include "platform/sgx/sgx_sign.h"
 #include "platform_service/peer.h"
 
 namespace aex::platsvc {
@@ -29,6 +29,13 @@ struct ServiceOptions {
   // false only for in-process tests whose executable is not a static module.
   bool exe_only_mappings = true;
   size_t max_connections = 1024;
+};
+
+// What EINIT fixed for the enclave at the other end of one connection (sgx):
+// set once, for the instance's life.
+struct EnclaveState {
+  bool initialised = false;
+  crypto::Digest mrsigner{};
 };
 
 class PlatformService {
@@ -44,15 +51,17 @@ class PlatformService {
   void Run();
   void Stop();
 
-  // Answers one request of the measured `peer` (what a connection thread
-  // does with each message). Public for the fuzz target.
-  Bytes Handle(const Peer& peer, ByteSpan request);
+  // Answers one request of the measured `peer`, whose enclave state is
+  // `*enclave` (what a connection thread does with each message). Public for
+  // the fuzz target.
+  Bytes Handle(const Peer& peer, ByteSpan request, EnclaveState* enclave);
 
  private:
   void Serve(int conn);
-  Result<Bytes> Answer(const Peer& peer, const tee::ServiceRequest& r);
+  Result<Bytes> Answer(const Peer& peer, const tee::ServiceRequest& r, EnclaveState* enclave);
   Result<Bytes> ModuleKey(const Peer& peer, const tee::ServiceRequest& r);
-  Result<Bytes> Quote(const Peer& peer, const tee::ServiceRequest& r);
+  Result<Bytes> Einit(const Peer& peer, const tee::ServiceRequest& r, EnclaveState* enclave);
+  Result<Bytes> Quote(const Peer& peer, const tee::ServiceRequest& r, const EnclaveState& enclave);
 
   ServiceOptions options_;
   Bytes secret_;  // K_N / the HUK

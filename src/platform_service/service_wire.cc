@@ -29,9 +29,15 @@ Result<ServiceRequest> ParseServiceRequest(ByteSpan msg) {
       q.uuid.assign(uuid.begin(), uuid.end());
       break;
     case ServiceOp::kQuote:
-      ok = r.ReadU8(&q.flags) && r.ReadU64(&q.instance_id) && ReadDigest(r, &q.mrsigner) && ReadDigest(r, &q.report_data) &&
+      ok = r.ReadU8(&q.flags) && r.ReadU64(&q.instance_id) && ReadDigest(r, &q.report_data) &&
            ReadDigest(r, &q.module_pub);
       break;
+    case ServiceOp::kEinit: {  // bounded by kMaxServiceMessage; EINIT parses it
+      ByteSpan hex = r.rest();
+      ok = r.Skip(hex.size());
+      q.sigstruct_hex.assign(hex.begin(), hex.end());
+      break;
+    }
     default: return InvalidArgument("unknown platform request op " + std::to_string(op));
   }
   if (!ok || !r.empty()) return InvalidArgument("malformed platform request");

@@ -43,22 +43,19 @@ Status FdChannel::ReadBody(Bytes* body) {
   return Status::Ok();
 }
 
-bool FdChannel::HasFrame() const {
-  size_t avail = in_.size() - in_pos_;
-  if (avail < wire::kFrameHeaderSize) return false;
-  return avail - wire::kFrameHeaderSize >= LoadU32(in_.data() + in_pos_);
-}
-
+// Sends out_ and empties it, whatever happens: a failed write leaves the
+// channel dead, and no half frame is sent again.
 Status FdChannel::WriteAll() {
   size_t done = 0;
-  while (done < out_.size()) {
+  Status s;
+  while (done < out_.size() && s.ok()) {
     ssize_t n = write(fd_, out_.data() + done, out_.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Unavailable("cannot write to the module channel");
-    done += static_cast<size_t>(n);
+    if (n <= 0) s = Unavailable("cannot write to the module channel");
+    done += n > 0 ? static_cast<size_t>(n) : 0;
   }
   out_.clear();
-  return Status::Ok();
+  return s;
 }
 
 Status FdChannel::Write(wire::MsgType type, uint32_t request_id, ByteSpan payload) {
@@ -67,12 +64,9 @@ Status FdChannel::Write(wire::MsgType type, uint32_t request_id, ByteSpan payloa
 }
 
 Status FdChannel::WriteOp(wire::MsgType type, uint32_t request_id, const wire::ModuleOp& op) {
-  size_t len = wire::kBodyHeaderSize + 12 + op.data.size();
-  out_.resize(wire::kFrameHeaderSize + wire::kBodyHeaderSize);
-  StoreU32(out_.data(), static_cast<uint32_t>(len));
-  out_[4] = static_cast<uint8_t>(type);
-  StoreU32(out_.data() + 5, request_id);
-  op.AppendTo(&out_);
+  wire::AppendFrame(type, request_id, {}, &out_);
+  op.AppendTo(&out_);  // in place: no copy of the event
+  StoreU32(out_.data(), static_cast<uint32_t>(out_.size() - wire::kFrameHeaderSize));
   return WriteAll();
 }
 

@@ -1,20 +1,11 @@
 #include "runtime/runtime.h"
 
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <deque>
-#include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
-#include "platform/platform.h"
-#include "runtime/channel.h"
-#include "runtime/fd_channel.h"
+#include "runtime/runtime_internal.h"
 #include "wire/module_messages.h"
 
 // Optional application hooks for `aex update` (SM_SAVE_STATE / SM_RESTORE_STATE)
@@ -22,145 +13,40 @@
 extern "C" size_t aex_save_state(unsigned char*, size_t) __attribute__((weak));
 extern "C" void aex_restore_state(const unsigned char*, size_t) __attribute__((weak));
 extern "C" void aex_device_event(void) __attribute__((weak));
+// Weak here, so that only a module that watches fds (watch.cc) links the
+// polling code; SM_DEVICE_EVENT references it (aex/module.h).
+#pragma weak aex_watch_fd
 
 namespace aex::runtime {
 int g_device_fd = -1;  // the module's device (--aex-device-fd), -1 for none
+Runtime* g_runtime = nullptr;
 namespace {
+
+bool ParseU32(const char* s, uint32_t* out) {
+  char* end = nullptr;
+  unsigned long v = strtoul(s, &end, 10);
+  if (end == s || *end != '\0' || v > 0xffffffffUL) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
 
 using channel::Direction;
 using channel::Role;
 using wire::ModuleStats;
 using wire::MsgType;
 
-// Frames a module queues while it waits for a response (IssueRequest).
-constexpr size_t kMaxDeferred = 1024;
-
-struct Connection {
-  Role role;
-  uint16_t io_index;
-  channel::Cipher cipher;
-  crypto::SecretKey key, prev_key{};  // kept for a state export (aex update)
-  std::unique_ptr<crypto::Aead> aead;
-  std::unique_ptr<crypto::Aead> prev{};  // key before a re-key, until the new one is seen
-  uint64_t sent = 0;           // last counter sealed by this end
-  uint64_t last_accepted = 0;  // last counter accepted by this end
-};
-
-class Runtime {
- public:
-  Runtime(const aex_module_desc* desc, std::unique_ptr<tee::Platform> platform, int fd,
-          uint32_t module_id)
-      : desc_(desc),
-        platform_(std::move(platform)),
-        channel_(fd),
-        module_id_(module_id),
-        output_conns_(desc->n_outputs),
-        request_conn_(desc->n_requests, 0) {}
-
-  int Run();
-  int EmitOutput(uint16_t index, ByteSpan data);
-  int IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t cap, size_t* resp_len);
-  int WatchFd(int fd, aex_fd_callback cb, void* ctx);
-  void UnwatchFd(int fd);
-  uint32_t module_id() const { return module_id_; }
-  const char* name() const { return desc_->name; }
-
- private:
-  void Dispatch(const Bytes& body);
-  // Waits until the node channel has a frame, serving watched fds meanwhile.
-  // Returns false when the node closed the channel.
-  bool NextFrame(Bytes* body);
-  void Reply(uint32_t request_id, const Status& status, ByteSpan payload = {});
-  Status Attest(ByteSpan challenge, Bytes* evidence);
-  Result<channel::KeyGrant> OpenGrant(ByteSpan blob);
-  Status SetKey(ByteSpan blob);
-  Status Disable(ByteSpan blob);
-  void DropAll();
-  Result<channel::KeyGrant> TransferGrant(ByteSpan blob, uint16_t purpose);
-  Status ExportState(ByteSpan blob, Bytes* sealed);
-  Status ImportState(ByteSpan blob);
-  Status ImportConnections(ByteSpan plain);
-  uint16_t Limit(Role role) const;
-  void Bind(uint32_t conn_id, Connection c);
-  const char* IoName(Role role, uint16_t index) const;
-  Status CallEntry(uint32_t index, ByteSpan arg, size_t* out_len);
-  void HandleEvent(uint32_t conn_id, ByteSpan sealed);
-  Status HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response);
-  // Authenticates an incoming event on `conn_id` expected in `role` and
-  // enforces strictly increasing counters. Counts every rejection.
-  Status Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection** conn,
-                uint64_t* counter);
-  std::unique_ptr<crypto::Aead> ManagementAead();
-  uint8_t* Scratch();
-  void Count(int field) { ++stats_.values[field]; }
-
-  const aex_module_desc* desc_;
-  std::unique_ptr<tee::Platform> platform_;
-  FdChannel channel_;
-  uint32_t module_id_;
-  std::unordered_map<uint32_t, Connection> conns_;
-  std::vector<std::vector<uint32_t>> output_conns_;  // per output index
-  std::vector<uint32_t> request_conn_;               // per request index, 0 = none
-  std::deque<Bytes> deferred_;  // frames that arrived while awaiting a response
-  uint64_t last_mgmt_nonce_ = 0;
-  uint32_t next_request_id_ = 0;
-  bool disabled_ = false;
-  bool accepted_prev_ = false;  // the last Accept opened with the previous key
-  ModuleStats stats_;
-  Bytes plain_, sealed_;
-  std::unique_ptr<uint8_t[]> scratch_;  // AEX_MAX_PAYLOAD bytes for app responses
-  struct Watch {
-    int fd;
-    aex_fd_callback cb;
-    void* ctx;
-  };
-  std::vector<Watch> watches_;
-};
-
-Runtime* g_runtime = nullptr;
-
 int Runtime::Run() {
   Bytes body;
-  for (;;) {
-    if (!deferred_.empty()) {
-      body = std::move(deferred_.front());
-      deferred_.pop_front();
-    } else if (!NextFrame(&body)) {
-      return 0;  // the node is gone: nothing left to serve
-    }
-    Dispatch(body);
-  }
+  while (NextFrame(&body)) Dispatch(body);
+  return 0;  // the node is gone: nothing left to serve
 }
 
 bool Runtime::NextFrame(Bytes* body) {
-  while (!watches_.empty() && !channel_.HasFrame()) {
-    pollfd fds[17];
-    size_t n = 0;
-    fds[n++] = {channel_.fd(), POLLIN, 0};
-    for (const Watch& w : watches_) fds[n++] = {w.fd, POLLIN, 0};
-    if (poll(fds, n, -1) < 0) continue;
-    if (fds[0].revents) break;  // node traffic first
-    auto snapshot = watches_;   // callbacks may (un)watch
-    for (size_t i = 1; i < n; ++i) {
-      if (fds[i].revents & POLLNVAL) {
-        UnwatchFd(fds[i].fd);  // closed by the app without unwatching
-      } else if (fds[i].revents) {
-        snapshot[i - 1].cb(snapshot[i - 1].fd, snapshot[i - 1].ctx);
-      }
-    }
-  }
+  if (take_deferred_ && (this->*take_deferred_)(body)) return true;
+  if (serve_watches_) (this->*serve_watches_)();
   return channel_.ReadBody(body).ok();
-}
-
-int Runtime::WatchFd(int fd, aex_fd_callback cb, void* ctx) {
-  UnwatchFd(fd);
-  if (watches_.size() >= 16) return AEX_ERR_TOO_LARGE;
-  watches_.push_back({fd, cb, ctx});
-  return AEX_OK;
-}
-
-void Runtime::UnwatchFd(int fd) {
-  std::erase_if(watches_, [fd](const Watch& w) { return w.fd == fd; });
 }
 
 void Runtime::Reply(uint32_t request_id, const Status& status, ByteSpan payload) {
@@ -199,35 +85,26 @@ void Runtime::Dispatch(const Bytes& body) {
     Count(ModuleStats::kRejectedMalformed);
     return Reply(id, op.ok() ? InvalidArgument("message for another module") : op.status());
   }
+  Status s;
+  Bytes out;
   switch (frame->type) {
-    case MsgType::kAttest: {
-      Bytes evidence;
-      Status s = Attest(op->data, &evidence);
-      return Reply(id, s, evidence);
-    }
-    case MsgType::kSetKey: return Reply(id, SetKey(op->data));
-    case MsgType::kDisable: return Reply(id, Disable(op->data));
-    case MsgType::kExportState: {
-      Bytes sealed;
-      Status s = ExportState(op->data, &sealed);
-      return Reply(id, s, sealed);
-    }
-    case MsgType::kImportState: return Reply(id, ImportState(op->data));
+    case MsgType::kAttest: s = Attest(op->data, &out); break;
+    case MsgType::kSetKey: s = SetKey(op->data); break;
+    case MsgType::kDisable: s = Disable(op->data); break;
+    case MsgType::kExportState: s = ExportState(op->data, &out); break;
+    case MsgType::kImportState: s = ImportState(op->data); break;
     case MsgType::kCallEntry: {
       size_t n = 0;
-      Status s = CallEntry(op->aux, op->data, &n);
+      s = CallEntry(op->aux, op->data, &n);
       return Reply(id, s, ByteSpan(Scratch(), s.ok() ? n : 0));
     }
     case MsgType::kEvent: return HandleEvent(op->aux, op->data);
-    case MsgType::kRequest: {
-      Bytes response;
-      Status s = HandleRequest(op->aux, op->data, &response);
-      return Reply(id, s, response);
-    }
+    case MsgType::kRequest: s = HandleRequest(op->aux, op->data, &out); break;
     default:
       Count(ModuleStats::kRejectedMalformed);
-      return Reply(id, InvalidArgument("message type not accepted by a module"));
+      s = InvalidArgument("message type not accepted by a module");
   }
+  Reply(id, s, out);
 }
 
 // A new session (fresh K_s) restarts management nonces: everything sealed
@@ -241,29 +118,34 @@ Status Runtime::Attest(ByteSpan challenge, Bytes* evidence) {
   return Status::Ok();
 }
 
-std::unique_ptr<crypto::Aead> Runtime::ManagementAead() {
+Result<std::unique_ptr<crypto::Aead>> Runtime::ManagementAead() {
   const crypto::Key* key = platform_->session_key();
-  if (key == nullptr) return nullptr;
+  if (key == nullptr) return FailedPrecondition("session key not established: attest first");
   return channel::NewCipher(
       platform_->uses_spongent() ? channel::Cipher::kSpongent : channel::Cipher::kAes, *key);
 }
 
+Status Runtime::ConsumeNonce(const Status& opened, uint64_t nonce) {
+  Status s = opened;
+  if (s.ok() && nonce <= last_mgmt_nonce_) s = Status(Code::kReplay, "stale management nonce");
+  if (!s.ok()) {
+    Count(ModuleStats::kGrantsRejected);
+    return s;
+  }
+  last_mgmt_nonce_ = nonce;
+  return Status::Ok();
+}
+
 // Opens a grant under K_s and checks its nonce is fresh (then consumes it).
-// Every rejection is counted.
 Result<channel::KeyGrant> Runtime::OpenGrant(ByteSpan blob) {
   if (disabled_) return Status(Code::kDisabled, "module is disabled");
-  auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("session key not established: attest first");
+  AEX_ASSIGN_OR_RETURN(auto aead, ManagementAead());
   auto grant = channel::UnwrapGrant(*aead, module_id_, blob);
-  if (grant.ok() && grant->nonce <= last_mgmt_nonce_) {
-    crypto::Wipe(grant->key);
-    grant = Status(Code::kReplay, "stale key grant nonce");
+  Status s = ConsumeNonce(grant.status(), grant.ok() ? grant->nonce : 0);
+  if (!s.ok()) {
+    if (grant.ok()) crypto::Wipe(grant->key);
+    return s;
   }
-  if (!grant.ok()) {
-    Count(ModuleStats::kGrantsRejected);
-    return grant.status();
-  }
-  last_mgmt_nonce_ = grant->nonce;
   return grant;
 }
 
@@ -275,25 +157,21 @@ uint16_t Runtime::Limit(Role role) const {
 
 Status Runtime::SetKey(ByteSpan blob) {
   AEX_ASSIGN_OR_RETURN(auto grant, OpenGrant(blob));
-  auto cipher = channel::NewCipher(grant.cipher, grant.key);
-  Connection c{grant.role, grant.io_index, grant.cipher, grant.key, {}, std::move(cipher)};
+  Connection c{grant.role, grant.io_index, grant.cipher, grant.key, {},
+               channel::NewCipher(grant.cipher, grant.key)};
   crypto::Wipe(grant.key);
-  if (grant.conn_id == 0 || grant.io_index >= Limit(grant.role)) {
-    Count(ModuleStats::kGrantsRejected);
-    return InvalidArgument("key grant names no such connection end");
-  }
-  if (!c.aead) return InvalidArgument("cipher not supported by this module");
   auto it = conns_.find(grant.conn_id);
-  if (grant.rekey && it != conns_.end() && it->second.role == c.role &&
+  // A re-key of an end Bind accepted before (so Bind accepts it again).
+  if (c.aead && grant.rekey && it != conns_.end() && it->second.role == c.role &&
       it->second.io_index == c.io_index && it->second.cipher == c.cipher) {
     c.sent = it->second.sent;  // counters continue: no replay across the key change
     c.last_accepted = it->second.last_accepted;
     c.prev = std::move(it->second.aead);
     c.prev_key = it->second.key;
   }
-  Bind(grant.conn_id, std::move(c));
-  Count(ModuleStats::kGrantsAccepted);
-  return Status::Ok();
+  Status s = Bind(grant.conn_id, std::move(c));
+  Count(s.ok() ? ModuleStats::kGrantsAccepted : ModuleStats::kGrantsRejected);
+  return s;
 }
 
 const char* Runtime::IoName(Role role, uint16_t i) const {
@@ -303,24 +181,24 @@ const char* Runtime::IoName(Role role, uint16_t i) const {
   return role == Role::kInput ? desc_->inputs[i].name : desc_->handlers[i].name;
 }
 
-void Runtime::Bind(uint32_t conn_id, Connection c) {
+Status Runtime::Bind(uint32_t conn_id, Connection c) {
+  if (conn_id == 0 || c.io_index >= Limit(c.role)) {
+    return InvalidArgument("no such connection end at this module");
+  }
+  if (!c.aead) return InvalidArgument("cipher not supported by this module");
   // A re-keyed connection id may move to another slot: unbind it first.
   for (auto& list : output_conns_) std::erase(list, conn_id);
   for (auto& r : request_conn_) r = r == conn_id ? 0 : r;
   if (c.role == Role::kOutput) output_conns_[c.io_index].push_back(conn_id);
   if (c.role == Role::kRequest) request_conn_[c.io_index] = conn_id;
   conns_[conn_id] = std::move(c);
+  return Status::Ok();
 }
 
 Status Runtime::Disable(ByteSpan blob) {
-  auto aead = ManagementAead();
-  if (!aead) return FailedPrecondition("session key not established");
+  AEX_ASSIGN_OR_RETURN(auto aead, ManagementAead());
   auto nonce = channel::OpenDisable(*aead, module_id_, blob);
-  if (!nonce.ok() || *nonce <= last_mgmt_nonce_) {
-    Count(ModuleStats::kGrantsRejected);
-    return nonce.ok() ? Status(Code::kReplay, "stale disable nonce") : nonce.status();
-  }
-  last_mgmt_nonce_ = *nonce;
+  AEX_RETURN_IF_ERROR(ConsumeNonce(nonce.status(), nonce.ok() ? *nonce : 0));
   DropAll();
   return Status::Ok();
 }
@@ -403,15 +281,15 @@ Status Runtime::ImportConnections(ByteSpan plain) {
       return InvalidArgument("malformed state");
     }
     c.role = static_cast<Role>(role);
+    // By name: a new version may renumber its endpoints (Bind refuses a
+    // name this version lacks).
     while (c.io_index < Limit(c.role) && name != IoName(c.role, c.io_index)) ++c.io_index;
-    if (c.io_index == Limit(c.role)) return InvalidArgument("no endpoint '" + name + "' here");
     c.cipher = static_cast<channel::Cipher>(cipher & 0x7f);
     std::copy(key.begin(), key.end(), c.key.k.begin());
     std::copy(prev.begin(), prev.end(), c.prev_key.k.begin());
     c.aead = channel::NewCipher(c.cipher, c.key.k);
     if (cipher & 0x80) c.prev = channel::NewCipher(c.cipher, c.prev_key.k);
-    if (!c.aead) return InvalidArgument("cipher not supported by this module");
-    Bind(id, std::move(c));
+    AEX_RETURN_IF_ERROR(WithContext("endpoint '" + name + "'", Bind(id, std::move(c))));
   }
   ByteSpan app = r.rest();
   if (aex_restore_state) aex_restore_state(app.data(), app.size());
@@ -491,92 +369,33 @@ Status Runtime::HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_r
                             ByteSpan(Scratch(), n), sealed_response);
 }
 
+Status Runtime::SealAndSend(uint32_t conn_id, Connection& conn, MsgType type, uint32_t request_id,
+                            ByteSpan data) {
+  if (conn.sent >= channel::kMaxCounter) return Status(Code::kResourceExhausted, "counter spent");
+  const uint64_t counter = ++conn.sent;  // spent even on failure: never sealed twice
+  sealed_.clear();
+  AEX_RETURN_IF_ERROR(
+      channel::SealEvent(*conn.aead, conn_id, Direction::kForward, counter, data, &sealed_));
+  return channel_.WriteOp(type, request_id, wire::ModuleOp{module_id_, conn_id, sealed_});
+}
+
 int Runtime::EmitOutput(uint16_t index, ByteSpan data) {
   if (disabled_) return AEX_ERR_DISABLED;
   if (index >= output_conns_.size()) return AEX_ERR_NOT_CONNECTED;
   if (data.size() > AEX_MAX_PAYLOAD) return AEX_ERR_TOO_LARGE;
   int sent = 0;
   for (uint32_t conn_id : output_conns_[index]) {
-    Connection& conn = conns_.at(conn_id);
-    sealed_.clear();
-    if (conn.sent >= channel::kMaxCounter ||
-        !channel::SealEvent(*conn.aead, conn_id, Direction::kForward, ++conn.sent, data, &sealed_)
-             .ok()) {
-      continue;
-    }
-    wire::ModuleOp op{module_id_, conn_id, sealed_};
-    if (!channel_.WriteOp(MsgType::kEvent, 0, op).ok()) return AEX_ERR_TRANSPORT;
+    Status s = SealAndSend(conn_id, conns_.at(conn_id), MsgType::kEvent, 0, data);
+    if (s.code() == Code::kUnavailable) return AEX_ERR_TRANSPORT;  // the node is gone
+    if (!s.ok()) continue;
     Count(ModuleStats::kOutputsSent);
     ++sent;
   }
   return sent;
 }
 
-int Runtime::IssueRequest(uint16_t index, ByteSpan data, uint8_t* resp, size_t cap,
-                          size_t* resp_len) {
-  if (disabled_) return AEX_ERR_DISABLED;
-  if (index >= request_conn_.size() || request_conn_[index] == 0) return AEX_ERR_NOT_CONNECTED;
-  if (data.size() > AEX_MAX_PAYLOAD) return AEX_ERR_TOO_LARGE;
-  uint32_t conn_id = request_conn_[index];
-  Connection& conn = conns_.at(conn_id);
-  if (conn.sent >= channel::kMaxCounter) return AEX_ERR_TRANSPORT;
-  uint64_t counter = ++conn.sent;
-  sealed_.clear();
-  if (!channel::SealEvent(*conn.aead, conn_id, Direction::kForward, counter, data, &sealed_)
-           .ok()) {
-    return AEX_ERR_TRANSPORT;
-  }
-  uint32_t request_id = ++next_request_id_;
-  if (request_id == 0) request_id = ++next_request_id_;
-  if (!channel_.WriteOp(MsgType::kRequest, request_id, wire::ModuleOp{module_id_, conn_id,
-                                                                      sealed_}).ok()) {
-    return AEX_ERR_TRANSPORT;
-  }
-  Count(ModuleStats::kRequestsSent);
-  Bytes body;
-  for (;;) {
-    if (!channel_.ReadBody(&body).ok()) exit(0);  // node gone
-    auto frame = wire::ParseFrameBody(body);
-    if (frame.ok() && frame->type == MsgType::kResult && frame->request_id == request_id) {
-      auto result = wire::ResultMsg::Parse(frame->payload);
-      if (!result.ok() || result->code != Code::kOk) return AEX_ERR_TRANSPORT;
-      // The connection may not have changed meanwhile: nothing else ran.
-      uint64_t got = 0;
-      Bytes plain;
-      if (!channel::OpenEvent(*conn.aead, conn_id, Direction::kBackward, result->payload, &got,
-                              &plain)
-               .ok() ||
-          got != counter) {
-        Count(ModuleStats::kRejectedAuth);
-        return AEX_ERR_AUTH;
-      }
-      if (plain.size() > cap) return AEX_ERR_TOO_LARGE;
-      if (!plain.empty()) memcpy(resp, plain.data(), plain.size());
-      *resp_len = plain.size();
-      return AEX_OK;
-    }
-    // Handled after this call returns; bounded, so that a node flooding a
-    // module that waits for a response cannot exhaust its memory.
-    if (deferred_.size() >= kMaxDeferred) {
-      Count(ModuleStats::kDeferredDropped);
-      continue;
-    }
-    deferred_.push_back(std::move(body));
-  }
-}
-
-bool ParseU32(const char* s, uint32_t* out) {
-  char* end = nullptr;
-  unsigned long v = strtoul(s, &end, 10);
-  if (end == s || *end != '\0' || v > 0xffffffffUL) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
-
-}  // namespace
-
 int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
-  uint32_t fd = 0, module_id = 0;
+  uint32_t fd = 0;
   tee::ModuleContext ctx;
   bool have_fd = false;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -584,7 +403,7 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
     if (flag == "--aex-fd") {
       have_fd = ParseU32(argv[i + 1], &fd);
     } else if (flag == "--aex-module-id") {
-      ParseU32(argv[i + 1], &module_id);
+      ParseU32(argv[i + 1], &ctx.module_id);
     } else if (flag == "--aex-platform-socket") {
       ctx.platform_socket = argv[i + 1];
     } else if (flag == "--aex-sgx-debug") {
@@ -596,11 +415,10 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
       if (ParseU32(argv[i + 1], &dev)) g_device_fd = static_cast<int>(dev);
     }
   }
-  if (!have_fd || module_id == 0) {
+  if (!have_fd || ctx.module_id == 0) {
     fprintf(stderr, "%s: an aex module is started by aex-node, not by hand\n", desc->name);
     return 2;
   }
-  ctx.module_id = module_id;
   auto platform = tee::CreateModulePlatform();
   Status s = platform->Init(ctx);
   if (s.ok()) s = platform->DrawInstanceId();
@@ -610,10 +428,10 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
             static_cast<unsigned>(s.code()), s.message().c_str());
     return 1;
   }
-  Runtime runtime(desc, std::move(platform), static_cast<int>(fd), module_id);
+  Runtime runtime(desc, std::move(platform), static_cast<int>(fd), ctx.module_id);
   g_runtime = &runtime;
-  if (g_device_fd >= 0 && aex_device_event) {
-    runtime.WatchFd(g_device_fd, [](int, void*) { aex_device_event(); }, nullptr);
+  if (g_device_fd >= 0 && aex_device_event && aex_watch_fd) {
+    aex_watch_fd(g_device_fd, [](int, void*) { aex_device_event(); }, nullptr);
   }
   return runtime.Run();
 }
@@ -625,30 +443,6 @@ using aex::runtime::g_runtime;
 
 extern "C" int aex_emit_output(uint16_t index, const unsigned char* data, size_t len) {
   return g_runtime ? g_runtime->EmitOutput(index, aex::ByteSpan(data, len)) : AEX_ERR_TRANSPORT;
-}
-
-extern "C" int aex_issue_request(uint16_t index, const unsigned char* data, size_t len,
-                                 unsigned char* resp, size_t cap, size_t* resp_len) {
-  if (!g_runtime) return AEX_ERR_TRANSPORT;
-  return g_runtime->IssueRequest(index, aex::ByteSpan(data, len), resp, cap, resp_len);
-}
-
-extern "C" void aex_log(const char* fmt, ...) {
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "[%s#%u] %s\n", g_runtime ? g_runtime->name() : "module",
-          g_runtime ? g_runtime->module_id() : 0, line);
-}
-
-extern "C" int aex_watch_fd(int fd, aex_fd_callback cb, void* ctx) {
-  return g_runtime ? g_runtime->WatchFd(fd, cb, ctx) : AEX_ERR_TRANSPORT;
-}
-
-extern "C" void aex_unwatch_fd(int fd) {
-  if (g_runtime) g_runtime->UnwatchFd(fd);
 }
 
 extern "C" uint32_t aex_module_id(void) { return g_runtime ? g_runtime->module_id() : 0; }

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/crypto.h"
+#include "platform/key_files.h"
 #include "platform/platform.h"
 
 namespace aex::pki {

@@ -20,8 +20,6 @@
 
 namespace aex::wire {
 
-constexpr uint16_t kProtocolVersion = 1;
-constexpr uint32_t kMagic = 0x41455831;  // "AEX1"
 constexpr size_t kFrameHeaderSize = 4;
 constexpr size_t kBodyHeaderSize = 5;
 // A module binary of up to 16 MiB plus its message header.
@@ -68,7 +66,6 @@ enum class MsgType : uint8_t {
   kListModules = 0x40,  // deployer -> node: the modules of a load tag (management.h)
 };
 bool IsKnownType(uint8_t type);
-const char* TypeName(MsgType type);
 
 struct Frame {
   MsgType type;
@@ -78,7 +75,6 @@ struct Frame {
 
 // Appends a complete frame (header included) to `out`.
 void AppendFrame(MsgType type, uint32_t request_id, ByteSpan payload, Bytes* out);
-Bytes EncodeFrame(MsgType type, uint32_t request_id, ByteSpan payload);
 // Reads the 4-byte length header. Fails if the body is too short or too large.
 Status ParseFrameLength(ByteSpan header, uint32_t* body_len);
 // Parses a frame body (type, request id, payload). Fails on an unknown type.

@@ -12,6 +12,14 @@
 
 namespace aex::wire {
 
+constexpr uint16_t kProtocolVersion = 1;
+constexpr uint32_t kMagic = 0x41455831;  // "AEX1"
+
+// Node and deployer only (wire_node.cc): a message type's name, and a whole
+// frame as a new buffer.
+const char* TypeName(MsgType type);
+Bytes EncodeFrame(MsgType type, uint32_t request_id, ByteSpan payload);
+
 // Who opens a connection: the deployer (client) or a peer node.
 enum class PeerRole : uint8_t { kClient = 0, kNode = 1 };
 

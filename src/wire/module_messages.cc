@@ -2,33 +2,12 @@
 
 namespace aex::wire {
 
-Bytes ResultMsg::Encode() const {
-  ByteWriter w(8 + message.size() + payload.size());
-  w.PutU16(static_cast<uint16_t>(code));
-  w.PutString16(message.substr(0, 65535));
+Bytes EncodeResult(const Status& status, ByteSpan payload) {
+  ByteWriter w(8 + status.message().size() + payload.size());
+  w.PutU16(static_cast<uint16_t>(status.code()));
+  w.PutString16(status.message());  // cut at 65535 bytes
   w.PutLengthPrefixed(payload);
   return w.Take();
-}
-
-Result<ResultMsg> ResultMsg::Parse(ByteSpan p) {
-  ByteReader r(p);
-  ResultMsg m;
-  uint16_t code;
-  if (!r.ReadU16(&code) || !r.ReadString16(&m.message) || !r.ReadLengthPrefixed(&m.payload) ||
-      !r.empty()) {
-    return InvalidArgument("malformed RESULT");
-  }
-  m.code = code <= static_cast<uint16_t>(Code::kDisabled) ? static_cast<Code>(code)
-                                                           : Code::kInternal;
-  return m;
-}
-
-Bytes EncodeResult(const Status& status, ByteSpan payload) {
-  ResultMsg m;
-  m.code = status.code();
-  m.message = status.message();
-  m.payload = payload;
-  return m.Encode();
 }
 
 void ModuleOp::AppendTo(Bytes* out) const {

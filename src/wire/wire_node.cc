@@ -4,6 +4,7 @@
 // them: they are not part of the module TCB (scripts/tcb-size).
 
 #include "wire/frame.h"
+#include "wire/management.h"
 #include "wire/module_messages.h"
 
 namespace aex::wire {
@@ -46,6 +47,8 @@ Bytes EncodeFrame(MsgType type, uint32_t request_id, ByteSpan payload) {
   AppendFrame(type, request_id, payload, &out);
   return out;
 }
+
+Bytes ResultMsg::Encode() const { return EncodeResult(ToStatus(), payload); }
 
 Bytes ModuleOp::Encode() const {
   Bytes out;

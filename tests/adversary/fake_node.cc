@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "wire/management.h"
+
 extern char** environ;
 
 namespace aex::adversary {

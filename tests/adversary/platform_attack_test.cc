@@ -21,9 +21,11 @@
 #include <sstream>
 
 #include "deployer/attestation.h"
+#include "platform/key_files.h"
 #include "platform/platform.h"
 #include "platform_test_util.h"
 #include "wire/frame.h"
+#include "wire/management.h"
 #include "wire/module_messages.h"
 
 namespace aex::ptest {

@@ -12,6 +12,7 @@
 #include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/sancus/sancus_keys.h"
+#include "platform/session.h"
 #include "runtime/channel.h"
 
 #include <map>

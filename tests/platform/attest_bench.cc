@@ -18,6 +18,7 @@
 #include "in_process_service.h"
 #include "aex/module.h"
 #include "deployer/attestation.h"
+#include "platform/key_files.h"
 #include "platform/platform.h"
 #include "platform/setup.h"
 #include "platform_test_util.h"
@@ -108,7 +109,7 @@ int Run(int iterations) {
       if (b == Backend::kSgx) {
         auto sigstruct = attest::SignSigstruct(*signer, self);
         if (!sigstruct.ok()) return 1;
-        ctx.sgx_sigstruct = *sigstruct;
+        ctx.sgx_sigstruct_hex = HexEncode(*sigstruct);
       }
       if (!p->Init(ctx).ok()) return 1;
       auto t1 = Clock::now();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "deployer/attestation.h"
+#include "platform/key_files.h"
 #include "platform/platform.h"
 #include "platform_test_util.h"
 #include "attest/issue.h"
@@ -121,13 +122,6 @@ class NodeAttestTest : public ::testing::TestWithParam<BackendCase> {
     AEX_RETURN_IF_ERROR(channel::OpenEvent(*conn, 42, channel::Direction::kBackward, response,
                                            &counter, &plain));
     return std::string(plain.begin(), plain.end());
-  }
-
-  template <typename T>
-  void ExpectRejected(const Result<T>& r, Code code, const std::string& reason) {
-    ASSERT_FALSE(r.ok()) << "attestation succeeded where it must fail (" << reason << ")";
-    EXPECT_EQ(r.status().code(), code) << r.status().ToString();
-    EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().ToString();
   }
 
   // The reason a symmetric backend gives for evidence that does not verify.

@@ -3,12 +3,16 @@
 // real connected process.
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include "in_process_service.h"
+#include "platform/key_files.h"
 #include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/service_link.h"
+#include "platform/sgx/sgx_sign.h"
 #include "platform_service/peer.h"
 #include "platform_service/service_wire.h"
 #include "platform_test_util.h"
@@ -69,11 +73,26 @@ TEST(ServiceWire, RequestsRoundTripAndParseStrictly) {
   longer.push_back(0);
   EXPECT_FALSE(tee::ParseServiceRequest(longer).ok());
   Bytes bad_version = wire;
-  bad_version[0] = 2;
+  bad_version[0] = tee::kServiceVersion + 1;
   EXPECT_FALSE(tee::ParseServiceRequest(bad_version).ok());
   Bytes bad_uuid_len = wire;
   bad_uuid_len[9] = 5;  // u8 version, op, backend | u32 id | u16 vendor | u8 uuid_len
   EXPECT_FALSE(tee::ParseServiceRequest(bad_uuid_len).ok());
+}
+
+TEST(ServiceWire, EinitCarriesTheSigstructTextVerbatim) {
+  ServiceRequest q;
+  q.op = ServiceOp::kEinit;
+  q.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  for (const std::string& text : {std::string(), std::string(2 * tee::sgx::kMaxSigstruct, 'a'),
+                                  std::string("not hex at all")}) {
+    q.sigstruct_hex = text;
+    Bytes wire = tee::EncodeServiceRequest(q);
+    auto back = tee::ParseServiceRequest(wire);
+    PT_ASSERT_OK(back);
+    EXPECT_EQ(back->sigstruct_hex, text);
+    EXPECT_EQ(tee::EncodeServiceRequest(*back), wire);
+  }
 }
 
 TEST(ServiceWire, ErrorsTravelWithTheirCode) {
@@ -122,7 +141,72 @@ TEST(PlatformService, AnswersForTheMeasuredProcessOnly) {
   q.flags = 0;
   EXPECT_FALSE(link.Call(q).ok());
   q.flags = tee::kEvidenceSimulated;
-  PT_ASSERT_OK(link.Call(q));
+  ExpectRejected(link.Call(q), Code::kFailedPrecondition, "EINIT");  // not initialised
+}
+
+// A SIGSTRUCT (sgx_keys.h) over `measurement` by a fresh P-256 signer, as hex;
+// *spki is the signer's public key.
+std::string MakeSigstruct(const crypto::Digest& measurement, Bytes* spki) {
+  tee::sgx::Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  unsigned char* der = nullptr;
+  int len = key ? i2d_PUBKEY(key.get(), &der) : -1;
+  if (len <= 0) return "";
+  spki->assign(der, der + len);
+  OPENSSL_free(der);
+  auto signature = tee::sgx::EcdsaSign(key.get(), tee::sgx::SigstructMessage(measurement));
+  if (!signature.ok()) return "";
+  ByteWriter w;
+  w.PutLengthPrefixed(*spki);
+  w.PutLengthPrefixed(*signature);
+  return HexEncode(w.bytes());
+}
+
+// EINIT is the platform's: it checks the SIGSTRUCT against its own
+// measurement of the caller, answers once per connection, and the MRSIGNER
+// it fixes is the one every later quote carries, whatever the caller asks.
+TEST(PlatformService, EinitChecksTheSigstructOnceAndFixesMrsigner) {
+  TempDir dir;
+  InProcessService service(dir / "node.key", dir / "node.platform", dir / "p.sock");
+  PT_ASSERT_OK(service.Start());
+  auto self = tee::MeasureSelf();
+  PT_ASSERT_OK(self);
+  Bytes spki, other_spki;
+  const std::string good = MakeSigstruct(*self, &spki);
+  const std::string wrong = MakeSigstruct(crypto::Sha256(AsBytes("another binary")), &other_spki);
+  ASSERT_FALSE(good.empty());
+  tee::ServiceLink link;
+  PT_ASSERT_OK(link.Connect(service.socket()));
+  ServiceRequest q;
+  q.op = ServiceOp::kEinit;
+  q.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  for (const std::string& bad : {std::string(), std::string("zz"), good.substr(0, 40)}) {
+    q.sigstruct_hex = bad;
+    ExpectRejected(link.Call(q), Code::kFailedPrecondition, "EINIT failed");
+  }
+  q.sigstruct_hex = wrong;
+  ExpectRejected(link.Call(q), Code::kAuthFailed, "EINIT failed");
+  q.sigstruct_hex = good;
+  q.backend = static_cast<uint8_t>(tee::Backend::kNative);
+  EXPECT_FALSE(link.Call(q).ok());  // sgx only
+  q.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  auto signer = link.Call(q);
+  PT_ASSERT_OK(signer);
+  EXPECT_EQ(*signer, spki);
+  ExpectRejected(link.Call(q), Code::kFailedPrecondition, "already initialised");
+  ServiceRequest quote;
+  quote.op = ServiceOp::kQuote;
+  quote.backend = static_cast<uint8_t>(tee::Backend::kSgx);
+  quote.flags = tee::kEvidenceSimulated;
+  auto answer = link.Call(quote);
+  PT_ASSERT_OK(answer);
+  ByteReader r(*answer);
+  ByteSpan body, mrenclave, mrsigner;
+  ASSERT_TRUE(r.ReadLengthPrefixed(&body));
+  ByteReader b(body);  // u8 version | u8 flags | u32 id | u64 instance | MRENCLAVE | MRSIGNER
+  ASSERT_TRUE(b.Skip(1 + 1 + 4 + 8) && b.ReadBytes(32, &mrenclave) && b.ReadBytes(32, &mrsigner));
+  EXPECT_TRUE(std::equal(mrenclave.begin(), mrenclave.end(), self->begin()));
+  const crypto::Digest expected = crypto::Sha256(spki);
+  EXPECT_TRUE(std::equal(mrsigner.begin(), mrsigner.end(), expected.begin()));
 }
 
 }  // namespace

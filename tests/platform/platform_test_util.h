@@ -33,6 +33,14 @@
 
 namespace aex::ptest {
 
+// r failed with `code` and a message containing `reason`.
+template <typename T>
+void ExpectRejected(const Result<T>& r, Code code, const std::string& reason) {
+  ASSERT_FALSE(r.ok()) << "succeeded where it must fail (" << reason << ")";
+  EXPECT_EQ(r.status().code(), code) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().ToString();
+}
+
 #define PT_ASSERT_OK(expr)                                              \
   do {                                                                  \
     const auto& pt_r_ = (expr);                                         \

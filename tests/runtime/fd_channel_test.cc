@@ -3,6 +3,7 @@
 // read, large frames, bad length headers and a closed peer.
 
 #include "runtime/fd_channel.h"
+#include "wire/management.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

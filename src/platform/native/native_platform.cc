@@ -5,6 +5,7 @@
 #include "platform/native/native_keys.h"
 #include "platform/platform.h"
 #include "platform/service_link.h"
+#include "platform/session.h"
 
 namespace aex::tee {
 namespace {

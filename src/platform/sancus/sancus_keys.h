@@ -31,6 +31,7 @@
 #define AEX_PLATFORM_SANCUS_SANCUS_KEYS_H_
 
 #include "crypto/crypto.h"
+#include "platform/sancus/sancus_session.h"
 
 namespace aex::tee {
 
@@ -43,10 +44,6 @@ crypto::Key SancusVendorKey(const crypto::Key& node_key, uint16_t vendor_id);
 // platform service; 0 (real hardware) gives K_N,SP,SM itself.
 crypto::Key SancusModuleKey(const crypto::Key& vendor_key, const crypto::Digest& measurement,
                             uint8_t flags);
-Bytes SancusEvidence(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
-                     ByteSpan request);
-crypto::Key SancusSessionKey(const crypto::Key& module_key, uint32_t module_id, ByteSpan header,
-                             ByteSpan request);
 
 }  // namespace aex::tee
 

@@ -6,7 +6,8 @@
 
 #include "platform/platform.h"
 #include "platform/service_link.h"
-#include "platform/sancus/sancus_keys.h"
+#include "platform/sancus/sancus_session.h"
+#include "platform/session.h"
 
 namespace aex::tee {
 namespace {

@@ -3,22 +3,14 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <cstring>
-
 namespace aex::tee::sgx {
 
 void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 
-Pkey ParseP256PublicKey(ByteSpan spki) {
+Pkey ParsePublicKey(ByteSpan spki) {
   const unsigned char* p = spki.data();
   Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
-  char group[32] = {0};
-  size_t len = 0;
-  if (!key || p != spki.data() + spki.size() || !EVP_PKEY_is_a(key.get(), "EC") ||
-      !EVP_PKEY_get_group_name(key.get(), group, sizeof group, &len) ||
-      strcmp(group, "prime256v1") != 0) {
-    return nullptr;
-  }
+  if (!key || p != spki.data() + spki.size()) return nullptr;
   return key;
 }
 
@@ -29,18 +21,6 @@ bool EcdsaVerify(EVP_PKEY* key, ByteSpan data, ByteSpan signature_der) {
                              data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
-}
-
-Result<Bytes> EcdsaSign(EVP_PKEY* key, ByteSpan data) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Bytes sig(kMaxSignature);
-  size_t len = sig.size();
-  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-            EVP_DigestSign(ctx, sig.data(), &len, data.data(), data.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return Internal("ECDSA signing failed");
-  sig.resize(len);
-  return sig;
 }
 
 Status X25519Keypair(X25519Key* private_key, X25519Key* public_key) {
@@ -77,13 +57,6 @@ Result<crypto::Key> DeriveSgxModuleKey(const X25519Key& private_key, ByteSpan pe
   crypto::Wipe(shared);
   if (!s.ok()) return s;
   return key;
-}
-
-Bytes SigstructMessage(const crypto::Digest& mrenclave) {
-  ByteWriter w(64);
-  w.PutBytes(AsBytes("aex/sgx/sigstruct/v1"));
-  w.PutBytes(mrenclave);
-  return w.Take();
 }
 
 Bytes RequestMessage(uint32_t module_id, ByteSpan deployer_pub, ByteSpan nonce) {

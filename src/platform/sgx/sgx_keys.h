@@ -34,6 +34,9 @@
 //                     info = SHA-256(request || body))[0..16),
 // the session key: both X25519 keys are fresh per attestation.
 
+// What an enclave links is declared here; the platform service's and the
+// deployer's side (files, quote version, signing) in sgx_sign.h.
+
 #ifndef AEX_PLATFORM_SGX_SGX_KEYS_H_
 #define AEX_PLATFORM_SGX_SGX_KEYS_H_
 
@@ -46,12 +49,7 @@ typedef struct evp_pkey_st EVP_PKEY;
 
 namespace aex::tee::sgx {
 
-inline constexpr char kRootCaFile[] = "sgx_root_ca.pem";
-inline constexpr char kQeCertFile[] = "sgx_qe_cert.der";
-inline constexpr char kQeKeyFile[] = "sgx_qe_key.der";
-inline constexpr uint8_t kQuoteVersion = 2;
-inline constexpr size_t kMaxSpki = 512, kMaxSignature = 256, kMaxCert = 8192;
-inline constexpr size_t kMaxSigstruct = 8 + kMaxSpki + kMaxSignature;
+inline constexpr size_t kMaxSignature = 256, kMaxCert = 8192;
 
 using X25519Key = std::array<uint8_t, 32>;
 struct PkeyFree {
@@ -59,17 +57,17 @@ struct PkeyFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// A P-256 public key from DER SubjectPublicKeyInfo, or null.
-Pkey ParseP256PublicKey(ByteSpan spki);
+// A public key from DER SubjectPublicKeyInfo (nothing after it), or null.
+// An enclave takes its signer's key from the platform's EINIT, which checked
+// it is P-256 (ParseP256PublicKey, sgx_sign.h).
+Pkey ParsePublicKey(ByteSpan spki);
 bool EcdsaVerify(EVP_PKEY* key, ByteSpan data, ByteSpan signature_der);
-Result<Bytes> EcdsaSign(EVP_PKEY* key, ByteSpan data);
 
 Status X25519Keypair(X25519Key* private_key, X25519Key* public_key);
 // HKDF over the X25519 shared secret, bound to the whole transcript.
 Result<crypto::Key> DeriveSgxModuleKey(const X25519Key& private_key, ByteSpan peer_public,
                                        ByteSpan request, ByteSpan quote_body);
 
-Bytes SigstructMessage(const crypto::Digest& mrenclave);
 Bytes RequestMessage(uint32_t module_id, ByteSpan deployer_pub, ByteSpan nonce);
 crypto::Digest ReportData(ByteSpan module_pub, ByteSpan request);
 

@@ -1,24 +1,24 @@
-// The simulated SGX platform. What hardware does, done here in software in the
-// module's own process (no hardware protection; docs/tee.md):
+// The simulated SGX platform. What hardware does, done here in software (no
+// hardware protection; docs/tee.md), by the node's platform service
+// (aex-platform), the simulated CPU and quoting enclave:
 //   - measurement: MRENCLAVE = SHA-256 of the module binary, taken by the
-//     platform itself;
+//     platform service from the kernel;
 //   - EINIT, at start: the SIGSTRUCT (the vendor's public key and its
 //     signature over MRENCLAVE) that the deployer made at deploy time and
-//     the node passed with the load must verify over the MRENCLAVE the
-//     platform service measured; it fixes MRSIGNER for the life of the
-//     instance. Without a valid one the enclave attests for nobody. Every
-//     attestation request must be signed by that same signer: only the
-//     enclave's vendor can make it establish a key, and no one can change
-//     MRSIGNER by attesting first;
+//     the node passed with the load goes to the platform service, as a
+//     loader hands it to the CPU; the service checks it against its own
+//     measurement and fixes MRSIGNER for the life of the instance. Without a
+//     valid one the enclave attests for nobody;
 //   - quoting: report (MRENCLAVE, MRSIGNER, flags, module id, report data)
 //     signed with the platform's quoting key, whose certificate chains to the
 //     platform's root CA. Real SGX produces an EREPORT that the quoting enclave
-//     checks and signs; here the simulated quoting enclave is the node's
-//     platform service (aex-platform), which measures this process itself and
-//     alone holds the quoting key.
-// The session key K_s comes out of an X25519 key agreement with a fresh
-// ephemeral key per Attest, bound to the quote: null until the first
-// successful attestation, new with every one.
+//     checks and signs; here the service fills in MRENCLAVE and MRSIGNER
+//     itself and alone holds the quoting key.
+// What the enclave itself checks: every attestation request must be signed by
+// the signer EINIT fixed (whose key the platform returns), so only the
+// enclave's vendor can make it establish a key. The session key K_s comes out
+// of an X25519 key agreement with a fresh ephemeral key per Attest, bound to
+// the quote: null until the first successful attestation, new with every one.
 
 #include <string_view>
 
@@ -39,23 +39,26 @@ class SgxPlatform final : public Platform {
   Status Init(const ModuleContext& ctx) override {
     module_id_ = ctx.module_id;
     debug_ = ctx.sgx_debug;
-    // MRENCLAVE as the platform measured this process (EINIT checks it).
     AEX_RETURN_IF_ERROR(link_.Connect(ctx.platform_socket));
     ServiceRequest q;
-    q.op = ServiceOp::kMeasure;
+    q.op = ServiceOp::kEinit;
     q.backend = static_cast<uint8_t>(Backend::kSgx);
     q.module_id = module_id_;
-    AEX_ASSIGN_OR_RETURN(Bytes m, link_.Call(q));
-    if (m.size() != mrenclave_.size()) return Status(Code::kProtocol, "bad measurement");
-    std::copy(m.begin(), m.end(), mrenclave_.begin());
-    Bytes sigstruct = ctx.sgx_sigstruct;
-    if (sigstruct.empty()) HexDecode(ctx.sgx_sigstruct_hex, &sigstruct);  // bad: EINIT fails
-    einit_ = Einit(sigstruct);
+    q.sigstruct_hex = ctx.sgx_sigstruct_hex;
+    // A failed EINIT leaves the module running but unable to attest, so
+    // that the deployer learns why.
+    auto spki = link_.Call(q);
+    if (!spki.ok()) {
+      einit_ = spki.status();
+      return Status::Ok();
+    }
+    signer_ = sgx::ParsePublicKey(*spki);  // EINIT checked it is P-256
+    if (!signer_) einit_ = Status(Code::kProtocol, "EINIT failed: bad signer key from the platform");
     return Status::Ok();
   }
 
   Result<Bytes> Attest(ByteSpan request) override {
-    if (!einit_.ok()) return einit_;
+    if (!signer_) return einit_;
     ByteReader r(request);
     ByteSpan peer, nonce, request_sig;
     if (!r.ReadBytes(32, &peer) || !r.ReadBytes(32, &nonce) ||
@@ -87,29 +90,8 @@ class SgxPlatform final : public Platform {
   const crypto::Key* session_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
-  // EINIT: the SIGSTRUCT from the loader (untrusted) must sign this
-  // enclave's MRENCLAVE; its key becomes MRSIGNER and the only key whose
-  // attestation requests this instance answers.
-  Status Einit(ByteSpan sigstruct) {
-    ByteReader r(sigstruct);
-    ByteSpan spki, signature;
-    if (!r.ReadLengthPrefixed(&spki, sgx::kMaxSpki) ||
-        !r.ReadLengthPrefixed(&signature, sgx::kMaxSignature) || !r.empty()) {
-      return FailedPrecondition(
-          "EINIT failed: no well-formed SIGSTRUCT was loaded with the enclave");
-    }
-    signer_ = sgx::ParseP256PublicKey(spki);
-    if (!signer_ ||
-        !sgx::EcdsaVerify(signer_.get(), sgx::SigstructMessage(mrenclave_), signature)) {
-      signer_.reset();
-      return AuthFailed("EINIT failed: the SIGSTRUCT does not sign this enclave's MRENCLAVE");
-    }
-    mrsigner_ = crypto::Sha256(spki);
-    return Status::Ok();
-  }
-
   // The quoting enclave's answer (len|body len|signature): the platform
-  // service fills in MRENCLAVE from its own measurement and signs.
+  // service fills in MRENCLAVE and MRSIGNER and signs.
   Result<Bytes> QuoteFor(const X25519Key& pub, ByteSpan request) {
     ServiceRequest q;
     q.op = ServiceOp::kQuote;
@@ -117,7 +99,6 @@ class SgxPlatform final : public Platform {
     q.module_id = module_id_;
     q.flags = kEvidenceSimulated | (debug_ ? kEvidenceDebug : 0);
     q.instance_id = instance_id_;
-    q.mrsigner = mrsigner_;
     q.report_data = sgx::ReportData(pub, request);
     std::copy(pub.begin(), pub.end(), q.module_pub.begin());
     return link_.Call(q);
@@ -126,9 +107,8 @@ class SgxPlatform final : public Platform {
   uint32_t module_id_ = 0;
   bool debug_ = false;
   ServiceLink link_;
-  crypto::Digest mrenclave_{}, mrsigner_{};
   Status einit_ = FailedPrecondition("EINIT failed: the enclave was not initialised");
-  sgx::Pkey signer_;  // fixed at EINIT
+  sgx::Pkey signer_;  // the SIGSTRUCT's key, fixed at EINIT
   crypto::Key key_{};
   bool ready_ = false;
 };

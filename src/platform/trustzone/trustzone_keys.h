@@ -27,22 +27,18 @@
 #ifndef AEX_PLATFORM_TRUSTZONE_TRUSTZONE_KEYS_H_
 #define AEX_PLATFORM_TRUSTZONE_TRUSTZONE_KEYS_H_
 
-#include <array>
-#include <string_view>
+#include <string>
 
 #include "crypto/crypto.h"
+#include "platform/trustzone/trustzone_uuid.h"
 
 namespace aex::tee {
 
-using Uuid = std::array<uint8_t, 16>;
-
-Uuid TaUuid(std::string_view module_name);
 std::string UuidString(const Uuid& uuid);
 crypto::Digest TrustZoneVendorKey(ByteSpan huk, uint16_t vendor_id);
 crypto::Key TrustZoneModuleKey(ByteSpan vendor_key, const Uuid& uuid,
                                const crypto::Digest& measurement, uint32_t module_id,
                                uint8_t flags);
-inline constexpr char kTrustZoneLabel[] = "aex/trustzone/v2";
 
 }  // namespace aex::tee
 

@@ -9,7 +9,8 @@
 #include "aex/module.h"
 #include "platform/platform.h"
 #include "platform/service_link.h"
-#include "platform/trustzone/trustzone_keys.h"
+#include "platform/session.h"
+#include "platform/trustzone/trustzone_uuid.h"
 
 extern "C" const aex_module_desc aex_module;  // generated glue: the TA's name
 

@@ -1,0 +1,19 @@
+// aex_log (aex/module.h) in an object of its own: a module that never logs
+// does not link it.
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "runtime/runtime_internal.h"
+
+using aex::runtime::g_runtime;
+
+extern "C" void aex_log(const char* fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "[%s#%u] %s\n", g_runtime ? g_runtime->name() : "module",
+          g_runtime ? g_runtime->module_id() : 0, line);
+}
