@@ -1,0 +1,257 @@
+// DCAP quote verification and enclave policy (contract in verifier.h).
+
+#include "attest/dcap/verifier.h"
+
+#include <algorithm>
+
+#include "attest/dcap/tcb.h"
+#include "crypto/crypto.h"
+
+namespace aex::dcap {
+namespace {
+
+constexpr uint8_t kIntelRootKey[64] = {
+    0x0b, 0xa9, 0xc4, 0xc0, 0xc0, 0xc8, 0x61, 0x93, 0xa3, 0xfe, 0x23, 0xd6,
+    0xb0, 0x2c, 0xda, 0x10, 0xa8, 0xbb, 0xd4, 0xe8, 0x8e, 0x48, 0xb4, 0x45,
+    0x85, 0x61, 0xa3, 0x6e, 0x70, 0x55, 0x25, 0xf5, 0x67, 0x91, 0x8e, 0x2e,
+    0xdc, 0x88, 0xe4, 0x0d, 0x86, 0x0b, 0xd0, 0xcc, 0x4e, 0xe2, 0x6a, 0xac,
+    0xc9, 0x88, 0xe5, 0x05, 0xa9, 0x53, 0x55, 0x8c, 0x45, 0x3f, 0x6b, 0x09,
+    0x04, 0xae, 0x73, 0x94,
+};
+
+Status Fail(const char* reason, const std::string& detail, Code code = Code::kAuthFailed) {
+  return Status(code, std::string("dcap: ") + reason + ": " + detail);
+}
+// A failure whose message already starts with its reason (tcb.cc).
+Status Prefixed(const Status& s) { return s.ok() ? s : Status(s.code(), "dcap: " + s.message()); }
+
+// What the collateral's DER and PEM become once parsed.
+struct ParsedCrls {
+  X509CrlPtr root_ca;
+  X509CrlPtr pck;
+};
+
+Result<ParsedCrls> ParseCrls(const Collateral& c) {
+  auto root = ParseCrlDer(c.root_ca_crl);
+  if (!root.ok()) return Fail(reason::kCollateral, "root_ca_crl: " + root.status().message());
+  auto pck = ParseCrlDer(c.pck_crl);
+  if (!pck.ok()) return Fail(reason::kCollateral, "pck_crl: " + pck.status().message());
+  return ParsedCrls{std::move(*root), std::move(*pck)};
+}
+
+// A chain failure's reason: revocation and CRL windows have their own.
+Status ChainFailure(const char* why, const Status& s, int err) {
+  if (err == X509_V_ERR_CERT_REVOKED) return Fail(reason::kPckRevoked, s.message());
+  if (err == X509_V_ERR_CRL_HAS_EXPIRED || err == X509_V_ERR_CRL_NOT_YET_VALID) {
+    return Fail(reason::kCrlWindow, s.message());
+  }
+  return Fail(why, s.message());
+}
+
+// A PEM chain from the collateral, validated to the pinned root with the root
+// CA CRL; returns its leaf's public key holder (the chain).
+Result<std::vector<X509Ptr>> VerifyIssuerChain(const char* why, const std::string& pem,
+                                               X509_CRL* root_crl, const VerifyOptions& o) {
+  auto chain = ParsePemChain(pem);
+  if (!chain.ok()) return Fail(why, chain.status().message());
+  int err = X509_V_OK;
+  Status s = VerifyChain(*chain, {o.root, {root_crl}, true, o.at}, &err);
+  if (!s.ok()) return ChainFailure(why, s, err);
+  return std::move(*chain);
+}
+
+// The PCK chain of the quote; with CRLs (collateral) also revocation.
+Result<std::vector<X509Ptr>> VerifyPckChain(const Quote& q, const ParsedCrls* crls,
+                                            const Collateral* c, const VerifyOptions& o) {
+  std::string_view pem(reinterpret_cast<const char*>(q.cert_data.data()), q.cert_data.size());
+  auto chain = ParsePemChain(pem);
+  if (!chain.ok()) return Fail(reason::kPckChain, chain.status().message());
+  ChainCheck check{o.root, {}, false, o.at};
+  if (crls) {
+    check.crls = {crls->root_ca.get(), crls->pck.get()};
+    check.check_crls = true;
+  }
+  int err = X509_V_OK;
+  Status s = VerifyChain(*chain, check, &err);
+  if (!s.ok()) return ChainFailure(reason::kPckChain, s, err);
+  if (crls) {
+    AEX_RETURN_IF_ERROR(
+        VerifyIssuerChain(reason::kPckCrlIssuer, c->pck_crl_issuer_chain, crls->root_ca.get(), o)
+            .status());
+  }
+  return std::move(*chain);
+}
+
+// Steps 4-6: QE report signature, QE report data, quote signature.
+Status VerifySignatures(const Quote& q, X509* pck) {
+  Bytes qe_report;
+  {
+    ByteWriter w(kReportBodySize);
+    EncodeReportBody(q.qe_report, &w);
+    qe_report = w.Take();
+  }
+  if (!VerifyRawEcdsa(X509_get0_pubkey(pck), qe_report, q.qe_report_signature).ok()) {
+    return Fail(reason::kQeReportSignature, "the QE report is not signed by the PCK key");
+  }
+  Bytes hashed(q.attestation_key.begin(), q.attestation_key.end());
+  hashed.insert(hashed.end(), q.qe_auth_data.begin(), q.qe_auth_data.end());
+  crypto::Digest digest = crypto::Sha256(hashed);
+  std::array<uint8_t, 64> expected{};
+  std::copy(digest.begin(), digest.end(), expected.begin());
+  if (!crypto::Equal(expected, q.qe_report.report_data)) {
+    return Fail(reason::kQeReportData,
+                "QE report data is not SHA-256(attestation key || QE auth data) || zeros");
+  }
+  auto ak = P256KeyFromRaw(q.attestation_key);
+  if (!ak.ok()) return Fail(reason::kAttestationKey, ak.status().message());
+  if (!VerifyRawEcdsa(ak->get(), SignedPart(q), q.signature).ok()) {
+    return Fail(reason::kQuoteSignature, "header and report body are not signed by the "
+                                         "attestation key");
+  }
+  return Status::Ok();
+}
+
+// A signed JSON document of the collateral: chain, signature, window.
+Status VerifyDocument(const char* chain_reason, const char* sig_reason, const char* window_reason,
+                      const std::string& issuer_chain, const std::string& body, ByteSpan sig,
+                      time_t issue, time_t next_update, X509_CRL* root_crl,
+                      const VerifyOptions& o) {
+  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain,
+                       VerifyIssuerChain(chain_reason, issuer_chain, root_crl, o));
+  if (!VerifyRawEcdsa(X509_get0_pubkey(chain.front().get()), AsBytes(body), sig).ok()) {
+    return Fail(sig_reason, "the signature does not verify with the signing certificate");
+  }
+  if (o.at < issue || o.at > next_update) {
+    return Fail(window_reason, "verification time " + FormatRfc3339(o.at) + " is outside [" +
+                                   FormatRfc3339(issue) + ", " + FormatRfc3339(next_update) + "]");
+  }
+  return Status::Ok();
+}
+
+Result<TcbInfo> CheckTcbInfo(const Collateral& c, const SgxExtension& pck, X509_CRL* root_crl,
+                             const VerifyOptions& o) {
+  auto info = ParseTcbInfo(c.tcb_info);
+  if (!info.ok()) return Fail(reason::kCollateral, info.status().message());
+  AEX_RETURN_IF_ERROR(VerifyDocument(reason::kTcbInfoChain, reason::kTcbInfoSignature,
+                                     reason::kTcbInfoWindow, c.tcb_info_issuer_chain, c.tcb_info,
+                                     c.tcb_info_signature, info->issue_date, info->next_update,
+                                     root_crl, o));
+  if (info->fmspc != pck.fmspc || info->pce_id != pck.pce_id) {
+    return Fail(reason::kTcbInfoMismatch, "the TCB info is for FMSPC " + HexEncode(info->fmspc) +
+                                              ", PCE-ID " + HexEncode(info->pce_id) +
+                                              "; the PCK certificate's are " +
+                                              HexEncode(pck.fmspc) + ", " + HexEncode(pck.pce_id));
+  }
+  return std::move(*info);
+}
+
+Result<QeIdentity> CheckQeIdentityDoc(const Collateral& c, X509_CRL* root_crl,
+                                      const VerifyOptions& o) {
+  auto id = ParseQeIdentity(c.qe_identity);
+  if (!id.ok()) return Fail(reason::kCollateral, id.status().message());
+  AEX_RETURN_IF_ERROR(VerifyDocument(reason::kQeIdentityChain, reason::kQeIdentitySignature,
+                                     reason::kQeIdentityWindow, c.qe_identity_issuer_chain,
+                                     c.qe_identity, c.qe_identity_signature, id->issue_date,
+                                     id->next_update, root_crl, o));
+  if (id->id != "QE") {
+    return Fail(reason::kCollateral, "qe_identity: id \"" + id->id + "\" is not QE");
+  }
+  return std::move(*id);
+}
+
+// Steps 7-8.
+Status EvaluateTcb(const Quote& q, const Collateral& c, X509_CRL* root_crl,
+                   const VerifyOptions& o, Verdict* v) {
+  AEX_ASSIGN_OR_RETURN(TcbInfo info, CheckTcbInfo(c, v->pck, root_crl, o));
+  AEX_ASSIGN_OR_RETURN(QeIdentity qe, CheckQeIdentityDoc(c, root_crl, o));
+  AEX_RETURN_IF_ERROR(Prefixed(CheckQeIdentity(qe, q.qe_report)));
+  auto qe_level = MatchQeTcbLevel(qe, q.qe_report.isv_svn);
+  if (!qe_level.ok()) return Prefixed(qe_level.status());
+  auto level = MatchTcbLevel(info, v->pck);
+  if (!level.ok()) return Prefixed(level.status());
+  v->platform_tcb_status = (*level)->status;
+  v->qe_tcb_status = (*qe_level)->status;
+  v->tcb_status = ConvergeTcbStatus(v->platform_tcb_status, v->qe_tcb_status);
+  v->advisory_ids = (*level)->advisory_ids;
+  for (const std::string& a : (*qe_level)->advisory_ids) {
+    if (std::find(v->advisory_ids.begin(), v->advisory_ids.end(), a) == v->advisory_ids.end()) {
+      v->advisory_ids.push_back(a);
+    }
+  }
+  v->collateral_checked = true;
+  return Status::Ok();
+}
+
+}  // namespace
+
+EvpPkeyPtr IntelSgxRootKey() {
+  auto key = P256KeyFromRaw(ByteSpan(kIntelRootKey, sizeof kIntelRootKey));
+  return key.ok() ? std::move(*key) : nullptr;
+}
+
+Result<Verdict> VerifyQuote(ByteSpan quote_bytes, const Collateral* collateral,
+                            const VerifyOptions& options) {
+  auto parsed = ParseQuote(quote_bytes);
+  if (!parsed.ok()) {
+    return Fail(reason::kQuoteFormat, parsed.status().message(), Code::kInvalidArgument);
+  }
+  const Quote& q = *parsed;
+  if (q.header.qe_vendor_id != kIntelQeVendorId) {
+    return Fail(reason::kQeVendor, "the QE vendor id is not Intel's");
+  }
+  EvpPkeyPtr intel;
+  VerifyOptions o = options;
+  if (!o.root) {
+    intel = IntelSgxRootKey();
+    o.root = intel.get();
+  }
+  std::optional<ParsedCrls> crls;
+  if (collateral) {
+    AEX_ASSIGN_OR_RETURN(crls, ParseCrls(*collateral));
+  }
+  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain,
+                       VerifyPckChain(q, crls ? &*crls : nullptr, collateral, o));
+  Verdict v;
+  auto ext = SgxExtensionOf(chain.front().get());
+  if (!ext.ok()) return Fail(reason::kPckExtension, ext.status().message());
+  v.pck = *ext;
+  AEX_RETURN_IF_ERROR(VerifySignatures(q, chain.front().get()));
+  v.header = q.header;
+  v.report = q.report;
+  if (collateral) {
+    AEX_RETURN_IF_ERROR(EvaluateTcb(q, *collateral, crls->root_ca.get(), o, &v));
+  }
+  return v;
+}
+
+Status CheckPolicy(const Verdict& v, const Policy& p) {
+  auto deny = [](const char* what, const std::string& detail) {
+    return Status(Code::kPermissionDenied, std::string("dcap: policy-") + what + ": " + detail);
+  };
+  bool tcb_ok = v.tcb_status == TcbStatus::kUnknown
+                    ? p.allow_unknown_tcb
+                    : std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(),
+                                v.tcb_status) != p.accepted_tcb_statuses.end();
+  if (!tcb_ok) {
+    return deny("tcb-status", std::string("TCB status ") + TcbStatusName(v.tcb_status) +
+                                  " is not accepted");
+  }
+  if (v.report.debug() && !p.allow_debug) return deny("debug", "the enclave is a debug enclave");
+  if (p.isv_prod_id && v.report.isv_prod_id != *p.isv_prod_id) {
+    return deny("isv-prod-id", "ISVPRODID " + std::to_string(v.report.isv_prod_id) + " is not " +
+                                   std::to_string(*p.isv_prod_id));
+  }
+  if (v.report.isv_svn < p.min_isv_svn) {
+    return deny("isv-svn", "ISVSVN " + std::to_string(v.report.isv_svn) + " is below " +
+                               std::to_string(p.min_isv_svn));
+  }
+  if (p.mr_signer && v.report.mr_signer != *p.mr_signer) {
+    return deny("mrsigner", "MRSIGNER " + HexEncode(v.report.mr_signer) + " is not expected");
+  }
+  if (p.mr_enclave && v.report.mr_enclave != *p.mr_enclave) {
+    return deny("mrenclave", "MRENCLAVE " + HexEncode(v.report.mr_enclave) + " is not expected");
+  }
+  return Status::Ok();
+}
+
+}  // namespace aex::dcap

@@ -1,0 +1,59 @@
+// Test helpers for the DCAP tests: the checked-in real quote and collateral
+// (tests/attest/testdata/dcap/, see its README) and reason matching.
+
+#ifndef AEX_TESTS_ATTEST_DCAP_TEST_UTIL_H_
+#define AEX_TESTS_ATTEST_DCAP_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "attest/dcap/collateral.h"
+#include "attest/dcap/verifier.h"
+
+namespace aex::dcap::testing {
+
+inline std::string ReadTestFile(const std::string& name) {
+  std::ifstream in(std::string(AEX_DCAP_TESTDATA) + "/" + name, std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+inline Bytes RealQuote() {
+  std::string s = ReadTestFile("sgx_quote.bin");
+  return Bytes(s.begin(), s.end());
+}
+
+inline Collateral RealCollateral() {
+  auto c = ParseCollateral(ReadTestFile("sgx_quote_collateral.json"));
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : Collateral{};
+}
+
+inline time_t At(const char* rfc3339) {
+  auto t = ParseRfc3339(rfc3339);
+  EXPECT_TRUE(t.ok()) << rfc3339;
+  return t.ok() ? *t : 0;
+}
+
+// The certificates a quote carries.
+inline std::vector<X509Ptr> PckChainOf(const Quote& q) {
+  auto chain = ParsePemChain(
+      std::string_view(reinterpret_cast<const char*>(q.cert_data.data()), q.cert_data.size()));
+  EXPECT_TRUE(chain.ok()) << chain.status().message();
+  return chain.ok() ? std::move(*chain) : std::vector<X509Ptr>{};
+}
+
+// The reason name of a failure: the word after "dcap: ".
+inline std::string ReasonOf(const Status& s) {
+  const std::string& m = s.message();
+  if (m.rfind("dcap: ", 0) != 0) return "(no reason: " + m + ")";
+  size_t end = m.find(':', 6);
+  return m.substr(6, end == std::string::npos ? std::string::npos : end - 6);
+}
+
+}  // namespace aex::dcap::testing
+
+#endif  // AEX_TESTS_ATTEST_DCAP_TEST_UTIL_H_
