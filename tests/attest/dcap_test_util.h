@@ -46,13 +46,7 @@ inline std::vector<X509Ptr> PckChainOf(const Quote& q) {
   return chain.ok() ? std::move(*chain) : std::vector<X509Ptr>{};
 }
 
-// The reason name of a failure: the word after "dcap: ".
-inline std::string ReasonOf(const Status& s) {
-  const std::string& m = s.message();
-  if (m.rfind("dcap: ", 0) != 0) return "(no reason: " + m + ")";
-  size_t end = m.find(':', 6);
-  return m.substr(6, end == std::string::npos ? std::string::npos : end - 6);
-}
+inline std::string ReasonOf(const Status& s) { return FailureReason(s); }
 
 }  // namespace aex::dcap::testing
 

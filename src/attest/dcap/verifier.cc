@@ -184,6 +184,13 @@ Status EvaluateTcb(const Quote& q, const Collateral& c, X509_CRL* root_crl,
 
 }  // namespace
 
+std::string FailureReason(const Status& s) {
+  const std::string& m = s.message();
+  if (s.ok()) return "";
+  if (m.rfind("dcap: ", 0) != 0) return m;
+  return m.substr(6, m.find(':', 6) - 6);
+}
+
 EvpPkeyPtr IntelSgxRootKey() {
   auto key = P256KeyFromRaw(ByteSpan(kIntelRootKey, sizeof kIntelRootKey));
   return key.ok() ? std::move(*key) : nullptr;

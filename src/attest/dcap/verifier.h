@@ -64,6 +64,10 @@ constexpr char kQeIdentityWindow[] = "qe-identity-window";
 // "tcb-level-unsupported". CheckPolicy's: the "policy-*" names.
 }  // namespace reason
 
+// The reason name of a failure from this component ("pck-revoked", ...);
+// "" for OK, the whole message for a failure of another component.
+std::string FailureReason(const Status& s);
+
 // Intel SGX Root CA's public key (P-256), built in.
 EvpPkeyPtr IntelSgxRootKey();
 
