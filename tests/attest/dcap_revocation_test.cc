@@ -64,7 +64,17 @@ TEST(DcapRevocation, PckOnTheCrlIsRefused) {
   quote->cert_data.assign(pem.begin(), pem.end());
   Bytes bytes = EncodeQuote(*quote);
 
+  // Intel's TCB info and QE identity bodies, signed again under the throwaway root.
+  EvpPkeyPtr tcb_key = NewKey();
+  X509Ptr tcb = Cert("Throwaway TCB Signing", 3, tcb_key.get(), root.get(), root_key.get(), false);
   Collateral c = testing::RealCollateral();
+  c.tcb_info_issuer_chain = c.qe_identity_issuer_chain = CertPem(tcb.get()) + CertPem(root.get());
+  auto sig = SignRawEcdsa(tcb_key.get(), AsBytes(c.tcb_info));
+  ASSERT_TRUE(sig.ok());
+  c.tcb_info_signature = *sig;
+  sig = SignRawEcdsa(tcb_key.get(), AsBytes(c.qe_identity));
+  ASSERT_TRUE(sig.ok());
+  c.qe_identity_signature = *sig;
   c.pck_crl_issuer_chain = CertPem(ca.get()) + CertPem(root.get());
   c.root_ca_crl = Crl(root.get(), root_key.get(), {});
   c.pck_crl = Crl(ca.get(), ca_key.get(), {7, kPckSerial, 9});
@@ -83,8 +93,11 @@ TEST(DcapRevocation, PckOnTheCrlIsRefused) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(ReasonOf(v.status()), "pck-revoked") << v.status().message();
 
-  // The throwaway chain is refused under the built-in Intel root.
+  // The throwaway hierarchy is refused under the built-in Intel root.
   v = VerifyQuote(bytes, &c, {nullptr, At(kAt)});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(ReasonOf(v.status()), "crl-signature") << v.status().message();
+  v = VerifyQuote(bytes, nullptr, {nullptr, At(kAt)});
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(ReasonOf(v.status()), "pck-chain") << v.status().message();
 }

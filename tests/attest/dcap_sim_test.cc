@@ -99,6 +99,9 @@ TEST(DcapSim, SimulatedQuoteVerifiesUnderItsRoot) {
   // Under the built-in Intel root, a simulated quote is refused.
   auto intel = VerifyQuote(p.quote, &p.collateral, {nullptr, At(kAt)});
   ASSERT_FALSE(intel.ok());
+  EXPECT_EQ(ReasonOf(intel.status()), "crl-signature");
+  intel = VerifyQuote(p.quote, nullptr, {nullptr, At(kAt)});
+  ASSERT_FALSE(intel.ok());
   EXPECT_EQ(ReasonOf(intel.status()), "pck-chain");
 }
 
@@ -120,7 +123,12 @@ TEST(DcapSim, CollateralWindows) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(ReasonOf(v.status()), "crl-window") << v.status().message();
   o.not_after = At("2025-06-05T00:00:00Z");  // certificates expired at kAt, CRLs valid
-  v = Verify(MakePlatform(o, 2, 11, 8));
+  Platform expired = MakePlatform(o, 2, 11, 8);
+  v = Verify(expired);  // the first certificate checked: the PCK CRL's issuer
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(ReasonOf(v.status()), "pck-crl-issuer") << v.status().message();
+  EXPECT_NE(v.status().message().find("expired"), std::string::npos);
+  v = VerifyQuote(expired.quote, nullptr, {expired.hierarchy.root_key(), At(kAt)});
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(ReasonOf(v.status()), "pck-chain") << v.status().message();
   EXPECT_NE(v.status().message().find("expired"), std::string::npos);

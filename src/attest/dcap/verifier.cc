@@ -2,6 +2,8 @@
 
 #include "attest/dcap/verifier.h"
 
+#include <openssl/err.h>
+
 #include <algorithm>
 
 #include "attest/dcap/tcb.h"
@@ -25,20 +27,6 @@ Status Fail(const char* reason, const std::string& detail, Code code = Code::kAu
 // A failure whose message already starts with its reason (tcb.cc).
 Status Prefixed(const Status& s) { return s.ok() ? s : Status(s.code(), "dcap: " + s.message()); }
 
-// What the collateral's DER and PEM become once parsed.
-struct ParsedCrls {
-  X509CrlPtr root_ca;
-  X509CrlPtr pck;
-};
-
-Result<ParsedCrls> ParseCrls(const Collateral& c) {
-  auto root = ParseCrlDer(c.root_ca_crl);
-  if (!root.ok()) return Fail(reason::kCollateral, "root_ca_crl: " + root.status().message());
-  auto pck = ParseCrlDer(c.pck_crl);
-  if (!pck.ok()) return Fail(reason::kCollateral, "pck_crl: " + pck.status().message());
-  return ParsedCrls{std::move(*root), std::move(*pck)};
-}
-
 // A chain failure's reason: revocation and CRL windows have their own.
 Status ChainFailure(const char* why, const Status& s, int err) {
   if (err == X509_V_ERR_CERT_REVOKED) return Fail(reason::kPckRevoked, s.message());
@@ -49,7 +37,7 @@ Status ChainFailure(const char* why, const Status& s, int err) {
 }
 
 // A PEM chain from the collateral, validated to the pinned root with the root
-// CA CRL; returns its leaf's public key holder (the chain).
+// CA CRL.
 Result<std::vector<X509Ptr>> VerifyIssuerChain(const char* why, const std::string& pem,
                                                X509_CRL* root_crl, const VerifyOptions& o) {
   auto chain = ParsePemChain(pem);
@@ -60,25 +48,35 @@ Result<std::vector<X509Ptr>> VerifyIssuerChain(const char* why, const std::strin
   return std::move(*chain);
 }
 
-// The PCK chain of the quote; with CRLs (collateral) also revocation.
-Result<std::vector<X509Ptr>> VerifyPckChain(const Quote& q, const ParsedCrls* crls,
-                                            const Collateral* c, const VerifyOptions& o) {
+// One CRL of the collateral: DER, valid at o.at, signed by `issuer_key`.
+Result<X509CrlPtr> CheckCrl(const char* field, ByteSpan der, EVP_PKEY* issuer_key,
+                            const VerifyOptions& o) {
+  auto crl = ParseCrlDer(der);
+  if (!crl.ok()) return Fail(reason::kCollateral, std::string(field) + ": " + crl.status().message());
+  time_t at = o.at;
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl->get());
+  if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl->get()), &at) > 0 || !next ||
+      X509_cmp_time(next, &at) <= 0) {
+    return Fail(reason::kCrlWindow, std::string(field) + " is not valid at " + FormatRfc3339(at));
+  }
+  if (X509_CRL_verify(crl->get(), issuer_key) != 1) {
+    ERR_clear_error();
+    return Fail(reason::kCrlSignature, std::string(field) + " is not signed by its issuer");
+  }
+  return std::move(*crl);
+}
+
+// The PCK chain of the quote; with collateral also revocation.
+Result<std::vector<X509Ptr>> VerifyPckChain(const Quote& q, const VerifiedCollateral* c,
+                                            const VerifyOptions& o) {
   std::string_view pem(reinterpret_cast<const char*>(q.cert_data.data()), q.cert_data.size());
   auto chain = ParsePemChain(pem);
   if (!chain.ok()) return Fail(reason::kPckChain, chain.status().message());
   ChainCheck check{o.root, {}, false, o.at};
-  if (crls) {
-    check.crls = {crls->root_ca.get(), crls->pck.get()};
-    check.check_crls = true;
-  }
+  if (c) check = {o.root, {c->root_ca_crl(), c->pck_crl()}, true, o.at};
   int err = X509_V_OK;
   Status s = VerifyChain(*chain, check, &err);
   if (!s.ok()) return ChainFailure(reason::kPckChain, s, err);
-  if (crls) {
-    AEX_RETURN_IF_ERROR(
-        VerifyIssuerChain(reason::kPckCrlIssuer, c->pck_crl_issuer_chain, crls->root_ca.get(), o)
-            .status());
-  }
   return std::move(*chain);
 }
 
@@ -128,20 +126,13 @@ Status VerifyDocument(const char* chain_reason, const char* sig_reason, const ch
   return Status::Ok();
 }
 
-Result<TcbInfo> CheckTcbInfo(const Collateral& c, const SgxExtension& pck, X509_CRL* root_crl,
-                             const VerifyOptions& o) {
+Result<TcbInfo> CheckTcbInfo(const Collateral& c, X509_CRL* root_crl, const VerifyOptions& o) {
   auto info = ParseTcbInfo(c.tcb_info);
   if (!info.ok()) return Fail(reason::kCollateral, info.status().message());
   AEX_RETURN_IF_ERROR(VerifyDocument(reason::kTcbInfoChain, reason::kTcbInfoSignature,
                                      reason::kTcbInfoWindow, c.tcb_info_issuer_chain, c.tcb_info,
                                      c.tcb_info_signature, info->issue_date, info->next_update,
                                      root_crl, o));
-  if (info->fmspc != pck.fmspc || info->pce_id != pck.pce_id) {
-    return Fail(reason::kTcbInfoMismatch, "the TCB info is for FMSPC " + HexEncode(info->fmspc) +
-                                              ", PCE-ID " + HexEncode(info->pce_id) +
-                                              "; the PCK certificate's are " +
-                                              HexEncode(pck.fmspc) + ", " + HexEncode(pck.pce_id));
-  }
   return std::move(*info);
 }
 
@@ -159,13 +150,18 @@ Result<QeIdentity> CheckQeIdentityDoc(const Collateral& c, X509_CRL* root_crl,
   return std::move(*id);
 }
 
-// Steps 7-8.
-Status EvaluateTcb(const Quote& q, const Collateral& c, X509_CRL* root_crl,
-                   const VerifyOptions& o, Verdict* v) {
-  AEX_ASSIGN_OR_RETURN(TcbInfo info, CheckTcbInfo(c, v->pck, root_crl, o));
-  AEX_ASSIGN_OR_RETURN(QeIdentity qe, CheckQeIdentityDoc(c, root_crl, o));
-  AEX_RETURN_IF_ERROR(Prefixed(CheckQeIdentity(qe, q.qe_report)));
-  auto qe_level = MatchQeTcbLevel(qe, q.qe_report.isv_svn);
+// Step 8.
+Status EvaluateTcb(const Quote& q, const VerifiedCollateral& c, Verdict* v) {
+  const TcbInfo& info = c.tcb_info();
+  if (info.fmspc != v->pck.fmspc || info.pce_id != v->pck.pce_id) {
+    return Fail(reason::kTcbInfoMismatch, "the TCB info is for FMSPC " + HexEncode(info.fmspc) +
+                                              ", PCE-ID " + HexEncode(info.pce_id) +
+                                              "; the PCK certificate's are " +
+                                              HexEncode(v->pck.fmspc) + ", " +
+                                              HexEncode(v->pck.pce_id));
+  }
+  AEX_RETURN_IF_ERROR(Prefixed(CheckQeIdentity(c.qe_identity(), q.qe_report)));
+  auto qe_level = MatchQeTcbLevel(c.qe_identity(), q.qe_report.isv_svn);
   if (!qe_level.ok()) return Prefixed(qe_level.status());
   auto level = MatchTcbLevel(info, v->pck);
   if (!level.ok()) return Prefixed(level.status());
@@ -182,6 +178,29 @@ Status EvaluateTcb(const Quote& q, const Collateral& c, X509_CRL* root_crl,
   return Status::Ok();
 }
 
+// Steps 1-6, and 8 with collateral. REQUIRES: o.root non-null.
+Result<Verdict> VerifyWith(ByteSpan quote_bytes, const VerifiedCollateral* c,
+                           const VerifyOptions& o) {
+  auto parsed = ParseQuote(quote_bytes);
+  if (!parsed.ok()) {
+    return Fail(reason::kQuoteFormat, parsed.status().message(), Code::kInvalidArgument);
+  }
+  const Quote& q = *parsed;
+  if (q.header.qe_vendor_id != kIntelQeVendorId) {
+    return Fail(reason::kQeVendor, "the QE vendor id is not Intel's");
+  }
+  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain, VerifyPckChain(q, c, o));
+  Verdict v;
+  auto ext = SgxExtensionOf(chain.front().get());
+  if (!ext.ok()) return Fail(reason::kPckExtension, ext.status().message());
+  v.pck = *ext;
+  AEX_RETURN_IF_ERROR(VerifySignatures(q, chain.front().get()));
+  v.header = q.header;
+  v.report = q.report;
+  if (c) AEX_RETURN_IF_ERROR(EvaluateTcb(q, *c, &v));
+  return v;
+}
+
 }  // namespace
 
 std::string FailureReason(const Status& s) {
@@ -196,15 +215,33 @@ EvpPkeyPtr IntelSgxRootKey() {
   return key.ok() ? std::move(*key) : nullptr;
 }
 
-Result<Verdict> VerifyQuote(ByteSpan quote_bytes, const Collateral* collateral,
-                            const VerifyOptions& options) {
-  auto parsed = ParseQuote(quote_bytes);
-  if (!parsed.ok()) {
-    return Fail(reason::kQuoteFormat, parsed.status().message(), Code::kInvalidArgument);
+Result<VerifiedCollateral> VerifiedCollateral::Verify(const Collateral& c,
+                                                       const VerifyOptions& options) {
+  VerifiedCollateral v;
+  v.at_ = options.at;
+  if (options.root) {
+    EVP_PKEY_up_ref(options.root);
+    v.root_.reset(options.root);
+  } else {
+    v.root_ = IntelSgxRootKey();
   }
-  const Quote& q = *parsed;
-  if (q.header.qe_vendor_id != kIntelQeVendorId) {
-    return Fail(reason::kQeVendor, "the QE vendor id is not Intel's");
+  VerifyOptions o{v.root_.get(), v.at_};
+  AEX_ASSIGN_OR_RETURN(v.root_ca_crl_, CheckCrl("root_ca_crl", c.root_ca_crl, o.root, o));
+  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> pck_issuer,
+                       VerifyIssuerChain(reason::kPckCrlIssuer, c.pck_crl_issuer_chain,
+                                         v.root_ca_crl_.get(), o));
+  AEX_ASSIGN_OR_RETURN(v.pck_crl_, CheckCrl("pck_crl", c.pck_crl,
+                                            X509_get0_pubkey(pck_issuer.front().get()), o));
+  AEX_ASSIGN_OR_RETURN(v.tcb_info_, CheckTcbInfo(c, v.root_ca_crl_.get(), o));
+  AEX_ASSIGN_OR_RETURN(v.qe_identity_, CheckQeIdentityDoc(c, v.root_ca_crl_.get(), o));
+  return v;
+}
+
+Result<Verdict> VerifyQuote(ByteSpan quote, const Collateral* collateral,
+                            const VerifyOptions& options) {
+  if (collateral) {
+    AEX_ASSIGN_OR_RETURN(VerifiedCollateral c, VerifiedCollateral::Verify(*collateral, options));
+    return VerifyQuote(quote, c);
   }
   EvpPkeyPtr intel;
   VerifyOptions o = options;
@@ -212,23 +249,11 @@ Result<Verdict> VerifyQuote(ByteSpan quote_bytes, const Collateral* collateral,
     intel = IntelSgxRootKey();
     o.root = intel.get();
   }
-  std::optional<ParsedCrls> crls;
-  if (collateral) {
-    AEX_ASSIGN_OR_RETURN(crls, ParseCrls(*collateral));
-  }
-  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain,
-                       VerifyPckChain(q, crls ? &*crls : nullptr, collateral, o));
-  Verdict v;
-  auto ext = SgxExtensionOf(chain.front().get());
-  if (!ext.ok()) return Fail(reason::kPckExtension, ext.status().message());
-  v.pck = *ext;
-  AEX_RETURN_IF_ERROR(VerifySignatures(q, chain.front().get()));
-  v.header = q.header;
-  v.report = q.report;
-  if (collateral) {
-    AEX_RETURN_IF_ERROR(EvaluateTcb(q, *collateral, crls->root_ca.get(), o, &v));
-  }
-  return v;
+  return VerifyWith(quote, nullptr, o);
+}
+
+Result<Verdict> VerifyQuote(ByteSpan quote, const VerifiedCollateral& collateral) {
+  return VerifyWith(quote, &collateral, {collateral.root(), collateral.at()});
 }
 
 Status CheckPolicy(const Verdict& v, const Policy& p) {
