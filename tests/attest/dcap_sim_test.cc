@@ -112,6 +112,39 @@ TEST(DcapSim, RevokedPckIsRefused) {
   EXPECT_EQ(ReasonOf(v.status()), "pck-revoked") << v.status().message();
 }
 
+TEST(DcapSim, TcbInfoSignedByAPckKeyIsRefused) {
+  sim::Options o = BaseOptions();
+  auto h = sim::Hierarchy::Create(o);
+  ASSERT_TRUE(h.ok());
+  SgxExtension ext;
+  ext.tcb_components.fill(2);
+  ext.pce_svn = 11;
+  auto pck = h->IssuePck(ext);
+  ASSERT_TRUE(pck.ok());
+  std::string chain = h->PckChainPem(*pck);
+  auto qe_pck = h->IssuePck(ext);
+  ASSERT_TRUE(qe_pck.ok());
+  auto qe = sim::QuotingEnclave::Create(*h, std::move(*qe_pck), 8, o);
+  ASSERT_TRUE(qe.ok());
+  auto quote = qe->MakeQuote(Enclave());
+  auto c = h->MakeCollateral();
+  ASSERT_TRUE(quote.ok() && c.ok());
+  ASSERT_TRUE(VerifyQuote(*quote, &*c, {h->root_key(), At(kAt)}).ok());
+  // A platform's PCK key chains to the same root, but may not sign TCB info
+  // (here: a TCB info claiming a level the platform does not have).
+  c->tcb_info_issuer_chain = chain;
+  auto sig = SignRawEcdsa(pck->key.get(), AsBytes(c->tcb_info));
+  ASSERT_TRUE(sig.ok());
+  c->tcb_info_signature = *sig;
+  auto v = VerifyQuote(*quote, &*c, {h->root_key(), At(kAt)});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(ReasonOf(v.status()), "tcb-info-chain") << v.status().message();
+  // Refused for what the signer is, not only for the CRL the path lacks.
+  EXPECT_NE(v.status().message().find("not an end-entity certificate issued by the root"),
+            std::string::npos)
+      << v.status().message();
+}
+
 TEST(DcapSim, CollateralWindows) {
   sim::Options o = BaseOptions();
   o.crl_next_update = At("2026-01-01T00:00:00Z");

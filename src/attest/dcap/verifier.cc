@@ -3,6 +3,7 @@
 #include "attest/dcap/verifier.h"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 
@@ -37,11 +38,17 @@ Status ChainFailure(const char* why, const Status& s, int err) {
 }
 
 // A PEM chain from the collateral, validated to the pinned root with the root
-// CA CRL.
+// CA CRL. signer_under_root: the chain must be [end-entity signer, root], as
+// for TCB info and QE identity: every PCK certificate chains to the same
+// root, and a platform's PCK key must not be able to vouch for TCB levels.
 Result<std::vector<X509Ptr>> VerifyIssuerChain(const char* why, const std::string& pem,
-                                               X509_CRL* root_crl, const VerifyOptions& o) {
+                                               X509_CRL* root_crl, const VerifyOptions& o,
+                                               bool signer_under_root = false) {
   auto chain = ParsePemChain(pem);
   if (!chain.ok()) return Fail(why, chain.status().message());
+  if (signer_under_root && (chain->size() != 2 || X509_check_ca(chain->front().get()) != 0)) {
+    return Fail(why, "the signer is not an end-entity certificate issued by the root");
+  }
   int err = X509_V_OK;
   Status s = VerifyChain(*chain, {o.root, {root_crl}, true, o.at}, &err);
   if (!s.ok()) return ChainFailure(why, s, err);
@@ -115,7 +122,8 @@ Status VerifyDocument(const char* chain_reason, const char* sig_reason, const ch
                       time_t issue, time_t next_update, X509_CRL* root_crl,
                       const VerifyOptions& o) {
   AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain,
-                       VerifyIssuerChain(chain_reason, issuer_chain, root_crl, o));
+                       VerifyIssuerChain(chain_reason, issuer_chain, root_crl, o,
+                                         /*signer_under_root=*/true));
   if (!VerifyRawEcdsa(X509_get0_pubkey(chain.front().get()), AsBytes(body), sig).ok()) {
     return Fail(sig_reason, "the signature does not verify with the signing certificate");
   }
