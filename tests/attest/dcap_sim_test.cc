@@ -17,16 +17,6 @@ using testing::ReasonOf;
 
 constexpr char kAt[] = "2025-06-10T00:00:00Z";
 
-sim::Options BaseOptions() {
-  sim::Options o;
-  o.not_before = At("2020-01-01T00:00:00Z");
-  o.not_after = At("2040-01-01T00:00:00Z");
-  o.issue_date = At("2025-06-01T00:00:00Z");
-  o.next_update = At("2025-07-01T00:00:00Z");
-  o.qe_mrsigner.fill(0x8c);
-  return o;
-}
-
 TcbLevel Level(uint8_t svn, uint16_t pce_svn, TcbStatus status) {
   TcbLevel l;
   l.sgx_components.fill(svn);
@@ -83,7 +73,7 @@ Result<Verdict> Verify(const Platform& p, const char* at = kAt) {
 }
 
 TEST(DcapSim, SimulatedQuoteVerifiesUnderItsRoot) {
-  Platform p = MakePlatform(BaseOptions(), 2, 11, 8);
+  Platform p = MakePlatform(testing::SimOptions(), 2, 11, 8);
   auto v = Verify(p);
   ASSERT_TRUE(v.ok()) << v.status().message();
   EXPECT_EQ(v->tcb_status, TcbStatus::kUpToDate);
@@ -106,14 +96,14 @@ TEST(DcapSim, SimulatedQuoteVerifiesUnderItsRoot) {
 }
 
 TEST(DcapSim, RevokedPckIsRefused) {
-  Platform p = MakePlatform(BaseOptions(), 2, 11, 8, Enclave(), /*revoke=*/true);
+  Platform p = MakePlatform(testing::SimOptions(), 2, 11, 8, Enclave(), /*revoke=*/true);
   auto v = Verify(p);
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(ReasonOf(v.status()), "pck-revoked") << v.status().message();
 }
 
 TEST(DcapSim, TcbInfoSignedByAPckKeyIsRefused) {
-  sim::Options o = BaseOptions();
+  sim::Options o = testing::SimOptions();
   auto h = sim::Hierarchy::Create(o);
   ASSERT_TRUE(h.ok());
   SgxExtension ext;
@@ -146,7 +136,7 @@ TEST(DcapSim, TcbInfoSignedByAPckKeyIsRefused) {
 }
 
 TEST(DcapSim, CollateralWindows) {
-  sim::Options o = BaseOptions();
+  sim::Options o = testing::SimOptions();
   o.crl_next_update = At("2026-01-01T00:00:00Z");
   Platform p = MakePlatform(o, 2, 11, 8);
   auto v = Verify(p, "2025-08-01T00:00:00Z");  // CRLs still valid, TCB info expired
@@ -168,7 +158,7 @@ TEST(DcapSim, CollateralWindows) {
 }
 
 TEST(DcapSim, TcbLevelsAndQeStatusCombineAsIntelsQvl) {
-  sim::Options o = BaseOptions();
+  sim::Options o = testing::SimOptions();
   o.tcb_levels = {Level(5, 13, TcbStatus::kUpToDate), Level(3, 12, TcbStatus::kSwHardeningNeeded),
                   Level(3, 11, TcbStatus::kConfigurationNeeded),
                   Level(1, 10, TcbStatus::kOutOfDate)};
@@ -207,7 +197,7 @@ TEST(DcapSim, TcbLevelsAndQeStatusCombineAsIntelsQvl) {
 }
 
 TEST(DcapSim, QeIdentityMismatchAndPolicy) {
-  sim::Options o = BaseOptions();
+  sim::Options o = testing::SimOptions();
   // A QE whose MRSIGNER, then ISVPRODID, is not the QE identity's.
   sim::Options other = o;
   other.qe_mrsigner.fill(0x01);

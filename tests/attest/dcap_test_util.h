@@ -11,6 +11,7 @@
 #include <string>
 
 #include "attest/dcap/collateral.h"
+#include "attest/dcap/sim.h"
 #include "attest/dcap/verifier.h"
 
 namespace aex::dcap::testing {
@@ -44,6 +45,18 @@ inline std::vector<X509Ptr> PckChainOf(const Quote& q) {
       std::string_view(reinterpret_cast<const char*>(q.cert_data.data()), q.cert_data.size()));
   EXPECT_TRUE(chain.ok()) << chain.status().message();
   return chain.ok() ? std::move(*chain) : std::vector<X509Ptr>{};
+}
+
+// A simulated hierarchy's validity: certificates 2020..2040, CRLs, TCB info
+// and QE identity 2025-06-01..2025-07-01.
+inline sim::Options SimOptions() {
+  sim::Options o;
+  o.not_before = At("2020-01-01T00:00:00Z");
+  o.not_after = At("2040-01-01T00:00:00Z");
+  o.issue_date = At("2025-06-01T00:00:00Z");
+  o.next_update = At("2025-07-01T00:00:00Z");
+  o.qe_mrsigner.fill(0x8c);
+  return o;
 }
 
 inline std::string ReasonOf(const Status& s) { return FailureReason(s); }

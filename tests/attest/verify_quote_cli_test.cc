@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "attest/dcap/quote.h"
+#include "attest/dcap/sim.h"
 #include "attest/dcap/x509.h"
 #include "dcap_test_util.h"
 
@@ -53,6 +54,17 @@ std::string WriteTemp(const std::string& name, const std::string& data) {
   std::filesystem::create_directories(dir);
   std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << data;
+  return path;
+}
+
+// A public key as a PEM file, for --root-pubkey.
+std::string WritePublicKey(const std::string& name, EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, key);
+  char* pem = nullptr;
+  long n = BIO_get_mem_data(bio, &pem);
+  std::string path = WriteTemp(name, std::string(pem, static_cast<size_t>(n)));
+  BIO_free(bio);
   return path;
 }
 
@@ -105,12 +117,7 @@ TEST(VerifyQuoteCli, RefusalsNameTheirReason) {
   ASSERT_TRUE(q.ok());
   std::vector<X509Ptr> chain = testing::PckChainOf(*q);
   ASSERT_FALSE(chain.empty());
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, X509_get0_pubkey(chain.front().get()));
-  char* pem = nullptr;
-  long n = BIO_get_mem_data(bio, &pem);
-  std::string key = WriteTemp("other_root.pem", std::string(pem, static_cast<size_t>(n)));
-  BIO_free(bio);
+  std::string key = WritePublicKey("other_root.pem", X509_get0_pubkey(chain.front().get()));
   r = Aex(kQuote + kAt + " --json --root-pubkey " + key);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_EQ(Json(r)["reason"], "pck-chain");
@@ -120,6 +127,44 @@ TEST(VerifyQuoteCli, RefusalsNameTheirReason) {
   EXPECT_EQ(Json(r)["reason"], "usage");
   r = Aex(kData + "/no-such-file --json");
   EXPECT_EQ(r.exit_code, 2) << r.out;
+}
+
+// A quote of the simulated QE with its collateral, under its own root given
+// with --root-pubkey.
+TEST(VerifyQuoteCli, SimulatedQuoteUnderAPinnedRoot) {
+  sim::Options o = testing::SimOptions();
+  auto h = sim::Hierarchy::Create(o);
+  ASSERT_TRUE(h.ok());
+  SgxExtension platform;
+  platform.tcb_components.fill(2);
+  platform.pce_svn = 11;
+  auto pck = h->IssuePck(platform);
+  ASSERT_TRUE(pck.ok());
+  auto qe = sim::QuotingEnclave::Create(*h, std::move(*pck), 8, o);
+  ASSERT_TRUE(qe.ok());
+  ReportBody enclave;
+  enclave.mr_enclave.fill(0xab);
+  enclave.isv_svn = 4;
+  auto quote = qe->MakeQuote(enclave);
+  auto collateral = h->MakeCollateral();
+  ASSERT_TRUE(quote.ok() && collateral.ok());
+  std::string quote_file = WriteTemp("sim_quote.bin", std::string(quote->begin(), quote->end()));
+  std::string collateral_file = WriteTemp("sim_collateral.json", EncodeCollateral(*collateral));
+  std::string root = WritePublicKey("sim_root.pem", h->root_key());
+
+  const std::string args = quote_file + " --collateral " + collateral_file +
+                           " --at 2025-06-10T00:00:00Z --json --root-pubkey " + root;
+  CliRun r = Aex(args + " --mrenclave " + HexEncode(enclave.mr_enclave) + " --min-isv-svn 4");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Json(r)["tcb_status"], "UpToDate");
+  EXPECT_EQ(Json(r)["isv_svn"], 4);
+  r = Aex(args + " --min-isv-svn 5");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(Json(r)["reason"], "policy-isv-svn");
+  // Without --root-pubkey the Intel root is pinned: the simulated hierarchy is refused.
+  r = Aex(quote_file + " --collateral " + collateral_file + " --at 2025-06-10T00:00:00Z --json");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(Json(r)["reason"], "crl-signature");
 }
 
 }  // namespace
