@@ -147,7 +147,8 @@ CLI::App* AddVerifyQuoteCommand(CLI::App& app, VerifyQuoteArgs* a) {
   cmd->add_option("--at", a->at, "verification time, RFC 3339 UTC (default: now)");
   cmd->add_option("--root-pubkey", a->root_pubkey, "pinned root public key, PEM "
                                                    "(default: Intel SGX Root CA)");
-  cmd->add_option("--accept", a->accept, "accepted TCB status (repeatable; default UpToDate)");
+  cmd->add_option("--accept", a->accept, "accepted TCB status (repeatable; default UpToDate)")
+      ->allow_extra_args(false);  // one status per --accept: never swallow the quote file
   cmd->add_option("--min-isv-svn", a->min_isv_svn, "minimum ISVSVN");
   cmd->add_option("--isv-prod-id", a->isv_prod_id, "expected ISVPRODID");
   cmd->add_option("--mrsigner", a->mrsigner, "expected MRSIGNER (hex)");

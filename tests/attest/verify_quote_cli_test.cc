@@ -81,6 +81,14 @@ TEST(VerifyQuoteCli, RealQuoteWithItsCollateral) {
   EXPECT_EQ(j["debug"], false);
   EXPECT_EQ(j["report_data"].get<std::string>().substr(0, 26), "48656c6c6f2c20776f726c6421");
 
+  // Options before the quote; --accept takes one status each time.
+  r = Aex("--accept UpToDate --accept ConfigurationAndSWHardeningNeeded " + kQuote + kCollateral +
+          kAt + " --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Aex("--accept Bogus " + kQuote + kCollateral + kAt + " --json");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(Json(r)["reason"], "usage");
+
   // The collateral given as a folder; the default policy (UpToDate only).
   r = Aex(kQuote + " --collateral " + kData + kAt + " --json");
   EXPECT_EQ(r.exit_code, 1) << r.out;
