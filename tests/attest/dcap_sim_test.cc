@@ -180,6 +180,10 @@ TEST(DcapSim, TcbLevelsAndQeStatusCombineAsIntelsQvl) {
       {3, 11, 5, TcbStatus::kOutOfDateConfigurationNeeded},
       {5, 13, 3, TcbStatus::kRevoked},             // QE revoked
   };
+  Policy any;  // every status listed
+  any.accepted_tcb_statuses = {TcbStatus::kUpToDate, TcbStatus::kSwHardeningNeeded,
+                               TcbStatus::kConfigurationNeeded, TcbStatus::kOutOfDate,
+                               TcbStatus::kOutOfDateConfigurationNeeded, TcbStatus::kRevoked};
   for (const Case& c : cases) {
     Platform p = MakePlatform(o, c.svn, c.pce_svn, c.qe_svn);
     auto v = Verify(p);
@@ -187,6 +191,8 @@ TEST(DcapSim, TcbLevelsAndQeStatusCombineAsIntelsQvl) {
     EXPECT_EQ(v->tcb_status, c.expected)
         << "svn " << int(c.svn) << " pcesvn " << c.pce_svn << " qe " << c.qe_svn << ": "
         << TcbStatusName(v->tcb_status);
+    // Revoked is refused even when the policy lists it.
+    EXPECT_EQ(CheckPolicy(*v, any).ok(), c.expected != TcbStatus::kRevoked);
   }
   auto v = Verify(MakePlatform(o, 0, 13, 8));
   ASSERT_FALSE(v.ok());

@@ -268,9 +268,10 @@ Status CheckPolicy(const Verdict& v, const Policy& p) {
   auto deny = [](const char* what, const std::string& detail) {
     return Status(Code::kPermissionDenied, std::string("dcap: policy-") + what + ": " + detail);
   };
-  bool tcb_ok = v.tcb_status == TcbStatus::kUnknown
-                    ? p.allow_unknown_tcb
-                    : std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(),
+  // Revoked is a verdict, not a level of risk: no policy accepts it.
+  bool tcb_ok = v.tcb_status == TcbStatus::kRevoked  ? false
+                : v.tcb_status == TcbStatus::kUnknown ? p.allow_unknown_tcb
+                                                      : std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(),
                                 v.tcb_status) != p.accepted_tcb_statuses.end();
   if (!tcb_ok) {
     return deny("tcb-status", std::string("TCB status ") + TcbStatusName(v.tcb_status) +

@@ -126,6 +126,7 @@ Result<Verdict> VerifyQuote(ByteSpan quote, const Collateral* collateral,
 Result<Verdict> VerifyQuote(ByteSpan quote, const VerifiedCollateral& collateral);
 
 struct Policy {
+  // kRevoked is refused even when listed.
   std::vector<TcbStatus> accepted_tcb_statuses = {TcbStatus::kUpToDate};
   // Accept kUnknown (verified without collateral). Off by default.
   bool allow_unknown_tcb = false;
