@@ -268,11 +268,11 @@ Status CheckPolicy(const Verdict& v, const Policy& p) {
   auto deny = [](const char* what, const std::string& detail) {
     return Status(Code::kPermissionDenied, std::string("dcap: policy-") + what + ": " + detail);
   };
+  const auto& accepted = p.accepted_tcb_statuses;
+  bool listed = std::find(accepted.begin(), accepted.end(), v.tcb_status) != accepted.end();
   // Revoked is a verdict, not a level of risk: no policy accepts it.
-  bool tcb_ok = v.tcb_status == TcbStatus::kRevoked  ? false
-                : v.tcb_status == TcbStatus::kUnknown ? p.allow_unknown_tcb
-                                                      : std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(),
-                                v.tcb_status) != p.accepted_tcb_statuses.end();
+  bool tcb_ok = v.tcb_status == TcbStatus::kUnknown ? p.allow_unknown_tcb
+                                                    : listed && v.tcb_status != TcbStatus::kRevoked;
   if (!tcb_ok) {
     return deny("tcb-status", std::string("TCB status ") + TcbStatusName(v.tcb_status) +
                                   " is not accepted");
