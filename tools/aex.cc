@@ -16,6 +16,7 @@
 #include "deployer/local_nodes.h"
 #include "deployer/node_tls.h"
 #include "deployer/subprocess.h"
+#include "verify_quote.h"
 
 namespace {
 
@@ -256,6 +257,8 @@ int main(int argc, char** argv) {
   auto* graph = add("graph", "draw the application (Graphviz)");
   graph->add_option("--format", format, "dot or svg")->capture_default_str();
   graph->add_option("-o,--output", out_file, "output file (default: stdout)");
+  aex::tools::VerifyQuoteArgs vq_args;
+  auto* verify_quote = aex::tools::AddVerifyQuoteCommand(app, &vq_args);
   for (auto* c : {build, deploy, attest}) c->add_option("--module", module, "only this module");
   connect->add_option("--connection", connection, "only this connection");
 
@@ -272,6 +275,8 @@ int main(int argc, char** argv) {
     else std::cout << g.descriptor << ": valid\n";
     return 0;
   }
+
+  if (verify_quote->parsed()) return aex::tools::RunVerifyQuote(vq_args, g.json_out);
 
   if (nodes->parsed()) {
     auto d = aex::deploy::LoadDescriptor(g.descriptor);
