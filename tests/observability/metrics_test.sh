@@ -14,6 +14,7 @@
 AEX=$1
 NODE=$2
 source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/http.sh"
 MA=$((BASE + 3)) MB=$((BASE + 4)) PP=$((BASE + 5))  # metrics of a and b, Prometheus
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
@@ -24,22 +25,6 @@ start_node b "$PB" --metrics-listen "127.0.0.1:$MB"
 write_app "reactive_port: $PB"
 "$AEX" up "$D" -q --wait 60
 
-# HTTP on loopback: prints the status line and the body (curl may be absent).
-http() {  # method port path [raw request head]
-  python3 - "$@" <<'PY'
-import socket, sys
-method, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-head = sys.argv[4] if len(sys.argv) > 4 else f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
-s = socket.create_connection(("127.0.0.1", port), timeout=30)
-s.sendall(head.encode())
-data = b""
-while chunk := s.recv(65536):
-    data += chunk
-status, _, rest = data.partition(b"\r\n")
-print(status.decode())
-print(rest.partition(b"\r\n\r\n")[2].decode(), end="")
-PY
-}
 metric() {  # port name labels  -> the sample's value
   http GET "$1" /metrics | awk -v key="$2{$3}" '$1 == key { print $2 }'
 }
