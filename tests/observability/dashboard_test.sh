@@ -4,7 +4,9 @@
 #   1. the page's DOM (chromium --dump-dom) shows every module with its state
 #      and attestation label, and a counter that changes between two loads;
 #      a screenshot is a non-trivial PNG of the requested size;
-#   2. /events is a server-sent event stream whose snapshots keep coming;
+#   2. /events is a server-sent event stream whose snapshots keep coming, and
+#      the page, loaded once in Chromium (DevTools protocol), applies them:
+#      it shows newer snapshots and a growing counter without a reload;
 #   3. without the token, or with a wrong one, every path answers 403; a
 #      malformed, oversized or non-GET request is refused and the server
 #      keeps serving;
@@ -115,7 +117,11 @@ PY
 read -r -a seqs <<<"$(events 3)"
 [ "${#seqs[@]}" -eq 3 ] && [ "${seqs[0]}" -lt "${seqs[1]}" ] && [ "${seqs[1]}" -lt "${seqs[2]}" ] ||
   fail "expected 3 snapshots with growing seq, got '${seqs[*]}'"
-echo "2: /events streamed snapshots ${seqs[*]}"
+read -r initial shown before after navigations <<<"$(python3 "$(dirname "$0")/live_page.py" \
+  "$URL" "$(mktemp -d "$DIR/chromium.XXXXXX")" ping)"
+expect_eq "$navigations" 1 "page loads while it updated itself"
+echo "2: /events streamed snapshots ${seqs[*]}; the page went from snapshot $initial to $shown" \
+  "and ping's count from $before to $after without reloading"
 
 # 3. The token, and hostile requests.
 for path in "/" "/events" "/snapshot" "/other" "/?token=" "/?token=${TOKEN:0:31}" \
