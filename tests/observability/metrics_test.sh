@@ -8,7 +8,10 @@
 #      answered 404/405/400 and the node keeps serving;
 #   3. a node refuses --metrics-listen off loopback without TLS;
 #   4. Prometheus scrapes both nodes and its query API returns the sink's
-#      aex_module_events_accepted_total, which grows as events flow.
+#      aex_module_events_accepted_total, which grows as events flow, and the
+#      latency histograms: one ACK round trip per event on a's link to b,
+#      one call time per `aex call` of the source, and a median from
+#      histogram_quantile.
 # No step waits a fixed time: each polls for its condition.
 # usage: metrics_test.sh AEX_BIN AEX_NODE_BIN
 AEX=$1
@@ -92,5 +95,14 @@ wait_for_output 100 query 'aex_module_events_accepted_total{module="sink"}'
 "$AEX" call "$D" --module source --entry emit --text 150 --out /dev/null
 wait_for_output 250 query 'aex_module_events_accepted_total{module="sink"}'
 wait_for_output 250 query 'aex_node_events_routed_total{node="a"}'
-echo "4: Prometheus scraped both nodes; the sink's event counter grew from 100 to 250"
+# Every event a sent to b was acknowledged once; two `aex call`s of emit.
+wait_for_output 250 query 'aex_peer_ack_seconds_count{node="a"}'
+wait_for_output 2 query 'aex_module_call_seconds_count{module="source"}'
+expect_eq "$(query 'aex_module_call_seconds_bucket{module="source",le="+Inf"}')" 2 \
+  "the source's +Inf bucket (the count)"
+median=$(query 'histogram_quantile(0.5, aex_peer_ack_seconds_bucket{node="a"})')
+python3 -c "import sys; v = float(sys.argv[1]); sys.exit(not 0 < v <= 10)" "$median" ||
+  fail "median ACK round trip '$median' is not a time"
+echo "4: Prometheus scraped both nodes; the sink's event counter grew from 100 to 250;" \
+  "a's link to b: 250 ACK round trips, median ${median}s; the source's 2 calls timed"
 echo "PASS: metrics"
