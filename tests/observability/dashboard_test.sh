@@ -15,7 +15,8 @@
 #   5. other aex runs go on while it runs (it does not hold the state
 #      lock), and what they do shows: `aex disable` turns pong's label to
 #      disabled;
-#   6. a non-loopback --listen is refused without --allow-remote.
+#   6. a non-loopback --listen is refused without --allow-remote;
+#   7. SIGTERM stops it with status 0 and its port is free again.
 # No step waits a fixed time: each polls for its condition.
 # usage: dashboard_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/../deployer/lib.sh"
@@ -204,4 +205,19 @@ out=$("$AEX" dashboard "$D" --listen "0.0.0.0:$((BASE + 3))" 2>&1) &&
   fail "aex dashboard served on 0.0.0.0 without --allow-remote"
 grep -q "allow-remote" <<<"$out" || fail "unclear refusal: $out"
 echo "6: --listen 0.0.0.0 refused: $out"
+
+# 7. Stops cleanly.
+kill -TERM "$DASH_PID"
+status=0
+wait "$DASH_PID" || status=$?
+DASH_PID=""
+expect_eq "$status" 0 "exit status after SIGTERM"
+python3 - "$DP" <<'PY' || fail "port $DP still has a listener after the dashboard stopped"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # its closed connections may linger
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+PY
+echo "7: SIGTERM: exit status 0, port free"
 echo "PASS: dashboard"
