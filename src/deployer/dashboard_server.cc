@@ -3,6 +3,7 @@
 #include <cassert>
 #include <chrono>
 #include <deque>
+#include <sstream>
 
 #include "util/listen.h"
 
@@ -40,6 +41,26 @@ bool QueryHasToken(const std::string& query, const std::string& token) {
     start = end + 1;
   }
   return false;
+}
+
+DashboardRoute RouteRequest(std::string_view head, const std::string& token) {
+  const std::string line(head.substr(0, head.find("\r\n")));
+  std::istringstream in(line);
+  std::string method, target, version;
+  in >> method >> target >> version;
+  if (version.rfind("HTTP/1.", 0) != 0 || target.empty() || target[0] != '/') {
+    return DashboardRoute::kBadRequest;
+  }
+  if (method != "GET") return DashboardRoute::kNotGet;
+  const size_t q = target.find('?');
+  if (q == std::string::npos || !QueryHasToken(target.substr(q + 1), token)) {
+    return DashboardRoute::kForbidden;
+  }
+  const std::string path = target.substr(0, q);
+  if (path == "/") return DashboardRoute::kPage;
+  if (path == "/events") return DashboardRoute::kEvents;
+  if (path == "/snapshot") return DashboardRoute::kSnapshot;
+  return DashboardRoute::kNotFound;
 }
 
 // One connection: request head, then one answer and close, or an event
@@ -83,24 +104,19 @@ class DashboardServer::Exchange : public std::enable_shared_from_this<Exchange> 
 
  private:
   void OnHead() {
-    std::istream in(&head_);
-    std::string method, target, version;
-    in >> method >> target >> version;
-    if (version.rfind("HTTP/1.", 0) != 0 || target.empty() || target[0] != '/') {
-      return Answer("400 Bad Request", "bad request\n");
+    const auto* data = static_cast<const char*>(head_.data().data());
+    switch (RouteRequest(std::string_view(data, head_.size()), server_->token_)) {
+      case DashboardRoute::kBadRequest: return Answer("400 Bad Request", "bad request\n");
+      case DashboardRoute::kNotGet: return Answer("405 Method Not Allowed", "only GET\n");
+      case DashboardRoute::kForbidden:
+        return Answer("403 Forbidden", "the URL aex dashboard printed carries the token\n");
+      case DashboardRoute::kPage:
+        return Answer("200 OK", server_->page_(server_->latest_), "text/html; charset=utf-8");
+      case DashboardRoute::kSnapshot:
+        return Answer("200 OK", server_->latest_ + "\n", "application/json");
+      case DashboardRoute::kEvents: return StartStream();
+      case DashboardRoute::kNotFound: return Answer("404 Not Found", "not found\n");
     }
-    if (method != "GET") return Answer("405 Method Not Allowed", "only GET\n");
-    const size_t q = target.find('?');
-    const std::string path = target.substr(0, q);
-    if (q == std::string::npos || !QueryHasToken(target.substr(q + 1), server_->token_)) {
-      return Answer("403 Forbidden", "the URL aex dashboard printed carries the token\n");
-    }
-    if (path == "/") {
-      return Answer("200 OK", server_->page_(server_->latest_), "text/html; charset=utf-8");
-    }
-    if (path == "/snapshot") return Answer("200 OK", server_->latest_ + "\n", "application/json");
-    if (path == "/events") return StartStream();
-    Answer("404 Not Found", "not found\n");
   }
 
   void Answer(const std::string& status, const std::string& body,

@@ -23,6 +23,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "aex/status.h"
 
@@ -61,6 +62,21 @@ class DashboardServer : public std::enable_shared_from_this<DashboardServer> {
   std::string latest_ = "null";
   std::set<std::shared_ptr<Exchange>> streams_;
 };
+
+// What a request head asks for. Pure (no I/O), so that tests and the fuzz
+// target (fuzz/dashboard_request_fuzz.cc) see exactly what the server does.
+enum class DashboardRoute {
+  kBadRequest,  // 400: no "METHOD /TARGET HTTP/1.x" request line
+  kNotGet,      // 405
+  kForbidden,   // 403: no token=<token> in the query
+  kPage,        // GET /
+  kEvents,      // GET /events
+  kSnapshot,    // GET /snapshot
+  kNotFound,    // 404: any other path, with the token
+};
+// `head`: the request head as received (its first line is what counts).
+// REQUIRES: token is non-empty.
+DashboardRoute RouteRequest(std::string_view head, const std::string& token);
 
 // True if `query` (the part of a request target after '?') holds
 // `token=<token>` as one of its &-separated parameters; constant time in the

@@ -24,6 +24,25 @@ TEST(QueryHasTokenTest, ExactParameterOnly) {
   EXPECT_FALSE(QueryHasToken("token%3Dabc", "abc"));
 }
 
+TEST(RouteRequestTest, RequestLineDecides) {
+  const std::string t = "t0ken";
+  EXPECT_EQ(RouteRequest("GET /?token=t0ken HTTP/1.1\r\nHost: x\r\n\r\n", t),
+            DashboardRoute::kPage);
+  EXPECT_EQ(RouteRequest("GET /events?token=t0ken HTTP/1.0\r\n\r\n", t), DashboardRoute::kEvents);
+  EXPECT_EQ(RouteRequest("GET /snapshot?x&token=t0ken HTTP/1.1\r\n\r\n", t),
+            DashboardRoute::kSnapshot);
+  EXPECT_EQ(RouteRequest("GET /x?token=t0ken HTTP/1.1\r\n\r\n", t), DashboardRoute::kNotFound);
+  EXPECT_EQ(RouteRequest("GET /events HTTP/1.1\r\n\r\n", t), DashboardRoute::kForbidden);
+  EXPECT_EQ(RouteRequest("HEAD /?token=t0ken HTTP/1.1\r\n\r\n", t), DashboardRoute::kNotGet);
+  // The token must be in the request line, not in a header.
+  EXPECT_EQ(RouteRequest("GET / HTTP/1.1\r\nX: /?token=t0ken\r\n\r\n", t),
+            DashboardRoute::kForbidden);
+  for (const char* bad : {"", "GET", "GET /", "GET / HTTP/2\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
+                          "\r\nGET /?token=t0ken HTTP/1.1\r\n\r\n"}) {
+    EXPECT_EQ(RouteRequest(bad, t), DashboardRoute::kBadRequest) << bad;
+  }
+}
+
 TEST(DashboardListenTest, LoopbackOnlyUnlessAllowed) {
   auto ok = ParseDashboardListen("127.0.0.1:8080", false);
   ASSERT_TRUE(ok.ok());
