@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang llvm libclang-rt-14-dev
   libssl-dev libasio-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  graphviz iproute2 procps python3 prometheus
+  graphviz iproute2 procps python3 prometheus chromium
 )
 
 missing=()

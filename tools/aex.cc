@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "deployer/dashboard.h"
 #include "deployer/deployer.h"
 #include "deployer/local_nodes.h"
 #include "deployer/node_tls.h"
@@ -57,10 +58,12 @@ int Fail(const Globals& g, const Status& s) {
 }
 
 // recover_state: for `aex reset`, which must work even when the state file
-// is corrupt.
-aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g, bool recover_state) {
+// is corrupt; read_only: for `aex dashboard`, which other runs go on beside.
+aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g, bool recover_state,
+                                                    bool read_only = false) {
   aex::deploy::DeployerOptions o;
   o.recover_state = recover_state;
+  o.read_only = read_only;
   o.descriptor = g.descriptor;
   o.state_file = g.state;
   o.jobs = g.jobs;
@@ -259,6 +262,11 @@ int main(int argc, char** argv) {
   graph->add_option("-o,--output", out_file, "output file (default: stdout)");
   aex::tools::VerifyQuoteArgs vq_args;
   auto* verify_quote = aex::tools::AddVerifyQuoteCommand(app, &vq_args);
+  aex::deploy::DashboardOptions dash;
+  auto* dashboard = add("dashboard", "serve a live page of the application on loopback "
+                                     "(docs/observability.md#dashboard)");
+  dashboard->add_option("--listen", dash.listen, "HOST:PORT (port 0: any)")->capture_default_str();
+  dashboard->add_flag("--allow-remote", dash.allow_remote, "serve on a non-loopback address");
   for (auto* c : {build, deploy, attest}) c->add_option("--module", module, "only this module");
   connect->add_option("--connection", connection, "only this connection");
 
@@ -324,8 +332,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto opened = OpenDeployer(g, reset->parsed());
+  auto opened = OpenDeployer(g, reset->parsed(), dashboard->parsed());
   if (!opened.ok()) return Fail(g, opened.status());
+  if (dashboard->parsed()) {
+    dash.ready = [&g](const std::string& url) {
+      if (g.json_out) std::cout << json{{"ok", true}, {"url", url}}.dump() << std::endl;
+      else std::cout << "aex dashboard: " << url << "\n(Ctrl-C to stop)" << std::endl;
+    };
+    Status served = aex::deploy::RunDashboard(**opened, dash);
+    return served.ok() ? 0 : Fail(g, served);
+  }
   Deployer& d = **opened;
   if (g.manager && !d.descriptor().manager_spec) {
     return Fail(g, aex::InvalidArgument("--manager: " + g.descriptor +

@@ -121,9 +121,10 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   fs::create_directories(options.state_file.parent_path(), ec);
   fs::create_directories(options.cache_dir, ec);
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
-  auto state = StateFile::Open(options.state_file, options.recover_state
-                                                      ? CorruptState::kMoveAside
-                                                      : CorruptState::kRefuse);
+  auto state = StateFile::Open(
+      options.state_file,
+      options.recover_state ? CorruptState::kMoveAside : CorruptState::kRefuse,
+      options.read_only ? StateLock::kNone : StateLock::kExclusive);
   if (!state.ok()) return WithRecoveryHint(state.status(), options, custom_state);
   if (!(*state)->moved_aside().empty() && options.progress) {
     options.progress((*state)->corruption() + "; moved it to " +
@@ -929,6 +930,12 @@ Status Deployer::Disable(const std::string& module) {
   return state_file_->Save();
 }
 
+Status Deployer::ReloadState() {
+  if (!options_.read_only) return FailedPrecondition("ReloadState: the deployer holds the lock");
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_file_->Reload();
+}
+
 json Deployer::StatusReport() {
   json report = {{"descriptor", descriptor_.source_name}};
   auto& nodes = report["nodes"] = json::array();
@@ -1013,7 +1020,7 @@ json Deployer::StatusReport() {
   return report;
 }
 
-std::string Deployer::GraphDot() const {
+std::string Deployer::GraphDot(const std::vector<std::string>& module_lines) const {
   // Names are validated to [A-Za-z0-9_.-]; "\n" in a label is DOT's line break.
   auto q = [](const std::string& s) {
     std::string out = "\"";
@@ -1036,6 +1043,7 @@ std::string Deployer::GraphDot() const {
       if (m.node != n.name) continue;
       std::string label = m.name;
       if (m.device) label += "\\n[device " + *m.device + "]";
+      for (const auto& line : module_lines) label += "\\n" + line;
       o << "    " << q("m_" + m.name) << " [label=" << q(label) << "];\n";
     }
     o << "  }\n";

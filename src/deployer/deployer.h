@@ -38,6 +38,9 @@ struct DeployerOptions {
   // `aex reset`: a corrupt state file is moved aside (StateFile, kMoveAside)
   // instead of refused, since resetting the nodes needs only the descriptor.
   bool recover_state = false;
+  // An observer (`aex dashboard`): the state file is read without its lock,
+  // so other runs go on, and every step that would save it fails.
+  bool read_only = false;
 };
 
 class Deployer {
@@ -72,8 +75,12 @@ class Deployer {
 
   // Status of nodes, modules and connections as JSON.
   nlohmann::json StatusReport();
-  // The application as a Graphviz DOT graph.
-  std::string GraphDot() const;
+  // Re-reads the state file that other runs may have changed.
+  // REQUIRES: opened with DeployerOptions::read_only.
+  Status ReloadState();
+  // The application as a Graphviz DOT graph. `module_lines` are added under
+  // every module's name (the dashboard's placeholders for live values).
+  std::string GraphDot(const std::vector<std::string>& module_lines = {}) const;
   const Descriptor& descriptor() const { return descriptor_; }
   // Timings of the last Up(), in seconds per phase.
   const std::map<std::string, double>& timings() const { return timings_; }

@@ -164,29 +164,40 @@ fs::path CorruptStatePath(const fs::path& path, int64_t unix_time) {
   return fs::path(path.string() + ".corrupt-" + std::to_string(unix_time));
 }
 
-Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path, CorruptState corrupt) {
-  std::string lock_path = path.string() + ".lock";
-  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIo, "cannot open lock file " + lock_path);
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return FailedPrecondition("another aex run is using " + path.string() +
-                              " (lock held on " + lock_path + ")");
-  }
-  std::unique_ptr<StateFile> file(new StateFile(path, fd));
-  if (!fs::exists(path)) return file;
+Result<DeploymentState> StateFile::Read(const fs::path& path) {
+  if (!fs::exists(path)) return DeploymentState{};
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   auto parsed = in.bad() ? Result<DeploymentState>(Status(Code::kIo, "cannot read it"))
                          : Parse(ss.str());
-  if (parsed.ok()) {
-    file->state_ = std::move(*parsed);
+  if (parsed.ok()) return parsed;
+  return Status(Code::kInvalidArgument, path.string() + ": " + kCorruptStateMessage + ": " + parsed.status().message());
+}
+
+Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path, CorruptState corrupt,
+                                                   StateLock lock) {
+  int fd = -1;
+  if (lock == StateLock::kExclusive) {
+    std::string lock_path = path.string() + ".lock";
+    fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status(Code::kIo, "cannot open lock file " + lock_path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return FailedPrecondition("another aex run is using " + path.string() +
+                                " (lock held on " + lock_path + ")");
+    }
+  } else if (corrupt != CorruptState::kRefuse) {
+    return InvalidArgument("a state file opened without its lock cannot be moved aside");
+  }
+  std::unique_ptr<StateFile> file(new StateFile(path, fd));
+  auto read = Read(path);
+  if (read.ok()) {
+    file->state_ = std::move(*read);
     return file;
   }
-  const std::string why = path.string() + ": " + kCorruptStateMessage + ": " +
-                          parsed.status().message();
-  if (corrupt == CorruptState::kRefuse) return Status(Code::kInvalidArgument, why);
+  const std::string why = read.status().message();
+  if (corrupt == CorruptState::kRefuse) return read.status();
   // Kept, not deleted: it may hold keys the operator wants to look at.
   const fs::path aside = CorruptStatePath(path, static_cast<int64_t>(time(nullptr)));
   std::error_code ec;
@@ -195,6 +206,17 @@ Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path, Corrupt
   file->moved_aside_ = aside;
   file->corruption_ = why;
   return file;
+}
+
+Status StateFile::Reload() {
+  AEX_ASSIGN_OR_RETURN(state_, Read(path_));
+  return Status::Ok();
+}
+
+Status StateFile::RequireLock(const char* what) const {
+  if (lock_fd_ >= 0) return Status::Ok();
+  return FailedPrecondition(std::string("cannot ") + what + " " + path_.string() +
+                            ": opened read-only, without its lock");
 }
 
 StateFile::~StateFile() {
@@ -255,6 +277,7 @@ std::string StateFile::Serialize() const {
 }
 
 Status StateFile::Save() {
+  AEX_RETURN_IF_ERROR(RequireLock("write"));
   std::string text = Serialize();
   Status written = WriteFileAtomically(path_, text, 0600);
   if (!written.ok()) return Status(Code::kIo, "cannot write state file " + path_.string());
@@ -262,6 +285,7 @@ Status StateFile::Save() {
 }
 
 Status StateFile::Remove() {
+  AEX_RETURN_IF_ERROR(RequireLock("remove"));
   state_ = DeploymentState{};
   std::error_code ec;
   fs::remove(path_, ec);

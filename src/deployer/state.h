@@ -70,6 +70,12 @@ enum class CorruptState {
   kMoveAside,  // rename it to CorruptStatePath and start empty (aex reset)
 };
 
+// Whether Open takes the state file's lock.
+enum class StateLock {
+  kExclusive,  // every command that may change the deployment
+  kNone,       // read-only observers (aex dashboard): Save and Remove fail; Reload re-reads
+};
+
 // An open, locked state file. The lock is released on destruction.
 class StateFile {
  public:
@@ -77,8 +83,11 @@ class StateFile {
   // kFailedPrecondition if another run holds it. Loads the state if present.
   // A corrupt file fails with kInvalidArgument and a message that starts
   // with kCorruptStateMessage, or is moved aside (see CorruptState).
+  // With StateLock::kNone the lock is not taken and `corrupt` must be
+  // kRefuse: an observer never moves the file.
   static Result<std::unique_ptr<StateFile>> Open(const std::filesystem::path& path,
-                                                 CorruptState corrupt = CorruptState::kRefuse);
+                                                 CorruptState corrupt = CorruptState::kRefuse,
+                                                 StateLock lock = StateLock::kExclusive);
   ~StateFile();
 
   // Set when Open moved a corrupt file aside: where it is now, and why.
@@ -87,17 +96,26 @@ class StateFile {
 
   DeploymentState& state() { return state_; }
   // Writes atomically; on failure the previous file is untouched.
+  // Fails (kFailedPrecondition) when opened without the lock.
   Status Save();
-  // Removes the state file (after `down`/`reset`).
+  // Removes the state file (after `down`/`reset`). Fails as Save does.
   Status Remove();
+  // Reads the file again (a missing file is the empty state), for an
+  // observer that another run changes under (StateLock::kNone; the writer's
+  // atomic rename means it sees one whole version). On failure the state
+  // held so far is kept.
+  Status Reload();
 
  private:
   StateFile(std::filesystem::path path, int lock_fd) : path_(std::move(path)), lock_fd_(lock_fd) {}
   static Result<DeploymentState> Parse(const std::string& text);
+  // The file's state; the empty state if it does not exist.
+  static Result<DeploymentState> Read(const std::filesystem::path& path);
+  Status RequireLock(const char* what) const;
   std::string Serialize() const;
 
   std::filesystem::path path_;
-  int lock_fd_;
+  int lock_fd_;  // -1: opened with StateLock::kNone
   DeploymentState state_;
   std::filesystem::path moved_aside_;
   std::string corruption_;

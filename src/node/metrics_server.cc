@@ -1,8 +1,8 @@
 #include "node/metrics_server.h"
 
-#include <fcntl.h>
-
 #include <chrono>
+
+#include "util/listen.h"
 
 namespace aex::node {
 
@@ -92,16 +92,7 @@ MetricsServer::MetricsServer(asio::io_context& io, Collect collect,
     : io_(io), collect_(std::move(collect)), tls_(std::move(tls)), acceptor_(io) {}
 
 Status MetricsServer::Listen(const asio::ip::tcp::endpoint& endpoint) {
-  asio::error_code ec;
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(Code::kIo, "cannot listen for metrics on " + endpoint.address().to_string() +
-                                 ":" + std::to_string(endpoint.port()) + ": " + ec.message());
-  }
-  fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);  // modules must not inherit it
+  AEX_RETURN_IF_ERROR(ListenTcp(acceptor_, endpoint, "metrics"));
   port_ = acceptor_.local_endpoint().port();
   Accept();
   return Status::Ok();
@@ -109,29 +100,24 @@ Status MetricsServer::Listen(const asio::ip::tcp::endpoint& endpoint) {
 
 void MetricsServer::Accept() {
   auto self = shared_from_this();
-  acceptor_.async_accept([self](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (self->stopped_) return;
-    if (!ec) {
-      fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-      if (self->active_ >= kMaxConnections) {
-        asio::error_code ignored;
-        socket.close(ignored);  // a scrape is retried; the node's own work is not
-      } else if (self->tls_) {
-        ++self->active_;
-        std::make_shared<Exchange<asio::ssl::stream<asio::ip::tcp::socket>>>(
-            self, std::move(socket), *self->tls_)
-            ->Start();
-      } else {
-        ++self->active_;
-        std::make_shared<Exchange<asio::ip::tcp::socket>>(self, std::move(socket))->Start();
-      }
+  AcceptEach(acceptor_, [self](asio::ip::tcp::socket socket) {
+    if (self->active_ >= kMaxConnections) {
+      asio::error_code ignored;
+      socket.close(ignored);  // a scrape is retried; the node's own work is not
+      return;
     }
-    self->Accept();
+    ++self->active_;
+    if (self->tls_) {
+      std::make_shared<Exchange<asio::ssl::stream<asio::ip::tcp::socket>>>(
+          self, std::move(socket), *self->tls_)
+          ->Start();
+    } else {
+      std::make_shared<Exchange<asio::ip::tcp::socket>>(self, std::move(socket))->Start();
+    }
   });
 }
 
 void MetricsServer::Stop() {
-  stopped_ = true;
   asio::error_code ignored;
   acceptor_.close(ignored);
 }

@@ -52,7 +52,6 @@ class MetricsServer : public std::enable_shared_from_this<MetricsServer> {
   asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   size_t active_ = 0;
-  bool stopped_ = false;
 };
 
 }  // namespace aex::node

@@ -173,7 +173,9 @@ void ModuleProcess::Call(wire::MsgType type, uint32_t aux, ByteSpan data, ReplyC
   if (!stream_->SendOp(type, id, wire::ModuleOp{spec_.id, aux, data})) {
     return done({Status(Code::kResourceExhausted, "module queue full"), {}});
   }
-  Pending p{std::move(done), std::make_unique<asio::steady_timer>(io_, timeout_)};
+  Pending p{std::move(done), std::make_unique<asio::steady_timer>(io_, timeout_),
+            std::chrono::steady_clock::now(),
+            type == wire::MsgType::kCallEntry || type == wire::MsgType::kRequest};
   std::weak_ptr<ModuleProcess> weak = shared_from_this();
   p.timer->async_wait([weak, id](const asio::error_code& ec) {
     if (ec) return;
@@ -200,6 +202,7 @@ void ModuleProcess::OnFrame(const wire::Frame& frame) {
   auto it = pending_.find(frame.request_id);
   if (it == pending_.end()) return;  // late or bogus reply: ignore
   ReplyCallback done = std::move(it->second.done);
+  if (it->second.timed) call_latency_.Observe(std::chrono::steady_clock::now() - it->second.sent);
   pending_.erase(it);
   auto result = wire::ResultMsg::Parse(frame.payload);
   if (!result.ok()) return done({Status(Code::kProtocol, "module sent a malformed result"), {}});

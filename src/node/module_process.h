@@ -18,6 +18,7 @@
 #include <string>
 
 #include "node/frame_stream.h"
+#include "node/latency_histogram.h"
 #include "wire/messages.h"
 
 namespace aex::node {
@@ -77,6 +78,10 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   // attested, which the node unloads after its attestation deadline).
   bool attested() const { return attested_; }
   void MarkAttested() { attested_ = true; }
+  // Time from sending a call into the module's code (an entry call, periodic
+  // or not, or a request for a handler) to its Result: the module's own
+  // time, its channel and its runtime's open/seal (aex_module_call_seconds).
+  const LatencyHistogram& call_latency() const { return call_latency_; }
 
   ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
                 std::chrono::milliseconds timeout);
@@ -85,6 +90,8 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   struct Pending {
     ReplyCallback done;
     std::unique_ptr<asio::steady_timer> timer;
+    std::chrono::steady_clock::time_point sent;
+    bool timed = false;  // counts in call_latency_
   };
   void OnFrame(const wire::Frame& frame);
   void OnClosed();
@@ -102,6 +109,7 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   bool closed_first_ = false;  // channel closed before the exit was reaped
   bool attested_ = false;
   std::string exit_reason_;
+  LatencyHistogram call_latency_;
 };
 
 }  // namespace aex::node

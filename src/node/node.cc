@@ -994,7 +994,8 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                      {"gaps", p->stats().gaps},
                      {"ack_timeouts", p->stats().timeouts},
                      {"protocol_errors", p->stats().protocol_errors},
-                     {"undelivered", p->stats().undelivered}});
+                     {"undelivered", p->stats().undelivered},
+                     {"ack_seconds", p->ack_latency().ToJson()}});
   }
   auto& routes = (*doc)["routes"] = nlohmann::json::array();
   for (auto& [key, r] : routes_) {
@@ -1029,7 +1030,8 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                              tee::BackendName(static_cast<tee::Backend>(m->spec().backend))},
                             {"state", ModuleStateName(m->state())},
                             {"pid", m->pid()},
-                            {"attested", m->attested()}};
+                            {"attested", m->attested()},
+                            {"call_seconds", m->call_latency().ToJson()}};
     if (!m->spec().device.empty()) entry["device"] = m->spec().device;
     if (!m->exit_reason().empty()) entry["reason"] = m->exit_reason();
     if (m->pending_calls() > 0) {

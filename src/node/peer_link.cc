@@ -78,6 +78,7 @@ bool PeerLink::SendOne(Outgoing& out) {
   if (!stream_->Send(wire::MsgType::kLinkEvent, 0, out.payload)) return false;
   window_.Next();
   ++stats_.sent;
+  out.sent = std::chrono::steady_clock::now();
   unacked_.push_back(std::move(out));
   if (unacked_.size() == 1) ArmAckTimer();
   return true;
@@ -210,7 +211,11 @@ void PeerLink::OnAck(ByteSpan payload) {
   if (!ack.ok()) return ProtocolError(ack.status());
   auto acked = window_.Ack(ack->through);
   if (!acked.ok()) return ProtocolError(acked.status());
-  for (uint64_t i = 0; i < *acked && !unacked_.empty(); ++i) unacked_.pop_front();
+  const auto now = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < *acked && !unacked_.empty(); ++i) {
+    ack_latency_.Observe(now - unacked_.front().sent);
+    unacked_.pop_front();
+  }
   if (*acked > 0) {
     ack_timeout_ = kAckTimeout;
     ArmAckTimer();
@@ -252,6 +257,7 @@ void PeerLink::ResendUnacked() {
       // The write queue is full: the connection cannot catch up in place.
       return ResetConnection(Status(Code::kResourceExhausted, "no room to resend"));
     }
+    out.sent = std::chrono::steady_clock::now();
     ++stats_.resent;
   }
   ArmAckTimer();

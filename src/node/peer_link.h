@@ -36,6 +36,7 @@
 #include <string>
 
 #include "node/frame_stream.h"
+#include "node/latency_histogram.h"
 #include "node/link_window.h"
 #include "node/module_process.h"
 #include "tls/tls.h"
@@ -81,6 +82,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // The link's sequence window on the current connection (tests, status).
   const SendWindow& window() const { return window_; }
   const PeerStats& stats() const { return stats_; }
+  // Time from handing an event to the socket (its last send, if resent) to
+  // the ACK that covers it: the peer's receive, its routing and the network
+  // both ways (aex_peer_ack_seconds).
+  const LatencyHistogram& ack_latency() const { return ack_latency_; }
 
  private:
   void Connect();
@@ -125,6 +130,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
     wire::MsgType type;
     uint32_t request_id;
     Bytes payload;
+    std::chrono::steady_clock::time_point sent{};  // events: when last handed to the socket
   };
   // Sends one message on the open stream; an event gets the next sequence
   // number and moves into the retransmission buffer. On failure `out` is left
@@ -145,6 +151,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::map<uint32_t, Pending> pending_;
   uint32_t next_id_ = 0;
   PeerStats stats_;
+  LatencyHistogram ack_latency_;
 };
 
 }  // namespace aex::node

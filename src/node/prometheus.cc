@@ -29,21 +29,39 @@ class Exposition {
   void Add(const std::string& name, const char* type, const std::string& help,
            const Labels& labels, const nlohmann::json& value) {
     if (!value.is_number() && !value.is_boolean()) return;
-    auto [it, fresh] = index_.try_emplace(name, families_.size());
-    if (fresh) families_.push_back({name, type, help, {}});
-    std::string line = name + "{";
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i) line += ",";
-      line += labels[i].first + "=\"" + Escape(labels[i].second) + "\"";
+    std::string text = value.is_boolean() ? (value.get<bool>() ? "1" : "0") : value.dump();
+    Family(name, type, help).push_back(name + LabelText(labels) + " " + text);
+  }
+  // A LatencyHistogram's JSON (latency_histogram.h) as NAME_bucket{le=...}
+  // (cumulative, then +Inf), NAME_sum and NAME_count; left out unless it has
+  // exactly that shape.
+  void AddHistogram(const std::string& name, const std::string& help, const Labels& labels,
+                    const nlohmann::json& h) {
+    if (!h.is_object()) return;
+    auto le = h.find("le"), buckets = h.find("buckets"), count = h.find("count"),
+         sum = h.find("sum");
+    if (le == h.end() || buckets == h.end() || count == h.end() || sum == h.end() ||
+        !le->is_array() || !buckets->is_array() || le->size() != buckets->size() ||
+        !count->is_number_unsigned() || !sum->is_number()) {
+      return;
     }
-    line += "} ";
-    if (value.is_boolean()) line += value.get<bool>() ? "1" : "0";
-    else line += value.dump();
-    families_[it->second].samples.push_back(std::move(line));
+    for (size_t i = 0; i < le->size(); ++i) {
+      if (!(*le)[i].is_number() || !(*buckets)[i].is_number_unsigned()) return;
+    }
+    auto& samples = Family(name, "histogram", help);
+    auto bucket = [&](const std::string& bound, const nlohmann::json& n) {
+      Labels with_le = labels;
+      with_le.emplace_back("le", bound);
+      samples.push_back(name + "_bucket" + LabelText(with_le) + " " + n.dump());
+    };
+    for (size_t i = 0; i < le->size(); ++i) bucket((*le)[i].dump(), (*buckets)[i]);
+    bucket("+Inf", *count);
+    samples.push_back(name + "_sum" + LabelText(labels) + " " + sum->dump());
+    samples.push_back(name + "_count" + LabelText(labels) + " " + count->dump());
   }
   std::string Render() const {
     std::string out;
-    for (const Family& f : families_) {
+    for (const FamilyLines& f : families_) {
       out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
       for (const std::string& s : f.samples) out += s + "\n";
     }
@@ -51,13 +69,28 @@ class Exposition {
   }
 
  private:
-  struct Family {
+  struct FamilyLines {
     std::string name;
     const char* type;
     std::string help;
     std::vector<std::string> samples;
   };
-  std::vector<Family> families_;
+  // The sample lines of family `name`, made on first use.
+  std::vector<std::string>& Family(const std::string& name, const char* type,
+                                   const std::string& help) {
+    auto [it, fresh] = index_.try_emplace(name, families_.size());
+    if (fresh) families_.push_back({name, type, help, {}});
+    return families_[it->second].samples;
+  }
+  static std::string LabelText(const Labels& labels) {
+    std::string text = "{";
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i) text += ",";
+      text += labels[i].first + "=\"" + Escape(labels[i].second) + "\"";
+    }
+    return text + "}";
+  }
+  std::vector<FamilyLines> families_;
   std::map<std::string, size_t> index_;
 };
 
@@ -138,6 +171,9 @@ void AddPeers(const nlohmann::json& doc, const Labels& node, Exposition* out) {
       out->Add(std::string("aex_peer_") + key + "_total", "counter", help, labels,
                p.value(key, nlohmann::json()));
     }
+    out->AddHistogram("aex_peer_ack_seconds",
+                      "Time from sending an event to the peer's ACK covering it.", labels,
+                      p.value("ack_seconds", nlohmann::json()));
   }
 }
 
@@ -172,6 +208,9 @@ void AddModules(const nlohmann::json& doc, const Labels& node,
                with_state, 1);
       out->Add("aex_module_attested", "gauge", "1 once the deployer attested the module.", labels,
                m.value("attested", nlohmann::json()));
+      out->AddHistogram("aex_module_call_seconds",
+                        "Time the module took to answer an entry call or a request.", labels,
+                        m.value("call_seconds", nlohmann::json()));
       auto stats = m.find("stats");
       if (stats == m.end() || !stats->is_object()) continue;
       for (const auto& [key, value] : stats->items()) {

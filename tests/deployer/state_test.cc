@@ -259,5 +259,43 @@ TEST_F(StateFileTest, RemoveForgetsEverything) {
   EXPECT_TRUE((*f)->state().modules.empty());
 }
 
+TEST_F(StateFileTest, ReaderTakesNoLockWritesNothingAndReloads) {
+  auto writer = StateFile::Open(path_);
+  ASSERT_TRUE(writer.ok());
+  (*writer)->state().connections["c"].id = 1;
+  ASSERT_TRUE((*writer)->Save().ok());
+  // Beside a locked writer: the observer of `aex dashboard`.
+  auto reader = StateFile::Open(path_, CorruptState::kRefuse, StateLock::kNone);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->state().connections["c"].id, 1u);
+  EXPECT_EQ((*reader)->Save().code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*reader)->Remove().code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(fs::exists(path_));
+
+  (*writer)->state().connections["c"].id = 2;
+  ASSERT_TRUE((*writer)->Save().ok());
+  ASSERT_TRUE((*reader)->Reload().ok());
+  EXPECT_EQ((*reader)->state().connections["c"].id, 2u);
+
+  // A corrupt file fails the reload and leaves what was read before.
+  std::ofstream(path_) << "{not json";
+  Status reloaded = (*reader)->Reload();
+  EXPECT_EQ(reloaded.code(), Code::kInvalidArgument);
+  EXPECT_NE(reloaded.message().find(kCorruptStateMessage), std::string::npos);
+  EXPECT_EQ((*reader)->state().connections["c"].id, 2u);
+
+  // Gone (aex down): the empty state.
+  ASSERT_TRUE((*writer)->Remove().ok());
+  ASSERT_TRUE((*reader)->Reload().ok());
+  EXPECT_TRUE((*reader)->state().connections.empty());
+}
+
+TEST_F(StateFileTest, ReaderNeverMovesACorruptFileAside) {
+  std::ofstream(path_) << "{not json";
+  auto f = StateFile::Open(path_, CorruptState::kMoveAside, StateLock::kNone);
+  EXPECT_EQ(f.status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(path_));
+}
+
 }  // namespace
 }  // namespace aex::deploy

@@ -5,7 +5,11 @@
 
 #include "node/prometheus.h"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
+
+#include "node/latency_histogram.h"
 
 #include <sstream>
 
@@ -29,6 +33,19 @@ nlohmann::json SampleStatus() {
                 {"id": 2, "name": "pong", "backend": 0, "backend_name": "native", "state": "exited", "pid": 11,
                  "attested": false, "busy": true}]
   })");
+}
+
+// The sample status with latency histograms, made by LatencyHistogram
+// itself so that its JSON and the exposition cannot drift apart.
+nlohmann::json StatusWithHistograms() {
+  using std::chrono::microseconds;
+  nlohmann::json doc = SampleStatus();
+  LatencyHistogram calls, acks;
+  for (auto us : {50, 300, 300, 2000000}) calls.Observe(microseconds(us));
+  acks.Observe(microseconds(20000000));  // above every bound: +Inf only
+  doc["modules"][0]["call_seconds"] = calls.ToJson();
+  doc["peers"][0]["ack_seconds"] = acks.ToJson();
+  return doc;
 }
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -77,7 +94,7 @@ TEST(PrometheusTextTest, PeersRoutesModulesAndPeriodic) {
 }
 
 TEST(PrometheusTextTest, EachFamilyHasOneHelpAndTypeBeforeItsSamples) {
-  const auto lines = Lines(PrometheusText(SampleStatus()));
+  const auto lines = Lines(PrometheusText(StatusWithHistograms()));
   std::map<std::string, int> types;
   std::string current;
   for (const std::string& l : lines) {
@@ -87,11 +104,54 @@ TEST(PrometheusTextTest, EachFamilyHasOneHelpAndTypeBeforeItsSamples) {
       ++types[current];
       continue;
     }
-    // Every sample belongs to the family announced last.
-    EXPECT_EQ(l.substr(0, l.find('{')), current) << l;
+    // Every sample belongs to the family announced last (a histogram's
+    // samples are its name with _bucket, _sum or _count).
+    std::string name = l.substr(0, l.find('{'));
+    if (name != current) {
+      EXPECT_TRUE(name == current + "_bucket" || name == current + "_sum" ||
+                  name == current + "_count")
+          << l;
+    }
   }
   for (const auto& [family, count] : types) EXPECT_EQ(count, 1) << family;
   EXPECT_EQ(types.count("aex_peer_connected"), 1u);
+  EXPECT_EQ(types.count("aex_module_call_seconds"), 1u);
+}
+
+TEST(PrometheusTextTest, LatencyHistograms) {
+  const std::string text = PrometheusText(StatusWithHistograms());
+  const std::string m = R"(node="edge \"1\"",module="ping",backend="sgx")";
+  EXPECT_TRUE(Has(text, "# TYPE aex_module_call_seconds histogram"));
+  // Cumulative: 50 us in the first bucket, the two 300 us by 0.0005, the
+  // 2 s call by 2.5; +Inf is the count.
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="0.0001"} 1)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="0.00025"} 1)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="0.0005"} 3)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="1.0"} 3)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="2.5"} 4)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_bucket{" + m + R"(,le="+Inf"} 4)"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_count{" + m + "} 4"));
+  EXPECT_TRUE(Has(text, "aex_module_call_seconds_sum{" + m + "} 2.00065"));
+  const std::string p = R"(node="edge \"1\"",peer="10.0.0.2:5000")";
+  EXPECT_TRUE(Has(text, "# TYPE aex_peer_ack_seconds histogram"));
+  EXPECT_TRUE(Has(text, "aex_peer_ack_seconds_bucket{" + p + R"(,le="10.0"} 0)"));
+  EXPECT_TRUE(Has(text, "aex_peer_ack_seconds_bucket{" + p + R"(,le="+Inf"} 1)"));
+  EXPECT_TRUE(Has(text, "aex_peer_ack_seconds_count{" + p + "} 1"));
+  // The module without a histogram (pong) and the peer without one get none.
+  EXPECT_EQ(text.find(R"(aex_module_call_seconds_count{node="edge \"1\"",module="pong")"),
+            std::string::npos);
+  EXPECT_EQ(text.find(R"(aex_peer_ack_seconds_count{node="edge \"1\"",peer="10.0.0.3:5000")"),
+            std::string::npos);
+}
+
+TEST(PrometheusTextTest, MalformedHistogramsAreLeftOut) {
+  nlohmann::json doc = StatusWithHistograms();
+  auto& h = doc["modules"][0]["call_seconds"];
+  h["buckets"].erase(h["buckets"].begin());  // fewer buckets than bounds
+  doc["peers"][0]["ack_seconds"]["count"] = "one";
+  const std::string text = PrometheusText(doc);
+  EXPECT_EQ(text.find("aex_module_call_seconds"), std::string::npos);
+  EXPECT_EQ(text.find("aex_peer_ack_seconds"), std::string::npos);
 }
 
 TEST(PrometheusTextTest, MissingOrWrongFieldsAreLeftOut) {

@@ -8,12 +8,16 @@
 #      answered 404/405/400 and the node keeps serving;
 #   3. a node refuses --metrics-listen off loopback without TLS;
 #   4. Prometheus scrapes both nodes and its query API returns the sink's
-#      aex_module_events_accepted_total, which grows as events flow.
+#      aex_module_events_accepted_total, which grows as events flow, and the
+#      latency histograms: one ACK round trip per event on a's link to b,
+#      one call time per `aex call` of the source, and a median from
+#      histogram_quantile.
 # No step waits a fixed time: each polls for its condition.
 # usage: metrics_test.sh AEX_BIN AEX_NODE_BIN
 AEX=$1
 NODE=$2
 source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/http.sh"
 MA=$((BASE + 3)) MB=$((BASE + 4)) PP=$((BASE + 5))  # metrics of a and b, Prometheus
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
@@ -24,22 +28,6 @@ start_node b "$PB" --metrics-listen "127.0.0.1:$MB"
 write_app "reactive_port: $PB"
 "$AEX" up "$D" -q --wait 60
 
-# HTTP on loopback: prints the status line and the body (curl may be absent).
-http() {  # method port path [raw request head]
-  python3 - "$@" <<'PY'
-import socket, sys
-method, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-head = sys.argv[4] if len(sys.argv) > 4 else f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
-s = socket.create_connection(("127.0.0.1", port), timeout=30)
-s.sendall(head.encode())
-data = b""
-while chunk := s.recv(65536):
-    data += chunk
-status, _, rest = data.partition(b"\r\n")
-print(status.decode())
-print(rest.partition(b"\r\n\r\n")[2].decode(), end="")
-PY
-}
 metric() {  # port name labels  -> the sample's value
   http GET "$1" /metrics | awk -v key="$2{$3}" '$1 == key { print $2 }'
 }
@@ -107,5 +95,14 @@ wait_for_output 100 query 'aex_module_events_accepted_total{module="sink"}'
 "$AEX" call "$D" --module source --entry emit --text 150 --out /dev/null
 wait_for_output 250 query 'aex_module_events_accepted_total{module="sink"}'
 wait_for_output 250 query 'aex_node_events_routed_total{node="a"}'
-echo "4: Prometheus scraped both nodes; the sink's event counter grew from 100 to 250"
+# Every event a sent to b was acknowledged once; two `aex call`s of emit.
+wait_for_output 250 query 'aex_peer_ack_seconds_count{node="a"}'
+wait_for_output 2 query 'aex_module_call_seconds_count{module="source"}'
+expect_eq "$(query 'aex_module_call_seconds_bucket{module="source",le="+Inf"}')" 2 \
+  "the source's +Inf bucket (the count)"
+median=$(query 'histogram_quantile(0.5, aex_peer_ack_seconds_bucket{node="a"})')
+python3 -c "import sys; v = float(sys.argv[1]); sys.exit(not 0 < v <= 10)" "$median" ||
+  fail "median ACK round trip '$median' is not a time"
+echo "4: Prometheus scraped both nodes; the sink's event counter grew from 100 to 250;" \
+  "a's link to b: 250 ACK round trips, median ${median}s; the source's 2 calls timed"
 echo "PASS: metrics"
