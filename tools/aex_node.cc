@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
                  "modules; aex-node itself holds no platform secret")
       ->required();
   app.add_option("--work-dir", opt.work_dir, "where loaded module binaries are kept");
+  app.add_option("--module-log-dir", opt.module_log_dir,
+                 "append each module's stdout and stderr to DIR/<module name>.log (default: "
+                 "the node's own stdout and stderr)");
   std::vector<std::string> devices;
   app.add_option("--device", devices,
                  "NAME=SOCKET: a device attached to this node, served by an aex-device "
