@@ -61,6 +61,10 @@ Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 Result<std::vector<std::filesystem::path>> ModuleSources(const Descriptor& d, const Module& m);
 // Extracts the interface without compiling (validate, graph).
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m);
+// The cache entry BuildModule would return, without building: `cached`
+// false (and no measurement) when the sources changed since the last build.
+Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const Sdk& sdk,
+                                    const std::filesystem::path& cache_dir);
 // Builds (or fetches from cache_dir) the module executable.
 Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                 const std::filesystem::path& cache_dir);
