@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <spdlog/spdlog.h>
 
+#include "cli_doc.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                  "HTTPS with client certificates when the node has TLS; plain HTTP only on "
                  "loopback");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  aex::cli::AddManFlag(&app, "aex(1), aex-platform(1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
