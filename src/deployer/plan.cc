@@ -66,9 +66,11 @@ std::vector<PlanStep> Deployer::Plan() {
       steps.push_back({"build", m.name, "fails: " + built.status().message()});
       continue;
     }
-    if (!built->cached) steps.push_back({"build", m.name, "sources, flags or SDK changed"});
     auto it = state.modules.find(m.name);
     const ModuleState* ms = it == state.modules.end() ? nullptr : &it->second;
+    if (!built->cached) {
+      steps.push_back({"build", m.name, ms ? "sources, flags or SDK changed" : "not built yet"});
+    }
     auto node_live = live.find(m.node);
     std::string why = LoadReason(m, ms, *built,
                                  node_live == live.end() ? nullptr : &node_live->second);

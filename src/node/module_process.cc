@@ -140,7 +140,9 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
   std::vector<std::string> args = ModuleArguments(spec), env = ModuleEnvironment();
   std::vector<char*> argv = Pointers(args), envp = Pointers(env);
   pid_t pid = fork();
-  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, spec.log_fd, own_uid, argv.data(), envp.data());
+  if (pid == 0) {
+    ExecModule(fds[1], spec.device_fd, exe_fd, spec.log_fd, own_uid, argv.data(), envp.data());
+  }
   const int fork_errno = errno;
   close(fds[1]);
   close(exe_fd);
