@@ -387,7 +387,9 @@ int main(int argc, char** argv) {
   if (g.verbose && !g.json_out) {
     std::cerr << "aex: " << d.descriptor().source_name << ": " << d.descriptor().modules.size()
               << " module(s) on " << d.descriptor().nodes.size() << " node(s), "
-              << d.descriptor().connections.size() << " connection(s)\n";
+              << d.descriptor().connections.size() << " connection(s)\n"
+              << "aex: SDK: headers " << d.sdk().include_dir.string() << ", libraries "
+              << d.sdk().lib_dir.string() << ", aex-gen " << d.sdk().gen_exe.string() << "\n";
   }
   if (up->parsed() && plan) {
     aex::cli::PrintPlan(d.Plan(), g.json_out);

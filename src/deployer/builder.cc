@@ -61,19 +61,45 @@ std::string LibraryFingerprint(const Sdk& sdk, const std::string& backend) {
   return fp;
 }
 
+// An installed aex (`cmake --install`) uses the SDK installed with it, found
+// from its own path: <prefix>/bin/aex next to <prefix>/share/aex/sdk.txt
+// (written by the install), <prefix>/include, <prefix>/lib/aex and
+// <prefix>/share/aex/src. A build tree has no sdk.txt beside its bin/.
+struct SdkPaths {
+  std::string include_dir = AEX_SDK_INCLUDE_DIR;
+  std::string lib_dir = AEX_SDK_LIB_DIR;
+  std::string gen_exe = AEX_GEN_EXE;
+  std::string source_dir = AEX_SDK_SOURCE_DIR;
+};
+
+SdkPaths DefaultSdkPaths() {
+  SdkPaths p;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return p;
+  fs::path prefix = exe.parent_path().parent_path();
+  if (!fs::exists(prefix / "share" / "aex" / "sdk.txt", ec)) return p;
+  p.include_dir = (prefix / "include").string();
+  p.lib_dir = (prefix / "lib" / "aex").string();
+  p.gen_exe = (exe.parent_path() / "aex-gen").string();
+  p.source_dir = (prefix / "share" / "aex" / "src").string();
+  return p;
+}
+
 }  // namespace
 
 Sdk Sdk::Default() {
+  const SdkPaths paths = DefaultSdkPaths();
   Sdk sdk;
-  sdk.include_dir = EnvOr("AEX_SDK_INCLUDE", AEX_SDK_INCLUDE_DIR);
-  sdk.lib_dir = EnvOr("AEX_SDK_LIB", AEX_SDK_LIB_DIR);
-  sdk.gen_exe = EnvOr("AEX_GEN", AEX_GEN_EXE);
+  sdk.include_dir = EnvOr("AEX_SDK_INCLUDE", paths.include_dir);
+  sdk.lib_dir = EnvOr("AEX_SDK_LIB", paths.lib_dir);
+  sdk.gen_exe = EnvOr("AEX_GEN", paths.gen_exe);
   sdk.cc = EnvOr("CC", "cc");
   sdk.cxx = EnvOr("CXX", "c++");
   sdk.extra_flags = AEX_SDK_EXTRA_FLAGS;
   sdk.link_flags = AEX_SDK_LINK_FLAGS;
   sdk.strip_debug = EnvOr("AEX_MODULE_DEBUG", "0") == "0";
-  sdk.source_dir = EnvOr("AEX_SDK_SOURCE", AEX_SDK_SOURCE_DIR);
+  sdk.source_dir = EnvOr("AEX_SDK_SOURCE", paths.source_dir);
   sdk.manager_source = sdk.source_dir / "manager" / "manager_module.cc";
   return sdk;
 }

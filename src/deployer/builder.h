@@ -32,8 +32,9 @@ struct Sdk {
   std::filesystem::path manager_source;
   std::filesystem::path source_dir;
 
-  // The SDK this aex binary was built with, overridable by AEX_SDK_INCLUDE,
-  // AEX_SDK_LIB, AEX_GEN, CC and CXX.
+  // The SDK this aex binary was built with, or, for an installed aex, the
+  // one installed with it; overridable by AEX_SDK_INCLUDE, AEX_SDK_LIB,
+  // AEX_GEN, AEX_SDK_SOURCE, CC and CXX (docs/environment.md).
   static Sdk Default();
 };
 

@@ -99,6 +99,8 @@ class Deployer {
   // The application as a Graphviz DOT graph.
   std::string GraphDot() const;
   const Descriptor& descriptor() const { return descriptor_; }
+  // Where modules are built from (aex -v prints it).
+  const Sdk& sdk() const { return sdk_; }
   // Timings of the last Up(), in seconds per phase.
   const std::map<std::string, double>& timings() const { return timings_; }
 
