@@ -46,6 +46,29 @@ std::string LoadReason(const Module& m, const ModuleState* ms, const BuiltModule
   return "";
 }
 
+// Connections to key and periodic events to register, given the modules
+// that get a new instance (fresh) and those whose connections get new keys.
+void PlanLinks(const Descriptor& d, const DeploymentState& state,
+               const std::set<std::string>& fresh, const std::set<std::string>& rekeyed,
+               std::vector<PlanStep>* steps) {
+  for (const Connection& c : d.connections) {
+    auto it = state.connections.find(c.name);
+    if (it == state.connections.end() || !it->second.established) {
+      steps->push_back({"connect", c.name, "not established"});
+    } else if (rekeyed.count(c.to_module) || (!c.direct && rekeyed.count(c.from_module))) {
+      steps->push_back({"connect", c.name, "an end gets a new instance"});
+    }
+  }
+  for (const PeriodicEvent& e : d.periodic_events) {
+    auto it = state.events.find(e.name);
+    if (it == state.events.end() || !it->second.registered) {
+      steps->push_back({"register", e.name, "not registered"});
+    } else if (fresh.count(e.module)) {
+      steps->push_back({"register", e.name, "its module gets a new instance"});
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<PlanStep> Deployer::Plan() {
@@ -92,22 +115,7 @@ std::vector<PlanStep> Deployer::Plan() {
       rekeyed.insert(m.name);
     }
   }
-  for (const Connection& c : descriptor_.connections) {
-    auto it = state.connections.find(c.name);
-    if (it == state.connections.end() || !it->second.established) {
-      steps.push_back({"connect", c.name, "not established"});
-    } else if (rekeyed.count(c.to_module) || (!c.direct && rekeyed.count(c.from_module))) {
-      steps.push_back({"connect", c.name, "an end gets a new instance"});
-    }
-  }
-  for (const PeriodicEvent& e : descriptor_.periodic_events) {
-    auto it = state.events.find(e.name);
-    if (it == state.events.end() || !it->second.registered) {
-      steps.push_back({"register", e.name, "not registered"});
-    } else if (fresh.count(e.module)) {
-      steps.push_back({"register", e.name, "its module gets a new instance"});
-    }
-  }
+  PlanLinks(descriptor_, state, fresh, rekeyed, &steps);
   return steps;
 }
 
