@@ -38,3 +38,20 @@ install(FILES ${AEX_MAN_PAGES} DESTINATION share/man/man1)
 install(FILES ${AEX_COMPLETION_DIR}/aex DESTINATION share/bash-completion/completions)
 install(FILES ${AEX_COMPLETION_DIR}/_aex DESTINATION share/zsh/site-functions)
 install(FILES ${AEX_COMPLETION_DIR}/aex.fish DESTINATION share/fish/vendor_completions.d)
+
+# `cpack` (from the build directory) makes a .deb of the same files under
+# /usr. Its dependencies: the shared libraries the binaries link (found by
+# dpkg-shlibdeps), and what `aex build` needs to compile and statically
+# link modules (a C/C++ compiler, libc6-dev through it, and the static
+# libcrypto of libssl-dev).
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME aex)
+set(CPACK_PACKAGE_CONTACT "aex developers <aex@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "build, deploy, attest and connect distributed enclave applications (simulated TEEs)")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "g++ (>= 4:12), libssl-dev (>= 3)")
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+include(CPack)

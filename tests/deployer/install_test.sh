@@ -1,25 +1,48 @@
 #!/usr/bin/env bash
-# `cmake --install` into a temporary prefix gives a working aex: with only
-# the prefix's bin/ (and the system's) on PATH, the ping-pong example builds
-# from the installed SDK (headers, archives, aex-gen), deploys and runs; the
-# man pages and completions are installed beside it.
-# usage: install_test.sh BUILD_DIR EXAMPLES_DIR
+# An installed aex works with nothing from the build tree: `cmake --install`
+# into a temporary prefix (mode install), or the .deb `cpack` makes,
+# unpacked with `dpkg -x` into a temporary root (mode deb, which also checks
+# the package's dependencies). With only the prefix's bin/ (and the
+# system's) on PATH, the ping-pong example builds from the installed SDK
+# (headers, archives, aex-gen), deploys and runs; the man pages and
+# completions are installed beside it.
+# usage: install_test.sh BUILD_DIR EXAMPLES_DIR install|deb
 source "$(dirname "$0")/lib.sh"
 BUILD=$1
-PREFIX=$(mktemp -d /tmp/aex-prefix.XXXXXX)
+MODE=$3
+ROOT=$(mktemp -d /tmp/aex-prefix.XXXXXX)
 DIR=$(copy_example "$2/ping-pong")
 D="$DIR/descriptor.yaml"
+PREFIX=$ROOT
+[ "$MODE" = deb ] && PREFIX=$ROOT/usr
 cleanup() {
   "$PREFIX/bin/aex" down "$D" -q >/dev/null 2>&1 || true
   "$PREFIX/bin/aex" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR" "$PREFIX"
+  rm -rf "$DIR" "$ROOT"
 }
 trap cleanup EXIT
 # Ports of their own (other tests use 5001-5002, 5301-5342, 5501-5622).
-sed -i 's/5001/5371/; s/5002/5372/' "$D"
+if [ "$MODE" = deb ]; then
+  sed -i 's/5001/5381/; s/5002/5382/' "$D"
+else
+  sed -i 's/5001/5371/; s/5002/5372/' "$D"
+fi
 
-cmake --install "$BUILD" --prefix "$PREFIX" >"$DIR/install.log" ||
-  fail "cmake --install failed: $(cat "$DIR/install.log")"
+if [ "$MODE" = deb ]; then
+  command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null ||
+    { echo "SKIP: no dpkg-deb or dpkg-shlibdeps"; exit 77; }
+  (cd "$DIR" && cpack --config "$BUILD/CPackConfig.cmake" -B "$DIR/pkg" >"$DIR/cpack.log" 2>&1) ||
+    fail "cpack failed: $(tail -20 "$DIR/cpack.log")"
+  deb=$(ls "$DIR"/pkg/aex_*.deb)
+  depends=$(dpkg-deb -f "$deb" Depends)
+  for dep in libssl3 libyaml-cpp libspdlog libfmt libstdc++6 libc6 "g++" libssl-dev; do
+    grep -qF "$dep" <<<"$depends" || fail "the .deb does not depend on $dep: $depends"
+  done
+  dpkg -x "$deb" "$ROOT"
+else
+  cmake --install "$BUILD" --prefix "$PREFIX" >"$DIR/install.log" ||
+    fail "cmake --install failed: $(cat "$DIR/install.log")"
+fi
 for f in bin/aex bin/aex-node bin/aex-platform bin/aex-gen bin/aex-device \
          include/aex/module.h lib/aex/libaex_runtime.a lib/aex/libaex_platform_native.a \
          share/aex/sdk.txt share/aex/src/manager/manager_module.cc \
@@ -46,4 +69,4 @@ expect_ping_pong_flowing aex "$D"
 MANPATH="$PREFIX/share/man" man -w aex >/dev/null 2>&1 || fail "man does not find the installed aex(1)"
 bash -c 'source "$1"; COMP_WORDS=(aex sta); COMP_CWORD=1; _aex; [ "${COMPREPLY[*]}" = status ]' \
   _ "$PREFIX/share/bash-completion/completions/aex" || fail "installed bash completion"
-echo "PASS: install"
+echo "PASS: $MODE"
