@@ -66,7 +66,16 @@ static std::string ModuleLogPath(const std::string& dir, uint32_t id, const std:
                      std::all_of(name.begin(), name.end(), [](unsigned char c) {
                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
                      });
-  return dir + "/" + (plain ? name : "m" + std::to_string(id)) + ".log";
+  // Appended piecewise: GCC 12 at -O3 flags `"m" + std::to_string(id)`
+  // with a false -Wrestrict.
+  std::string path = dir + "/";
+  if (plain) {
+    path += name;
+  } else {
+    path += 'm';
+    path += std::to_string(id);
+  }
+  return path + ".log";
 }
 
 void Node::ScheduleAck(const std::shared_ptr<Session>& s) {
