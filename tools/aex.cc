@@ -12,6 +12,11 @@
 #include <fstream>
 #include <iostream>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "aex_ops.h"
+#include "cli_doc.h"
 #include "deployer/dashboard.h"
 #include "deployer/deployer.h"
 #include "deployer/local_nodes.h"
@@ -34,6 +39,8 @@ struct Globals {
   unsigned jobs = 0;
   double wait_s = 10;
   bool manager = false;
+  bool verbose = false;  // -v: context and per-phase timings
+  bool debug = false;    // --debug: also every frame to and from a node (no payloads)
 };
 
 int ExitCode(const Status& s) {
@@ -205,6 +212,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json_out, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", g.quiet, "no progress lines");
   app.add_option("-j,--jobs", g.jobs, "parallel builds (default: cores)");
+  app.add_flag("-v,--verbose", g.verbose, "more progress detail: paths, per-phase timings");
+  app.add_flag("--debug", g.debug,
+               "log every frame sent to and received from a node (type, id, size; never a "
+               "payload or key) on stderr; implies --verbose");
   app.add_flag("--manager", g.manager,
                "attest and key modules through the descriptor's attestation manager (the "
                "descriptor's `manager` decides; this flag checks that it has one)");
@@ -225,8 +236,28 @@ int main(int argc, char** argv) {
   auto* up = add("up", "wait for nodes, then build, deploy, attest, connect and register");
   up->add_option("--wait", g.wait_s, "seconds to wait for nodes to come up")->capture_default_str();
   auto* down = add("down", "unload every module of the deployment and forget its state");
+  bool plan = false, force = false, watch = false;
+  double interval_s = 2;
+  up->add_flag("--plan", plan,
+               "print what up would build, load, attest, connect and register, and change nothing");
+  down->add_flag("--force", force,
+                 "forget the modules of nodes that do not answer (listing them) instead of failing");
   auto* reset = add("reset", "reset every node of the descriptor and forget the state");
   auto* status = add("status", "nodes, modules, connections and event counters");
+  status->add_flag("-w,--watch", watch,
+                   "refresh until Ctrl-C, with event rates (JSON lines with --json)");
+  status->add_option("--interval", interval_s, "seconds between refreshes with --watch")
+      ->capture_default_str();
+  aex::cli::LogsOptions logs_opt;
+  auto* logs = add("logs", "print the logs of the local nodes and their modules");
+  logs->add_option("--module", logs_opt.module, "only this module's output");
+  logs->add_option("--node", logs_opt.node, "only this node's log");
+  logs->add_flag("-f,--follow", logs_opt.follow, "keep printing new lines until Ctrl-C");
+  std::string shell;
+  auto* completion = app.add_subcommand("completion", "print a shell completion script");
+  completion->add_option("shell", shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   auto* call = add("call", "call a module entry point (unauthenticated)");
   call->add_option("--module", module)->required();
   call->add_option("--entry", entry, "entry name or index")->required();
@@ -246,11 +277,12 @@ int main(int argc, char** argv) {
                                "sources, moving its state and losing no event (docs/update.md)");
   update->add_option("--module", module)->required();
   update->add_option("--node", to_node, "run the new instance on this node (a move)");
-  auto* nodes = app.add_subcommand("nodes", "start or stop aex-node for the descriptor's local nodes");
+  auto* nodes = app.add_subcommand(
+      "nodes", "start, stop, restart or show aex-node for the descriptor's local nodes");
   std::string nodes_action;
-  nodes->add_option("action", nodes_action, "start or stop")
+  nodes->add_option("action", nodes_action, "start, stop, restart or status")
       ->required()
-      ->check(CLI::IsMember({"start", "stop"}));
+      ->check(CLI::IsMember({"start", "stop", "restart", "status"}));
   nodes->add_option("descriptor", g.descriptor, "deployment descriptor")->required();
   auto* tls_cmd = app.add_subcommand(
       "tls", "create the deployment's TLS material (CA, deployer and node certificates)");
@@ -269,11 +301,31 @@ int main(int argc, char** argv) {
   dashboard->add_flag("--allow-remote", dash.allow_remote, "serve on a non-loopback address");
   for (auto* c : {build, deploy, attest}) c->add_option("--module", module, "only this module");
   connect->add_option("--connection", connection, "only this connection");
+  aex::cli::AddManFlag(&app, "aex-node(1), aex-platform(1), aex-gen(1)");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (g.debug) {
+    // Debug lines go to stderr: stdout carries --json output.
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("aex"));
+    spdlog::set_pattern("%H:%M:%S.%e aex: debug: %v");
+    spdlog::set_level(spdlog::level::debug);
+    g.verbose = true;
+  }
+  if (completion->parsed()) {
+    std::cout << aex::cli::CompletionScript(app, shell);
+    return 0;
+  }
+  if (logs->parsed()) {
+    auto d = aex::deploy::LoadDescriptor(g.descriptor);
+    if (!d.ok()) return Fail(g, d.status());
+    logs_opt.json = g.json_out;
+    Status s = aex::cli::RunLogs(*d, logs_opt);
+    return s.ok() ? 0 : Fail(g, s);
   }
 
   if (validate->parsed()) {
@@ -298,8 +350,14 @@ int main(int argc, char** argv) {
         n > 0 ? std::filesystem::path(std::string(self, static_cast<size_t>(n))).parent_path() /
                     "aex-node"
               : "aex-node";
-    Status s = nodes_action == "start" ? aex::deploy::StartLocalNodes(*d, node_exe, say)
-                                       : aex::deploy::StopLocalNodes(*d, say);
+    if (nodes_action == "status") {
+      Status s = aex::cli::RunNodesStatus(*d, g.json_out);
+      if (!s.ok() && !g.json_out) std::cerr << "aex: " << s.message() << "\n";
+      return s.ok() ? 0 : 1;
+    }
+    Status s = nodes_action == "start"     ? aex::deploy::StartLocalNodes(*d, node_exe, say)
+               : nodes_action == "restart" ? aex::deploy::RestartLocalNodes(*d, node_exe, say)
+                                           : aex::deploy::StopLocalNodes(*d, say);
     return s.ok() ? 0 : Fail(g, s);
   }
 
@@ -346,6 +404,28 @@ int main(int argc, char** argv) {
   if (g.manager && !d.descriptor().manager_spec) {
     return Fail(g, aex::InvalidArgument("--manager: " + g.descriptor +
                                         " has no manager (manager: {node: <node name>})"));
+  }
+  if (g.verbose && !g.json_out) {
+    std::cerr << "aex: " << d.descriptor().source_name << ": " << d.descriptor().modules.size()
+              << " module(s) on " << d.descriptor().nodes.size() << " node(s), "
+              << d.descriptor().connections.size() << " connection(s)\n"
+              << "aex: SDK: headers " << d.sdk().include_dir.string() << ", libraries "
+              << d.sdk().lib_dir.string() << ", aex-gen " << d.sdk().gen_exe.string() << "\n";
+  }
+  if (up->parsed() && plan) {
+    aex::cli::PrintPlan(d.Plan(), g.json_out);
+    return 0;
+  }
+  if (status->parsed() && watch) {
+    Status w = aex::cli::RunWatch(d, interval_s, g.json_out, PrintStatus);
+    return w.ok() ? 0 : Fail(g, w);
+  }
+  if (down->parsed() && force) {
+    std::vector<aex::deploy::LeftBehind> left;
+    Status f = d.Down(&left);
+    if (!f.ok()) return Fail(g, f);
+    aex::cli::PrintLeftBehind(left, g.json_out);
+    return 0;
   }
   aex::Bytes arg;
   if ((call->parsed() || output->parsed() || request->parsed()) &&
@@ -433,6 +513,11 @@ int main(int argc, char** argv) {
     std::ofstream(dot_file) << dot;
     s = aex::deploy::RunProgram({"dot", "-Tsvg", dot_file, "-o", out_file});
     std::remove(dot_file.c_str());
+  }
+  if (g.verbose && !g.json_out) {
+    for (const auto& [phase, seconds] : d.timings()) {
+      fprintf(stderr, "aex: %-9s %.3f s\n", phase.c_str(), seconds);
+    }
   }
   if (!s.ok()) return Fail(g, s);
   if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";

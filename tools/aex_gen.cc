@@ -19,6 +19,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_doc.h"
+
 #include "aex/status.h"
 #include "gen/annotation_parser.h"
 #include "gen/glue_writer.h"
@@ -146,10 +148,13 @@ int ParseArgs(int argc, char** argv, Options* opt) {
   app.add_option("--glue", opt->glue_path, "Output: generated C++ glue")->required();
   app.add_option("--manifest", opt->manifest_path, "Output: module manifest (JSON)")->required();
   app.add_option("sources", opt->sources, "Annotated C/C++ source files")->required();
+  aex::cli::AddManFlag(&app, "aex(1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::Success&) {
+    return 0;  // --man
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and a usage hint to stderr
     return kExitUsage;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <spdlog/spdlog.h>
 
+#include "cli_doc.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
                  "modules; aex-node itself holds no platform secret")
       ->required();
   app.add_option("--work-dir", opt.work_dir, "where loaded module binaries are kept");
+  app.add_option("--module-log-dir", opt.module_log_dir,
+                 "append each module's stdout and stderr to DIR/<module name>.log (default: "
+                 "the node's own stdout and stderr)");
   std::vector<std::string> devices;
   app.add_option("--device", devices,
                  "NAME=SOCKET: a device attached to this node, served by an aex-device "
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
                  "HTTPS with client certificates when the node has TLS; plain HTTP only on "
                  "loopback");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  aex::cli::AddManFlag(&app, "aex(1), aex-platform(1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

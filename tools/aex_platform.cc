@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
+#include "cli_doc.h"
 #include <cstdio>
 #include <thread>
 
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   bool init = false;
   app.add_flag("--init", init,
                "create the key file and the platform directory, print them and exit");
+  aex::cli::AddManFlag(&app, "aex-node(1), aex(1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

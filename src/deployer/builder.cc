@@ -61,19 +61,45 @@ std::string LibraryFingerprint(const Sdk& sdk, const std::string& backend) {
   return fp;
 }
 
+// An installed aex (`cmake --install`) uses the SDK installed with it, found
+// from its own path: <prefix>/bin/aex next to <prefix>/share/aex/sdk.txt
+// (written by the install), <prefix>/include, <prefix>/lib/aex and
+// <prefix>/share/aex/src. A build tree has no sdk.txt beside its bin/.
+struct SdkPaths {
+  std::string include_dir = AEX_SDK_INCLUDE_DIR;
+  std::string lib_dir = AEX_SDK_LIB_DIR;
+  std::string gen_exe = AEX_GEN_EXE;
+  std::string source_dir = AEX_SDK_SOURCE_DIR;
+};
+
+SdkPaths DefaultSdkPaths() {
+  SdkPaths p;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return p;
+  fs::path prefix = exe.parent_path().parent_path();
+  if (!fs::exists(prefix / "share" / "aex" / "sdk.txt", ec)) return p;
+  p.include_dir = (prefix / "include").string();
+  p.lib_dir = (prefix / "lib" / "aex").string();
+  p.gen_exe = (exe.parent_path() / "aex-gen").string();
+  p.source_dir = (prefix / "share" / "aex" / "src").string();
+  return p;
+}
+
 }  // namespace
 
 Sdk Sdk::Default() {
+  const SdkPaths paths = DefaultSdkPaths();
   Sdk sdk;
-  sdk.include_dir = EnvOr("AEX_SDK_INCLUDE", AEX_SDK_INCLUDE_DIR);
-  sdk.lib_dir = EnvOr("AEX_SDK_LIB", AEX_SDK_LIB_DIR);
-  sdk.gen_exe = EnvOr("AEX_GEN", AEX_GEN_EXE);
+  sdk.include_dir = EnvOr("AEX_SDK_INCLUDE", paths.include_dir);
+  sdk.lib_dir = EnvOr("AEX_SDK_LIB", paths.lib_dir);
+  sdk.gen_exe = EnvOr("AEX_GEN", paths.gen_exe);
   sdk.cc = EnvOr("CC", "cc");
   sdk.cxx = EnvOr("CXX", "c++");
   sdk.extra_flags = AEX_SDK_EXTRA_FLAGS;
   sdk.link_flags = AEX_SDK_LINK_FLAGS;
   sdk.strip_debug = EnvOr("AEX_MODULE_DEBUG", "0") == "0";
-  sdk.source_dir = EnvOr("AEX_SDK_SOURCE", AEX_SDK_SOURCE_DIR);
+  sdk.source_dir = EnvOr("AEX_SDK_SOURCE", paths.source_dir);
   sdk.manager_source = sdk.source_dir / "manager" / "manager_module.cc";
   return sdk;
 }
@@ -154,17 +180,29 @@ Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
   return gen::ParseAnnotations(m.name, files);
 }
 
-Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
-                                const fs::path& cache_dir) {
+namespace {
+
+// A module's sources and the cache entry its build goes to: the content
+// address covers everything that can change the binary.
+struct BuildInputs {
+  std::vector<fs::path> paths;
+  gen::ModuleManifest manifest;
+  fs::path out_dir;
+  fs::path binary;
+  std::string hash;
+};
+
+Result<BuildInputs> Inputs(const Descriptor& d, const Module& m, const Sdk& sdk,
+                           const fs::path& cache_dir) {
   const std::string backend = tee::BackendName(m.type);
-  AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
-  AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
-  AEX_ASSIGN_OR_RETURN(gen::ModuleManifest manifest, gen::ParseAnnotations(m.name, files));
+  BuildInputs in;
+  AEX_ASSIGN_OR_RETURN(in.paths, ModuleSources(d, m));
+  AEX_ASSIGN_OR_RETURN(auto files, ReadSources(in.paths));
+  AEX_ASSIGN_OR_RETURN(in.manifest, gen::ParseAnnotations(m.name, files));
   if (!fs::exists(sdk.lib_dir / ("libaex_platform_" + backend + ".a"))) {
     return FailedPrecondition("module '" + m.name + "': this SDK has no platform layer for " +
                               backend);
   }
-  // Content address: everything that can change the binary.
   ByteWriter key;
   key.PutString16(m.name);
   key.PutString16(backend);
@@ -178,9 +216,37 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
   key.PutString16(sdk.cc + " " + sdk.cxx + " " + sdk.extra_flags + " " + sdk.link_flags +
                   (sdk.strip_debug ? " strip" : ""));
   key.PutString16(LibraryFingerprint(sdk, backend));
-  std::string hash = HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
-  fs::path out_dir = cache_dir / (m.name + "-" + backend + "-" + hash);
-  fs::path binary = out_dir / m.name;
+  in.hash = HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
+  in.out_dir = cache_dir / (m.name + "-" + backend + "-" + in.hash);
+  in.binary = in.out_dir / m.name;
+  return in;
+}
+
+}  // namespace
+
+Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const Sdk& sdk,
+                                    const fs::path& cache_dir) {
+  AEX_ASSIGN_OR_RETURN(BuildInputs in, Inputs(d, m, sdk, cache_dir));
+  BuiltModule built;
+  built.name = m.name;
+  built.manifest = std::move(in.manifest);
+  built.binary = in.binary;
+  if (!fs::exists(in.binary)) return built;
+  built.cached = true;
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(in.binary, kMaxModuleBinary));
+  built.measurement = crypto::Sha256(AsBytes(image));
+  return built;
+}
+
+Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
+                                const fs::path& cache_dir) {
+  const std::string backend = tee::BackendName(m.type);
+  AEX_ASSIGN_OR_RETURN(BuildInputs in, Inputs(d, m, sdk, cache_dir));
+  const auto& paths = in.paths;
+  const auto& manifest = in.manifest;
+  const std::string& hash = in.hash;
+  const fs::path& out_dir = in.out_dir;
+  const fs::path& binary = in.binary;
 
   BuiltModule built;
   built.name = m.name;

@@ -32,8 +32,9 @@ struct Sdk {
   std::filesystem::path manager_source;
   std::filesystem::path source_dir;
 
-  // The SDK this aex binary was built with, overridable by AEX_SDK_INCLUDE,
-  // AEX_SDK_LIB, AEX_GEN, CC and CXX.
+  // The SDK this aex binary was built with, or, for an installed aex, the
+  // one installed with it; overridable by AEX_SDK_INCLUDE, AEX_SDK_LIB,
+  // AEX_GEN, AEX_SDK_SOURCE, CC and CXX (docs/environment.md).
   static Sdk Default();
 };
 
@@ -61,6 +62,10 @@ Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 Result<std::vector<std::filesystem::path>> ModuleSources(const Descriptor& d, const Module& m);
 // Extracts the interface without compiling (validate, graph).
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m);
+// The cache entry BuildModule would return, without building: `cached`
+// false (and no measurement) when the sources changed since the last build.
+Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const Sdk& sdk,
+                                    const std::filesystem::path& cache_dir);
 // Builds (or fetches from cache_dir) the module executable.
 Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                 const std::filesystem::path& cache_dir);

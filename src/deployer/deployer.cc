@@ -742,22 +742,33 @@ Status Deployer::Up() {
   return Status::Ok();
 }
 
-Status Deployer::Down() {
+Status Deployer::Down(std::vector<LeftBehind>* left) {
   auto& modules = state_file_->state().modules;
   std::vector<std::pair<std::string, ModuleState>> list(modules.begin(), modules.end());
   Status s = ForEach(list.size(), options_.jobs * 4, [&](size_t i) -> Status {
     const auto& [name, ms] = list[i];
     const Node* node = descriptor_.FindNode(ms.node);
     if (!node || ms.id == 0) return Status::Ok();
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*node));
-    Status st = client->Unload(ms.id);
+    auto client = ClientFor(*node);
+    if (!client.ok() && left) {
+      std::lock_guard<std::mutex> lock(mu_);
+      left->push_back({name, ms.node, ms.id, client.status().message()});
+      return Status::Ok();
+    }
+    if (!client.ok()) return client.status();
+    Status st = (*client)->Unload(ms.id);
     if (st.code() == Code::kNotFound) return Status::Ok();  // already gone
     if (st.ok()) Progress(ProgressLine("down", name, "unloaded from " + ms.node, 0));
     return WithContext("unload '" + name + "'", st);
   });
   if (!s.ok()) return SaveAfter(s);
   // What is left with the deployment's tag was never recorded: strays.
-  AEX_RETURN_IF_ERROR(UnloadStrays());
+  Status strays = UnloadStrays();
+  if (!strays.ok() && left) {
+    left->push_back({"", "", 0, "stray check: " + strays.message()});
+  } else {
+    AEX_RETURN_IF_ERROR(strays);
+  }
   return state_file_->Remove();
 }
 

@@ -27,6 +27,24 @@
 
 namespace aex::deploy {
 
+// One thing `up` would do (Deployer::Plan): step is build, load, attest,
+// connect, register or wait; target names the module, connection, periodic
+// event or node.
+struct PlanStep {
+  std::string step;
+  std::string target;
+  std::string reason;
+};
+
+// A module `down --force` forgot without unloading it (its node did not
+// answer): it may still run there until that node is reset or restarted.
+struct LeftBehind {
+  std::string module;  // empty: the stray check of `node` could not run
+  std::string node;
+  uint32_t id = 0;
+  std::string error;
+};
+
 struct DeployerOptions {
   std::filesystem::path descriptor;
   std::filesystem::path state_file;  // default: <descriptor dir>/.aex/<stem>.state.json
@@ -58,8 +76,14 @@ class Deployer {
   Status Register(const std::string& only_event = "");
   // Build, deploy, attest, connect and register, waiting for nodes first.
   Status Up();
-  // Unloads every module of the deployment and forgets the state.
-  Status Down();
+  // Unloads every module of the deployment and forgets the state. With
+  // `left` (down --force), a node that cannot be reached does not stop it:
+  // what was on it is forgotten and listed in *left.
+  Status Down(std::vector<LeftBehind>* left = nullptr);
+  // What Up would do, doing none of it (`aex up --plan`): reads only the
+  // build cache, the state and the nodes' status; builds, loads and saves
+  // nothing. Empty when the deployment is up to date.
+  std::vector<PlanStep> Plan();
   // Resets every node of the descriptor (unloads everything) and forgets the state.
   Status Reset();
 
@@ -82,6 +106,8 @@ class Deployer {
   // every module's name (the dashboard's placeholders for live values).
   std::string GraphDot(const std::vector<std::string>& module_lines = {}) const;
   const Descriptor& descriptor() const { return descriptor_; }
+  // Where modules are built from (aex -v prints it).
+  const Sdk& sdk() const { return sdk_; }
   // Timings of the last Up(), in seconds per phase.
   const std::map<std::string, double>& timings() const { return timings_; }
 

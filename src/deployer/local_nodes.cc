@@ -203,13 +203,14 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
                          StartPlatform(d, n, node_exe.parent_path() / "aex-platform", progress));
     auto device_args = StartDevices(d, n, node_exe.parent_path() / "aex-device", progress);
     if (!device_args.ok()) return device_args.status();
-    std::string log = (StateDir(d) / "logs" / (n.name + ".log")).string();
+    std::string log = NodeLogFile(d, n).string();
     std::vector<std::string> args = {node_exe.string(),
                                      "--port", std::to_string(n.reactive_port),
                                      "--host", n.host == "localhost" ? "127.0.0.1" : n.host,
                                      "--platform-socket", platform_sock.string(),
                                      "--name", n.name,
-                                     "--work-dir", (StateDir(d) / "nodes" / n.name).string()};
+                                     "--work-dir", (StateDir(d) / "nodes" / n.name).string(),
+                                     "--module-log-dir", ModuleLogFile(d, n, "").parent_path().string()};
     args.insert(args.end(), device_args->begin(), device_args->end());
     if (UsesTls(n)) {  // the default: made by NodeDialer::ForDeployment above
       tls::Files files = NodeTlsFiles(d, n);
@@ -247,6 +248,42 @@ Status StopLocalNodes(const Descriptor& d,
     StopDevices(d, n, progress);
   }
   return Status::Ok();
+}
+
+Status RestartLocalNodes(const Descriptor& d, const fs::path& node_exe,
+                         const std::function<void(const std::string&)>& progress) {
+  AEX_RETURN_IF_ERROR(StopLocalNodes(d, progress));
+  return StartLocalNodes(d, node_exe, progress);
+}
+
+fs::path NodeLogFile(const Descriptor& d, const Node& n) {
+  return StateDir(d) / "logs" / (n.name + ".log");
+}
+
+fs::path ModuleLogFile(const Descriptor& d, const Node& n, const std::string& module) {
+  return StateDir(d) / "logs" / n.name / (module + ".log");
+}
+
+Result<std::vector<LocalNodeStatus>> LocalNodesStatus(const Descriptor& d) {
+  AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(d));
+  std::vector<LocalNodeStatus> out;
+  for (const auto& n : d.nodes) {
+    LocalNodeStatus st;
+    st.name = n.name;
+    st.address = n.host + ":" + std::to_string(n.reactive_port);
+    st.local = IsLoopbackHost(n.host);
+    if (st.local) {
+      st.pid = ReadPid(PidFile(d, n));
+      st.running = Alive(st.pid);
+      if (!st.running) st.pid = 0;
+      st.log = NodeLogFile(d, n);
+    }
+    auto client = dialer.Connect(n, std::chrono::milliseconds(2000));
+    st.reachable = client.ok();
+    if (!client.ok()) st.error = client.status().message();
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 }  // namespace aex::deploy

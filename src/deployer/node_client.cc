@@ -16,6 +16,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "tls/tls.h"
 
 namespace aex::deploy {
@@ -51,7 +53,9 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host,
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::unique_ptr<NodeClient> client(new NodeClient(fd, timeout));
+  client->peer_ = host + ":" + port_str;
   if (tls) AEX_RETURN_IF_ERROR(client->StartTls(tls, host));
+  spdlog::debug("{} connected ({})", client->peer_, tls ? "TLS" : "plain TCP");
   wire::Hello hello;
   AEX_RETURN_IF_ERROR(client->SendRaw(wire::EncodeFrame(MsgType::kHello, 1, hello.Encode())));
   AEX_ASSIGN_OR_RETURN(Bytes body, client->ReadFrameBody());
@@ -183,12 +187,17 @@ Result<size_t> NodeClient::ReadSome(uint8_t* buf, size_t cap) {
 Result<Bytes> NodeClient::Call(MsgType type, ByteSpan payload) {
   uint32_t id = ++next_id_;
   if (id == 0) id = ++next_id_;
+  // Debug lines name the frame and its size, never its payload (keys,
+  // grants and sealed events travel in payloads).
+  spdlog::debug("{} -> {} id {} ({} bytes)", peer_, wire::TypeName(type), id, payload.size());
   AEX_RETURN_IF_ERROR(SendRaw(wire::EncodeFrame(type, id, payload)));
   for (;;) {
     AEX_ASSIGN_OR_RETURN(Bytes body, ReadFrameBody());
     AEX_ASSIGN_OR_RETURN(wire::Frame f, wire::ParseFrameBody(body));
     if (f.type != MsgType::kResult || f.request_id != id) continue;  // stale answer
     AEX_ASSIGN_OR_RETURN(wire::ResultMsg r, wire::ResultMsg::Parse(f.payload));
+    spdlog::debug("{} <- {} id {} {} ({} bytes)", peer_, wire::TypeName(f.type), id,
+                  CodeName(r.code), r.payload.size());
     if (r.code != Code::kOk) return r.ToStatus();
     return Bytes(r.payload.begin(), r.payload.end());
   }

@@ -84,6 +84,7 @@ class NodeClient {
   std::chrono::milliseconds timeout_;
   uint32_t next_id_ = 0;
   Bytes in_;
+  std::string peer_;  // host:port, for debug logging (`aex --debug`)
 };
 
 }  // namespace aex::deploy

@@ -90,14 +90,16 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   return out;
 }
 
-// The child between fork and exec: only async-signal-safe calls. Places the
+// The child between fork and exec: only async-signal-safe calls. Points
+// stdout and stderr at the module's log (when it has one), places the
 // channel at fd 3 (and the device at fd 4), closes every other descriptor
 // above stderr, sets no_new_privs, drops to the module's own uid/gid when the
 // node is root (handing it its binary), and executes the binary through a
 // descriptor the node opened (so the module uid needs no access to the node's
 // directories).
-[[noreturn]] void ExecModule(int channel, int device, int exe_fd, bool own_uid, char** argv,
-                             char** envp) {
+[[noreturn]] void ExecModule(int channel, int device, int exe_fd, int log_fd, bool own_uid,
+                             char** argv, char** envp) {
+  if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) _exit(126);
   int ch = fcntl(channel, F_DUPFD, 10);
   int dev = device >= 0 ? fcntl(device, F_DUPFD, 10) : -1;
   int exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, 10);
@@ -138,7 +140,9 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
   std::vector<std::string> args = ModuleArguments(spec), env = ModuleEnvironment();
   std::vector<char*> argv = Pointers(args), envp = Pointers(env);
   pid_t pid = fork();
-  if (pid == 0) ExecModule(fds[1], spec.device_fd, exe_fd, own_uid, argv.data(), envp.data());
+  if (pid == 0) {
+    ExecModule(fds[1], spec.device_fd, exe_fd, spec.log_fd, own_uid, argv.data(), envp.data());
+  }
   const int fork_errno = errno;
   close(fds[1]);
   close(exe_fd);

@@ -44,6 +44,7 @@ struct ModuleSpawn {
   Bytes sgx_sigstruct{};  // wire::LoadModule::sigstruct, passed on unchecked
   int device_fd = -1;  // the claimed device, placed at fd 4 in the module (devices.h)
   std::string load_tag{};  // the deployment that loaded it (wire::LoadModule::tag)
+  int log_fd = -1;  // the module's stdout and stderr; -1: the node's own
 };
 
 class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {

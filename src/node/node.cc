@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -55,6 +57,26 @@ constexpr std::chrono::milliseconds kAckDelay(2);
 // Distinct (module, connection) pairs a peer session remembers for its next
 // UNDELIVERED notices; beyond, events are still counted here but not reported.
 constexpr size_t kMaxUndeliveredKeys = 4096;
+
+// <dir>/<name>.log for a module whose name is a plain file name (the name
+// comes from the deployer, which the node does not trust); <dir>/m<id>.log
+// otherwise.
+static std::string ModuleLogPath(const std::string& dir, uint32_t id, const std::string& name) {
+  const bool plain = !name.empty() && name.size() <= 128 && name[0] != '.' &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                       return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                     });
+  // Appended piecewise: GCC 12 at -O3 flags `"m" + std::to_string(id)`
+  // with a false -Wrestrict.
+  std::string path = dir + "/";
+  if (plain) {
+    path += name;
+  } else {
+    path += 'm';
+    path += std::to_string(id);
+  }
+  return path + ".log";
+}
 
 void Node::ScheduleAck(const std::shared_ptr<Session>& s) {
   if (s->ack_timer) return;  // one is already pending
@@ -170,6 +192,10 @@ Status Node::Start() {
   std::error_code fec;
   fs::create_directories(options_.work_dir, fec);
   if (fec) return Status(Code::kIo, "cannot create work dir " + options_.work_dir);
+  if (!options_.module_log_dir.empty()) {
+    fs::create_directories(options_.module_log_dir, fec);
+    if (fec) return Status(Code::kIo, "cannot create " + options_.module_log_dir);
+  }
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.listen_host, ec);
   asio::ip::tcp::endpoint ep(address, options_.port);
@@ -730,6 +756,13 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   spec.sgx_sigstruct.assign(req.sigstruct.begin(), req.sigstruct.end());
   spec.device_fd = device_fd.get();
   spec.load_tag = req.tag;
+  UniqueFd log_fd;
+  if (!options_.module_log_dir.empty()) {
+    log_fd = UniqueFd(open(ModuleLogPath(options_.module_log_dir, id, req.name).c_str(),
+                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log_fd.get() < 0) return Status(Code::kIo, "cannot open the module's log file");
+    spec.log_fd = log_fd.get();
+  }
   auto proc = ModuleProcess::Spawn(io_, spec, options_.call_timeout,
                                    [this](ModuleProcess& m, const wire::Frame& f) {
                                      OnModuleFrame(m, f);

@@ -29,6 +29,10 @@ struct NodeOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t port = 0;        // 0: pick a free port
   std::string work_dir;     // where module binaries are stored
+  // Empty: modules write to the node's stdout and stderr. Otherwise each
+  // module's stdout and stderr are appended to <module_log_dir>/<name>.log
+  // (`aex logs --module`).
+  std::string module_log_dir;
   // The node's platform service (aex-platform) socket, passed to modules.
   // The node itself holds no platform secret.
   std::string platform_socket;

@@ -106,8 +106,10 @@ class CliApp {
 std::string Logs(const std::string& dir) {
   std::string all;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir + "/.aex/logs", ec)) {
-    all += "==== " + e.path().filename().string() + "\n" + ReadText(e.path().string());
+  // Node logs, and the modules' under .aex/logs/<node>/.
+  for (const auto& e : fs::recursive_directory_iterator(dir + "/.aex/logs", ec)) {
+    if (!e.is_regular_file()) continue;
+    all += "==== " + e.path().string() + "\n" + ReadText(e.path().string());
   }
   return all;
 }
