@@ -38,6 +38,10 @@ struct DeployerOptions {
   // `aex reset`: a corrupt state file is moved aside (StateFile, kMoveAside)
   // instead of refused, since resetting the nodes needs only the descriptor.
   bool recover_state = false;
+  // Read-only commands (status, graph): the state file is read without its
+  // lock, so they work while another run (an `up`) holds it, and is never
+  // written (StateAccess::kReadOnly). REQUIRES: !recover_state.
+  bool read_only = false;
 };
 
 class Deployer {

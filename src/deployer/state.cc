@@ -164,14 +164,18 @@ fs::path CorruptStatePath(const fs::path& path, int64_t unix_time) {
   return fs::path(path.string() + ".corrupt-" + std::to_string(unix_time));
 }
 
-Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path, CorruptState corrupt) {
-  std::string lock_path = path.string() + ".lock";
-  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIo, "cannot open lock file " + lock_path);
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return FailedPrecondition("another aex run is using " + path.string() +
-                              " (lock held on " + lock_path + ")");
+Result<std::unique_ptr<StateFile>> StateFile::Open(const fs::path& path, CorruptState corrupt,
+                                                   StateAccess access) {
+  int fd = -1;
+  if (access == StateAccess::kLocked) {
+    std::string lock_path = path.string() + ".lock";
+    fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status(Code::kIo, "cannot open lock file " + lock_path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return FailedPrecondition("another aex run is using " + path.string() +
+                                " (lock held on " + lock_path + ")");
+    }
   }
   std::unique_ptr<StateFile> file(new StateFile(path, fd));
   if (!fs::exists(path)) return file;
@@ -255,6 +259,7 @@ std::string StateFile::Serialize() const {
 }
 
 Status StateFile::Save() {
+  if (lock_fd_ < 0) return FailedPrecondition(path_.string() + " was opened read-only");
   std::string text = Serialize();
   Status written = WriteFileAtomically(path_, text, 0600);
   if (!written.ok()) return Status(Code::kIo, "cannot write state file " + path_.string());
@@ -262,6 +267,7 @@ Status StateFile::Save() {
 }
 
 Status StateFile::Remove() {
+  if (lock_fd_ < 0) return FailedPrecondition(path_.string() + " was opened read-only");
   state_ = DeploymentState{};
   std::error_code ec;
   fs::remove(path_, ec);

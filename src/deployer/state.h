@@ -71,14 +71,22 @@ enum class CorruptState {
 };
 
 // An open, locked state file. The lock is released on destruction.
+// Whether Open takes the lock. Read-only commands (status, graph) read the
+// file as the last Save left it (Save replaces it atomically) while another
+// run holds the lock, and never write it.
+enum class StateAccess { kLocked, kReadOnly };
+
 class StateFile {
  public:
   // Locks `path` (via path + ".lock") without waiting; fails with
   // kFailedPrecondition if another run holds it. Loads the state if present.
   // A corrupt file fails with kInvalidArgument and a message that starts
   // with kCorruptStateMessage, or is moved aside (see CorruptState).
+  // kReadOnly: no lock; Save and Remove then fail.
+  // REQUIRES: kReadOnly only with CorruptState::kRefuse.
   static Result<std::unique_ptr<StateFile>> Open(const std::filesystem::path& path,
-                                                 CorruptState corrupt = CorruptState::kRefuse);
+                                                 CorruptState corrupt = CorruptState::kRefuse,
+                                                 StateAccess access = StateAccess::kLocked);
   ~StateFile();
 
   // Set when Open moved a corrupt file aside: where it is now, and why.
@@ -97,7 +105,7 @@ class StateFile {
   std::string Serialize() const;
 
   std::filesystem::path path_;
-  int lock_fd_;
+  int lock_fd_;  // -1: opened read-only
   DeploymentState state_;
   std::filesystem::path moved_aside_;
   std::string corruption_;
