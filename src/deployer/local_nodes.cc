@@ -250,9 +250,9 @@ Status WaitNodeReady(const NodeDialer& dialer, const Node& n, pid_t pid, const s
                      bool spawned) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::string answered;  // what answers on the port, when it is not our node
-  for (;;) {
-    auto c = dialer.Connect(n, std::chrono::milliseconds(500));
-    if (c.ok() && (*c)->hello_ack().pid == static_cast<uint32_t>(pid)) return Status::Ok();
+  auto probe = [&](std::chrono::milliseconds timeout) {
+    auto c = dialer.Connect(n, timeout);
+    if (c.ok() && (*c)->hello_ack().pid == static_cast<uint32_t>(pid)) return true;
     if (c.ok()) {
       answered = n.host + ":" + std::to_string(n.reactive_port) +
                  " is served by another process of node '" + n.name + "' (pid " +
@@ -260,7 +260,14 @@ Status WaitNodeReady(const NodeDialer& dialer, const Node& n, pid_t pid, const s
     } else if (c.status().code() == Code::kPermissionDenied) {
       answered = c.status().message();
     }
+    return false;
+  };
+  for (;;) {
+    if (probe(std::chrono::milliseconds(500))) return Status::Ok();
     bool exited = spawned ? waitpid(pid, nullptr, WNOHANG) == pid : !Alive(pid);
+    // A loaded machine may have cut the short probe: one patient look at
+    // what answers before reporting.
+    if (exited && answered.empty()) probe(std::chrono::seconds(5));
     if (exited || std::chrono::steady_clock::now() > deadline) {
       std::string why = answered.empty() ? "" : answered + "; ";
       std::string last = LastLogLine(log);
