@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
   std::printf("\n%-8s %12s %12s %8s %14s\n", "payload", "raw EVP ns", "aex AES ns", "ratio",
               "SpongeWrap ns");
   for (int n : {0, 64, 1024, 16384}) {
-    std::string arg = "/" + std::to_string(n);
+    std::string arg = "/";  // appended: GCC 12 -O3 misreports "/" + string (-Wrestrict)
+    arg += std::to_string(n);
     double raw = reporter.ns("BM_RawEvpAesGcm" + arg);
     double aes = reporter.ns("BM_AexAesGcm" + arg);
     double sw = reporter.ns("BM_AexSpongeWrap" + arg);

@@ -76,7 +76,9 @@ std::vector<Shape> Shapes() {
          *t = "{\"modules\":[],\"nodes\":[";
          return Fill(t, limit, ",", "]}", [](size_t i) {
            std::string n = NodeJson(i);
-           return n.replace(n.find("127.0.0.1"), 9, "h" + std::to_string(i));
+           std::string host = "h";  // appended: GCC 12 -O3 misreports "h" + string (-Wrestrict)
+           host += std::to_string(i);
+           return n.replace(n.find("127.0.0.1"), 9, host);
          });
        }},
       {"modules_valid",

@@ -40,6 +40,12 @@ void ParseAll(ByteSpan p) {
     Check(m->role == wire::PeerRole::kClient || m->role == wire::PeerRole::kNode);
     Check(Same(m->Encode(), p));
   }
+  if (auto m = wire::HelloAck::Parse(p); m.ok()) {
+    // The version-only form of older nodes parses but encodes in full.
+    Check(m->node_name.size() <= wire::kMaxNodeIdentity &&
+          m->deployment.size() <= wire::kMaxNodeIdentity);
+    if (p.size() > 2) Check(Same(m->Encode(), p));
+  }
   if (auto m = wire::ResultMsg::Parse(p); m.ok()) {
     Check(static_cast<uint16_t>(m->code) <= static_cast<uint16_t>(aex::Code::kDisabled));
     Check(m->payload.data() >= p.data() &&
@@ -124,12 +130,9 @@ void ParseTyped(const wire::Frame& f) {
     case wire::MsgType::kHello:
       (void)wire::Hello::Parse(f.payload);
       break;
-    case wire::MsgType::kHelloAck: {
-      aex::ByteReader r(f.payload);
-      uint16_t version;
-      (void)(r.ReadU16(&version) && r.empty());
+    case wire::MsgType::kHelloAck:
+      (void)wire::HelloAck::Parse(f.payload);
       break;
-    }
     case wire::MsgType::kResult:
       (void)wire::ResultMsg::Parse(f.payload);
       break;

@@ -3,11 +3,12 @@
 //
 // Exit codes: 0 success; 1 an operation failed (node unreachable, attestation
 // refused, ...); 2 bad usage or an invalid descriptor; 3 the state file is
-// locked by another run.
+// locked by another run; 130 interrupted (SIGINT or SIGTERM).
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -19,9 +20,11 @@
 #include "cli_doc.h"
 #include "deployer/dashboard.h"
 #include "deployer/deployer.h"
+#include "deployer/interrupt.h"
 #include "deployer/local_nodes.h"
 #include "deployer/node_tls.h"
 #include "deployer/subprocess.h"
+#include "deployer/suggest.h"
 #include "verify_quote.h"
 
 namespace {
@@ -61,13 +64,97 @@ int Fail(const Globals& g, const Status& s) {
   } else {
     std::cerr << "aex: error: " << s.message() << "\n";
   }
-  return ExitCode(s);
+  // Whatever failed after an interrupt failed because of it.
+  return aex::deploy::Interrupted() ? 130 : ExitCode(s);
+}
+
+// Names the user gave with --module, --connection or --node must be in the
+// descriptor: a typo is a usage error (2) with a suggestion, not a failure
+// deep in a step (or a silent no-op for `build --module`).
+Status CheckNames(const aex::deploy::Descriptor& d, const std::string& module,
+                  const std::string& connection, const std::string& node) {
+  auto check = [&](const char* kind, const std::string& name, std::vector<std::string> known) {
+    if (name.empty() || std::find(known.begin(), known.end(), name) != known.end()) {
+      return Status::Ok();
+    }
+    return aex::InvalidArgument(std::string(kind) + " '" + name + "' does not exist in " +
+                                d.source_name + aex::deploy::DidYouMean(name, known));
+  };
+  std::vector<std::string> modules, connections, nodes;
+  for (const auto& m : d.modules) modules.push_back(m.name);
+  for (const auto& c : d.connections) connections.push_back(c.name);
+  for (const auto& n : d.nodes) nodes.push_back(n.name);
+  AEX_RETURN_IF_ERROR(check("module", module, modules));
+  AEX_RETURN_IF_ERROR(check("connection", connection, connections));
+  return check("node", node, nodes);
+}
+
+std::vector<std::string> SubcommandNames(CLI::App& app) {
+  std::vector<std::string> names;
+  for (CLI::App* c : app.get_subcommands([](CLI::App*) { return true; })) {
+    names.push_back(c->get_name());
+  }
+  return names;
+}
+
+// The first word of the command line that is neither a global option nor
+// the value of one: the subcommand the user meant, or "".
+std::string CommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--state" || a == "-j" || a == "--jobs") {
+      ++i;
+    } else if (a.empty() || a[0] != '-') {
+      return a;
+    }
+  }
+  return "";
+}
+
+// `aex help [command]`, `aex`, and a command that does not exist, before
+// CLI11 parses (it would report them all as "a subcommand is required").
+// Returns the exit code, or -1 to go on parsing.
+int HandleCommandWord(CLI::App& app, int argc, char** argv) {
+  const std::string word = CommandWord(argc, argv);
+  const std::vector<std::string> names = SubcommandNames(app);
+  const bool known = std::find(names.begin(), names.end(), word) != names.end();
+  if (known) return -1;
+  if (word == "help") {
+    std::string topic;
+    for (int i = 1; i < argc; ++i) {
+      if (argv[i] == word && i + 1 < argc) topic = argv[i + 1];
+    }
+    if (topic.empty()) {
+      std::cout << app.help();
+      return 0;
+    }
+    if (std::find(names.begin(), names.end(), topic) != names.end()) {
+      std::cout << app.get_subcommand(topic)->help();
+      return 0;
+    }
+    std::cerr << "aex: error: unknown command '" << topic << "'"
+              << aex::deploy::DidYouMean(topic, names) << "; `aex help` lists the commands\n";
+    return 2;
+  }
+  if (word.empty()) {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "-h" || a == "--help" || a == "--version") return -1;  // CLI11 answers
+    }
+    std::cerr << app.help() << "\naex: error: a command is required; `aex help COMMAND` "
+                               "describes one\n";
+    return 2;
+  }
+  std::cerr << "aex: error: unknown command '" << word << "'"
+            << aex::deploy::DidYouMean(word, names) << "; `aex help` lists the commands\n";
+  return 2;
 }
 
 // recover_state: for `aex reset`, which must work even when the state file
-// is corrupt; read_only: for `aex dashboard`, which other runs go on beside.
+// is corrupt; read_only: for commands that never write the state (status,
+// graph, up --plan, dashboard), which then do not need its lock.
 aex::Result<std::unique_ptr<Deployer>> OpenDeployer(const Globals& g, bool recover_state,
-                                                    bool read_only = false) {
+                                                    bool read_only) {
   aex::deploy::DeployerOptions o;
   o.recover_state = recover_state;
   o.read_only = read_only;
@@ -204,8 +291,16 @@ void PrintStatus(const json& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts: Ctrl-C stops child programs and unwinds
+  // (interrupt.h).
+  aex::deploy::HandleInterrupts();
   Globals g;
   CLI::App app{"aex: build, deploy, attest and connect distributed enclave applications"};
+  app.name("aex");
+  app.footer("`aex help COMMAND` shows a command's options. Exit codes: 0 success, 1 an "
+             "operation failed, 2 bad usage or an invalid descriptor, 3 the state file is locked "
+             "by another run, 130 interrupted.");
+  app.set_version_flag("--version", std::string("aex ") + AEX_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the subcommand
   app.add_option("--state", g.state, "state file (default: <descriptor dir>/.aex/<name>.state.json)");
@@ -303,6 +398,7 @@ int main(int argc, char** argv) {
   connect->add_option("--connection", connection, "only this connection");
   aex::cli::AddManFlag(&app, "aex-node(1), aex-platform(1), aex-gen(1)");
 
+  if (int rc = HandleCommandWord(app, argc, argv); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -390,7 +486,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto opened = OpenDeployer(g, reset->parsed(), dashboard->parsed());
+  auto opened = OpenDeployer(g, reset->parsed(),
+                             status->parsed() || graph->parsed() || dashboard->parsed() ||
+                                 (up->parsed() && plan));
   if (!opened.ok()) return Fail(g, opened.status());
   if (dashboard->parsed()) {
     dash.ready = [&g](const std::string& url) {
@@ -401,6 +499,9 @@ int main(int argc, char** argv) {
     return served.ok() ? 0 : Fail(g, served);
   }
   Deployer& d = **opened;
+  if (Status named = CheckNames(d.descriptor(), module, connection, to_node); !named.ok()) {
+    return Fail(g, named);
+  }
   if (g.manager && !d.descriptor().manager_spec) {
     return Fail(g, aex::InvalidArgument("--manager: " + g.descriptor +
                                         " has no manager (manager: {node: <node name>})"));
@@ -493,7 +594,13 @@ int main(int argc, char** argv) {
     if (g.json_out) std::cout << r.dump(2) << "\n";
     else PrintStatus(r);
     bool all_up = true;
-    for (const auto& n : r["nodes"]) all_up &= n["reachable"].get<bool>();
+    for (const auto& n : r["nodes"]) {
+      all_up &= n["reachable"].get<bool>();
+      // Why a node is NO: down, or another node answers on its port.
+      if (!g.json_out && n.contains("error")) {
+        std::cerr << "aex: " << n["error"].get<std::string>() << "\n";
+      }
+    }
     return all_up ? 0 : 1;
   } else if (call->parsed() || request->parsed()) {
     auto r = call->parsed() ? d.Call(module, entry, arg) : d.Request(connection, arg);

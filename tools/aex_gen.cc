@@ -144,6 +144,7 @@ Status Run(const Options& opt) {
 int ParseArgs(int argc, char** argv, Options* opt) {
   CLI::App app("aex-gen: generates the glue and manifest of an aex module from its "
                "annotated C/C++ source");
+  app.set_version_flag("--version", std::string("aex-gen ") + AEX_VERSION);
   app.add_option("--name", opt->name, "Module name")->required();
   app.add_option("--glue", opt->glue_path, "Output: generated C++ glue")->required();
   app.add_option("--manifest", opt->manifest_path, "Output: module manifest (JSON)")->required();
@@ -155,6 +156,8 @@ int ParseArgs(int argc, char** argv, Options* opt) {
     return app.exit(e);
   } catch (const CLI::Success&) {
     return 0;  // --man
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and a usage hint to stderr
     return kExitUsage;

@@ -12,6 +12,7 @@
 
 #include "cli_doc.h"
 #include "node/node.h"
+#include "wire/management.h"
 
 int main(int argc, char** argv) {
   aex::node::NodeOptions opt;
@@ -36,7 +37,22 @@ int main(int argc, char** argv) {
                  "NAME=SOCKET: a device attached to this node, served by an aex-device "
                  "simulator at SOCKET (repeatable)");
   app.add_flag("--sgx-debug", opt.sgx_debug, "launch sgx modules as debug enclaves");
-  app.add_option("--name", opt.name, "node name shown in status")->capture_default_str();
+  app.set_version_flag("--version", std::string("aex-node ") + AEX_VERSION);
+  app.add_option("--name", opt.name, "node name shown in status and sent in HELLO_ACK")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.size() <= aex::wire::kMaxNodeIdentity ? "" : "at most 64 bytes";
+          },
+          "NAME"));
+  app.add_option("--deployment", opt.deployment,
+                 "the id of the deployment this node serves (`aex nodes start` passes it), "
+                 "sent in HELLO_ACK so that the deployer can tell its node from another one")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.size() <= aex::wire::kMaxNodeIdentity ? "" : "at most 64 bytes";
+          },
+          "ID"));
   app.add_option("--call-timeout-ms", timeout_ms, "time a module has to answer a call")
       ->capture_default_str();
   double attest_deadline_s = 60;
@@ -82,7 +98,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help, --version; else a usage error
   }
   opt.call_timeout = std::chrono::milliseconds(timeout_ms);
   opt.attest_deadline = std::chrono::milliseconds(static_cast<int64_t>(attest_deadline_s * 1000));

@@ -19,6 +19,7 @@
 int main(int argc, char** argv) {
   aex::platsvc::ServiceOptions opt;
   CLI::App app{"aex-platform: the simulated TEE platform of an aex node"};
+  app.set_version_flag("--version", std::string("aex-platform ") + AEX_VERSION);
   app.add_option("--key-file", opt.key_file,
                  "the node's platform key: K_N (native, sancus), the HUK (trustzone); created "
                  "0600 if missing")
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help, --version; else a usage error
   }
   if (opt.platform_dir.empty()) opt.platform_dir = aex::tee::DefaultPlatformDir(opt.key_file);
   if (init) {

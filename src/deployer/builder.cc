@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "deployer/interrupt.h"
 #include "deployer/subprocess.h"
 #include "gen/annotation_parser.h"
 #include "platform/platform.h"
@@ -256,7 +257,10 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     built.cached = true;
   } else {
     std::error_code ec;
-    fs::path work = cache_dir / (m.name + "-" + hash + ".tmp" + std::to_string(getpid()));
+    // Removed on every way out: a failed or interrupted build leaves no
+    // folder behind (its log is in the error), a published one was renamed.
+    TempFolder temp(cache_dir / (m.name + "-" + hash + ".tmp" + std::to_string(getpid())));
+    const fs::path& work = temp.path();
     fs::remove_all(work, ec);
     fs::create_directories(work, ec);
     if (ec) return Status(Code::kIo, "cannot create " + work.string());
@@ -303,7 +307,6 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     // half-written binary under the final name.
     fs::rename(work, out_dir, ec);
     if (ec && !fs::exists(binary)) return Status(Code::kIo, "cannot publish " + out_dir.string());
-    fs::remove_all(work, ec);
   }
   AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, kMaxModuleBinary));
   built.measurement = crypto::Sha256(AsBytes(image));

@@ -9,7 +9,9 @@
 
 #include "attest/manager_protocol.h"
 #include "deployer/attestation.h"
+#include "deployer/interrupt.h"
 #include "deployer/node_client.h"
+#include "deployer/suggest.h"
 #include "attest/issue.h"
 #include "runtime/channel.h"
 
@@ -150,7 +152,11 @@ Status Deployer::ForEach(size_t count, unsigned jobs, const std::function<Status
   std::vector<std::thread> workers;
   for (unsigned w = 0; w < std::min<size_t>(jobs, count); ++w) {
     workers.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < count;) results[i] = fn(i);
+      // After an interrupt (interrupt.h) no unit starts: the step fails and
+      // its caller saves the state as after any error.
+      for (size_t i; (i = next.fetch_add(1)) < count;) {
+        results[i] = Interrupted() ? InterruptedError() : fn(i);
+      }
     });
   }
   for (auto& t : workers) t.join();
@@ -183,12 +189,20 @@ uint16_t Deployer::IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) 
 
 Status Deployer::WaitForNodes() {
   auto deadline = Clock::now() + options_.node_wait;
+  std::atomic<bool> refused{false};
   return ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
     const Node& n = descriptor_.nodes[i];
     for (;;) {
       auto c = ClientFor(n);
       if (c.ok()) return Status::Ok();
-      if (Clock::now() > deadline) return c.status();
+      // Another node answers on the port (NodeDialer): waiting will not
+      // help, for this node or the others.
+      if (c.status().code() == Code::kPermissionDenied) {
+        refused = true;
+        return c.status();
+      }
+      if (Clock::now() > deadline || refused) return c.status();
+      if (Interrupted()) return InterruptedError();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -823,15 +837,17 @@ Status Deployer::Reset() {
 Result<Bytes> Deployer::Call(const std::string& module, const std::string& entry, ByteSpan arg) {
   const Module* m = descriptor_.FindModule(module);
   if (!m) return NotFound("no module named '" + module + "'");
-  auto it = state_file_->state().modules.find(module);
-  if (it == state_file_->state().modules.end() || it->second.id == 0) {
-    return FailedPrecondition("module '" + module + "' is not deployed");
-  }
+  // A mistyped entry is a usage error whether or not the module runs.
   IoRef ref{entry, std::nullopt};
   if (!entry.empty() && std::all_of(entry.begin(), entry.end(), ::isdigit) && entry.size() < 6) {
     ref.index = static_cast<uint16_t>(std::stoul(entry));
   } else if (!manifests_.at(module).IndexOf(gen::IoKind::kEntry, entry)) {
-    return NotFound("module '" + module + "' has no entry '" + entry + "'");
+    return InvalidArgument("module '" + module + "' has no entry '" + entry + "'" +
+                           DidYouMean(entry, manifests_.at(module).entries));
+  }
+  auto it = state_file_->state().modules.find(module);
+  if (it == state_file_->state().modules.end() || it->second.id == 0) {
+    return FailedPrecondition("module '" + module + "' is not deployed");
   }
   AEX_ASSIGN_OR_RETURN(auto client, ClientFor(*descriptor_.FindNode(m->node)));
   return client->CallEntry(it->second.id, IndexOf(*m, gen::IoKind::kEntry, ref), arg);

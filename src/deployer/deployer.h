@@ -56,8 +56,9 @@ struct DeployerOptions {
   // `aex reset`: a corrupt state file is moved aside (StateFile, kMoveAside)
   // instead of refused, since resetting the nodes needs only the descriptor.
   bool recover_state = false;
-  // An observer (`aex dashboard`): the state file is read without its lock,
-  // so other runs go on, and every step that would save it fails.
+  // Read-only commands (status, graph, plan, watch, dashboard): the state file
+  // is read without its lock, so they work while another run (an `up`) holds
+  // it, and every step that would save it fails. REQUIRES: !recover_state.
   bool read_only = false;
 };
 

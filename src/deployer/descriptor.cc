@@ -23,6 +23,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "deployer/suggest.h"
+
 namespace aex::deploy {
 
 using internal::Diagnostics;
@@ -639,35 +641,10 @@ Status ParseText(std::string_view text, const std::string& source, Json* out) {
 // ---------------------------------------------------------------------------
 // Reading one entry
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string UnknownKeyMessage(std::string_view key, std::span<const std::string_view> allowed) {
   std::string message = "unknown key " + Quote(key);
-  if (key.size() <= 64) {  // keep the distance computation cheap
-    std::string_view best;
-    size_t best_distance = 3;  // suggest only close misspellings
-    for (std::string_view candidate : allowed) {
-      size_t d = EditDistance(key, candidate);
-      if (d < best_distance) {
-        best_distance = d;
-        best = candidate;
-      }
-    }
-    if (!best.empty()) message += " (did you mean '" + std::string(best) + "'?)";
-  }
+  std::string best = ClosestName(key, allowed);
+  if (!best.empty()) message += " (did you mean '" + best + "'?)";
   return message;
 }
 

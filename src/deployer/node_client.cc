@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tls/pki.h"
 #include "tls/tls.h"
 
 namespace aex::deploy {
@@ -64,6 +65,7 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host,
     auto r = wire::ResultMsg::Parse(f.payload);
     return r.ok() ? r->ToStatus() : Status(Code::kProtocol, "node refused HELLO");
   }
+  AEX_ASSIGN_OR_RETURN(client->hello_ack_, wire::HelloAck::Parse(f.payload));
   return client;
 }
 
@@ -92,14 +94,23 @@ Status NodeClient::StartTls(SSL_CTX* ctx, const std::string& host) {
   auto done = TlsIo([&] { return SSL_connect(ssl_); });
   if (!done.ok()) {
     long verify = SSL_get_verify_result(ssl_);
-    std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                          : done.status().message();
-    return Unavailable("TLS handshake with " + host + " failed: " + why);
+    if (verify != X509_V_OK) {
+      // Something answers, but with a certificate our CA did not issue:
+      // most often a node of another deployment on the same port. Waiting
+      // longer will not change that.
+      return Status(Code::kPermissionDenied,
+                    "TLS handshake with " + host + " failed: " +
+                        X509_verify_cert_error_string(verify) +
+                        " (what answers has no certificate of this deployment's CA for " +
+                        host + ": a node of another deployment?)");
+    }
+    return Unavailable("TLS handshake with " + host + " failed: " + done.status().message());
   }
   auto role = tls::PeerRole(ssl_);
   if (!role.ok() || *role != tls::Role::kNode) {
     return Status(Code::kPermissionDenied, host + " did not present a node certificate");
   }
+  peer_cert_name_ = pki::SubjectCommonName(SSL_get0_peer_certificate(ssl_));
   return Status::Ok();
 }
 

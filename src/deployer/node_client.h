@@ -66,6 +66,11 @@ class NodeClient {
   // Reads one frame body within the timeout (tests).
   Result<Bytes> ReadFrameBody();
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // Who answered HELLO (name, deployment id, pid; empty for an older node).
+  const wire::HelloAck& hello_ack() const { return hello_ack_; }
+  // With TLS, the common name of the node's verified certificate (the node
+  // name it was issued for); "" without TLS.
+  const std::string& peer_cert_name() const { return peer_cert_name_; }
 
  private:
   NodeClient(int fd, std::chrono::milliseconds timeout) : fd_(fd), timeout_(timeout) {}
@@ -85,6 +90,8 @@ class NodeClient {
   uint32_t next_id_ = 0;
   Bytes in_;
   std::string peer_;  // host:port, for debug logging (`aex --debug`)
+  wire::HelloAck hello_ack_;
+  std::string peer_cert_name_;
 };
 
 }  // namespace aex::deploy

@@ -158,8 +158,15 @@ Result<std::vector<std::string>> EnsureTlsMaterial(const Descriptor& d) {
   return created;
 }
 
+std::string DeploymentId(const Descriptor& d) {
+  std::error_code ec;
+  fs::path dir = fs::weakly_canonical(fs::absolute(d.base_dir / ".aex", ec), ec);
+  return HexEncode(crypto::Sha256(AsBytes("aex deployment\n" + dir.string()))).substr(0, 16);
+}
+
 Result<NodeDialer> NodeDialer::ForDeployment(const Descriptor& d) {
   NodeDialer dialer;
+  dialer.deployment_id_ = DeploymentId(d);
   if (!AnyNodeUsesTls(d)) return dialer;
   AEX_RETURN_IF_ERROR(EnsureTlsMaterial(d).status());
   AEX_ASSIGN_OR_RETURN(tls::SslCtxPtr ctx, tls::NewContext(DeployerTlsFiles(d)));
@@ -170,7 +177,42 @@ Result<NodeDialer> NodeDialer::ForDeployment(const Descriptor& d) {
 Result<std::unique_ptr<NodeClient>> NodeDialer::Connect(const Node& node,
                                                         std::chrono::milliseconds timeout) const {
   uint16_t port = node.deploy_port ? node.deploy_port : node.reactive_port;
-  return NodeClient::Connect(node.host, port, timeout, UsesTls(node) ? tls_.get() : nullptr);
+  auto client = NodeClient::Connect(node.host, port, timeout, UsesTls(node) ? tls_.get() : nullptr);
+  if (!client.ok() && client.status().code() == Code::kPermissionDenied) {
+    // Say which port: the descriptor may give the same host several.
+    return Status(Code::kPermissionDenied, node.host + ":" + std::to_string(port) + ": " +
+                                               client.status().message());
+  }
+  if (!client.ok()) return client.status();
+  AEX_RETURN_IF_ERROR(CheckNodeIdentity(node, **client));
+  return client;
+}
+
+Status NodeDialer::CheckNodeIdentity(const Node& node, const NodeClient& client) const {
+  uint16_t port = node.deploy_port ? node.deploy_port : node.reactive_port;
+  const std::string where = node.host + ":" + std::to_string(port);
+  const wire::HelloAck& ack = client.hello_ack();
+  const std::string pid = ack.pid ? ", pid " + std::to_string(ack.pid) : "";
+  if (UsesTls(node) && client.peer_cert_name() != node.name) {
+    return Status(Code::kPermissionDenied,
+                  where + " is served by node '" + client.peer_cert_name() +
+                      "' of this deployment (its certificate" + pid + "), not by node '" +
+                      node.name + "': are two nodes' addresses swapped?");
+  }
+  if (ack.deployment.empty()) return Status::Ok();  // started by hand: nothing to compare
+  if (ack.deployment != deployment_id_) {
+    return Status(Code::kPermissionDenied,
+                  where + " is served by node '" + ack.node_name + "' of another deployment (id " +
+                      ack.deployment + pid + "), not by node '" + node.name +
+                      "' of this one (id " + deployment_id_ +
+                      "): stop that node or give this one another port");
+  }
+  if (ack.node_name != node.name) {
+    return Status(Code::kPermissionDenied,
+                  where + " is served by node '" + ack.node_name + "' of this deployment" + pid +
+                      ", not by node '" + node.name + "': are two nodes' ports swapped?");
+  }
+  return Status::Ok();
 }
 
 }  // namespace aex::deploy

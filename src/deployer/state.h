@@ -77,6 +77,10 @@ enum class StateLock {
 };
 
 // An open, locked state file. The lock is released on destruction.
+// Whether Open takes the lock. Read-only commands (status, graph) read the
+// file as the last Save left it (Save replaces it atomically) while another
+// run holds the lock, and never write it.
+
 class StateFile {
  public:
   // Locks `path` (via path + ".lock") without waiting; fails with

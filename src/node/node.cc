@@ -585,9 +585,11 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
     s->hello_timer.reset();  // cancels it
     s->stream->set_max_frame(s->role == wire::PeerRole::kNode ? kMaxPeerFrame
                                                              : wire::kMaxFrameBody);
-    ByteWriter w;
-    w.PutU16(wire::kProtocolVersion);
-    s->stream->Send(MsgType::kHelloAck, f.request_id, w.bytes());
+    wire::HelloAck ack;
+    ack.node_name = options_.name;
+    ack.deployment = options_.deployment;
+    ack.pid = static_cast<uint32_t>(getpid());
+    s->stream->Send(MsgType::kHelloAck, f.request_id, ack.Encode());
     return;
   }
   if (f.type == MsgType::kFence) return OnFence(f.payload);

@@ -38,6 +38,11 @@ struct NodeOptions {
   std::string platform_socket;
   bool sgx_debug = false;    // launch sgx modules as debug enclaves
   std::string name = "node";
+  // The deployment this node serves (aex nodes start passes the id the
+  // deployer derives from the descriptor), "" when started by hand. Both
+  // name and deployment are sent in HELLO_ACK; REQUIRES: at most
+  // wire::kMaxNodeIdentity bytes each.
+  std::string deployment;
   std::chrono::milliseconds call_timeout{10000};
   size_t peer_backlog = 10000;  // frames queued per unreachable peer
   size_t max_sessions = 4096;

@@ -47,6 +47,28 @@ Result<Hello> Hello::Parse(ByteSpan p) {
   return h;
 }
 
+Bytes HelloAck::Encode() const {
+  ByteWriter w;
+  w.PutU16(version);
+  w.PutString16(node_name);
+  w.PutString16(deployment);
+  w.PutU32(pid);
+  return w.Take();
+}
+
+Result<HelloAck> HelloAck::Parse(ByteSpan p) {
+  ByteReader r(p);
+  HelloAck a;
+  if (!r.ReadU16(&a.version)) return Malformed("HELLO_ACK");
+  if (r.empty()) return a;  // an older node: version only
+  if (!r.ReadString16(&a.node_name) || !r.ReadString16(&a.deployment) || !r.ReadU32(&a.pid) ||
+      !r.empty() || a.node_name.size() > kMaxNodeIdentity ||
+      a.deployment.size() > kMaxNodeIdentity) {
+    return Malformed("HELLO_ACK");
+  }
+  return a;
+}
+
 Bytes LoadModule::Encode() const {
   ByteWriter w(binary.size() + 64);
   w.PutString16(name);

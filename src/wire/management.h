@@ -31,6 +31,22 @@ struct Hello {
   static Result<Hello> Parse(ByteSpan p);
 };
 
+// Longest node name and deployment id a HELLO_ACK carries.
+constexpr size_t kMaxNodeIdentity = 64;
+
+// The node's answer to HELLO: the chosen version, then who answers (so that
+// the deployer can tell its node from another one on the same port,
+// docs/protocol.md section 3). A version-only answer (2 bytes, older nodes)
+// parses with an empty identity and pid 0.
+struct HelloAck {
+  uint16_t version = kProtocolVersion;
+  std::string node_name;   // aex-node --name
+  std::string deployment;  // aex-node --deployment, "" when not given
+  uint32_t pid = 0;        // the node's process id on its machine
+  Bytes Encode() const;    // REQUIRES: names at most kMaxNodeIdentity bytes
+  static Result<HelloAck> Parse(ByteSpan p);
+};
+
 // Longest load tag (LoadModule::tag, ListModules).
 constexpr size_t kMaxLoadTag = 32;
 // Longest SIGSTRUCT in LOAD_MODULE (= tee::sgx::kMaxSigstruct).

@@ -977,7 +977,10 @@ std::string Repeated(const std::string& open, const std::string& close, size_t l
                      size_t count, Element element) {
   std::string text = open;
   for (size_t i = 0; i < count; ++i) {
-    std::string e = (i > 0 ? "," : "") + element(i);
+    // Appended, not `"," + element(i)`: GCC 12 at -O3 misreports that
+    // (-Wrestrict), as in the annotation parser.
+    std::string e = i > 0 ? "," : "";
+    e += element(i);
     if (text.size() + e.size() + close.size() > limit) break;
     text += e;
   }

@@ -150,15 +150,25 @@ bool Greet(int fd) {
   Bytes hello = wire::EncodeFrame(MsgType::kHello, 1, wire::Hello().Encode());
   return send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(hello.size());
 }
+// Reads one whole frame (HELLO_ACK carries the node's identity after the
+// version, so its length varies) and checks its type.
 bool ReadHelloAck(int fd) {
-  uint8_t buf[wire::kFrameHeaderSize + wire::kBodyHeaderSize + 2];
-  size_t got = 0;
-  while (got < sizeof buf) {
-    ssize_t n = recv(fd, buf + got, sizeof buf - got, 0);
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
+  auto read_all = [fd](uint8_t* buf, size_t len) {
+    for (size_t got = 0; got < len;) {
+      ssize_t n = recv(fd, buf + got, len - got, 0);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  uint8_t header[wire::kFrameHeaderSize];
+  uint32_t len = 0;
+  if (!read_all(header, sizeof header) ||
+      !wire::ParseFrameLength(ByteSpan(header, sizeof header), &len).ok()) {
+    return false;
   }
-  return buf[wire::kFrameHeaderSize] == static_cast<uint8_t>(MsgType::kHelloAck);
+  Bytes body(len);
+  return read_all(body.data(), len) && body[0] == static_cast<uint8_t>(MsgType::kHelloAck);
 }
 
 // True once the node has closed `fd` (EOF or reset); does not block.

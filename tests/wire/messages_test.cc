@@ -228,6 +228,37 @@ TEST(HelloTest, RoundTripAndLayout) {
   ExpectStrict<Hello>(d.Encode());
 }
 
+TEST(HelloAckTest, RoundTripLayoutAndOlderForm) {
+  HelloAck a;
+  a.node_name = "n1";
+  a.deployment = "ab";
+  a.pid = 0x01020304;
+  Bytes enc = a.Encode();
+  const Bytes expected = {0x00, 0x01, 0x00, 0x02, 'n', '1', 0x00, 0x02, 'a', 'b',
+                          0x01, 0x02, 0x03, 0x04};
+  EXPECT_EQ(enc, expected);
+  auto back = HelloAck::Parse(enc);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->version, 1);
+  EXPECT_EQ(back->node_name, "n1");
+  EXPECT_EQ(back->deployment, "ab");
+  EXPECT_EQ(back->pid, 0x01020304u);
+  // Strict but for the 2-byte prefix, which is the older form below.
+  for (size_t n = 0; n < enc.size(); ++n) {
+    EXPECT_EQ(HelloAck::Parse(Prefix(enc, n)).ok(), n == 2) << "prefix of length " << n;
+  }
+  EXPECT_FALSE(HelloAck::Parse(WithTrailer(enc, 0)).ok());
+  // An older node answers the version alone: no identity.
+  auto old = HelloAck::Parse(Bytes{0x00, 0x01});
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->node_name, "");
+  EXPECT_EQ(old->pid, 0u);
+  EXPECT_FALSE(HelloAck::Parse(Bytes{0x00}).ok());
+  HelloAck long_name;
+  long_name.node_name.assign(kMaxNodeIdentity + 1, 'x');
+  EXPECT_FALSE(HelloAck::Parse(long_name.Encode()).ok());
+}
+
 TEST(HelloTest, BadMagicAndRole) {
   Bytes enc = Hello{}.Encode();
   for (size_t i = 0; i < 4; ++i) {
