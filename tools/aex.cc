@@ -139,7 +139,7 @@ int HandleCommandWord(CLI::App& app, int argc, char** argv) {
   if (word.empty()) {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      if (a == "-h" || a == "--help" || a == "--version") return -1;  // CLI11 answers
+      if (a == "-h" || a == "--help" || a == "--version" || a == "--man") return -1;  // CLI11 answers
     }
     std::cerr << app.help() << "\naex: error: a command is required; `aex help COMMAND` "
                                "describes one\n";

@@ -154,10 +154,10 @@ int ParseArgs(int argc, char** argv, Options* opt) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
-  } catch (const CLI::Success&) {
-    return 0;  // --man
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::Success&) {
+    return 0;  // --man
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and a usage hint to stderr
     return kExitUsage;
