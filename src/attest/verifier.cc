@@ -5,6 +5,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "attest/dcap/verifier.h"
 #include "platform/native/native_keys.h"
 #include "platform/session.h"
@@ -137,6 +141,47 @@ bool IsTrustFailure(const std::string& reason) {
   return false;
 }
 
+// Collateral changes rarely (Intel's monthly; a simulated platform's never)
+// while every sgx attestation carries it, and verifying it (CRLs, TCB info,
+// QE identity) costs most of a quote's verification. So a verified
+// collateral is reused for kCollateralReuse seconds, keyed by the pinned
+// root and the collateral's exact bytes; after that it is verified again, at
+// the new time, so an expired window is noticed within that delay (and the
+// PCK chain of a quote is checked at the time its collateral was verified).
+constexpr time_t kCollateralReuse = 60;
+constexpr size_t kMaxCachedCollateral = 64;
+
+Result<std::shared_ptr<const dcap::VerifiedCollateral>> VerifiedCollateralFor(
+    const std::string& root_pem, EVP_PKEY* root, std::string_view json) {
+  struct Entry {
+    time_t verified_at;
+    std::shared_ptr<const dcap::VerifiedCollateral> collateral;
+  };
+  static std::mutex mu;
+  static std::map<crypto::Digest, Entry> cache;
+  Bytes id(root_pem.begin(), root_pem.end());
+  id.push_back(0);
+  id.insert(id.end(), json.begin(), json.end());
+  const crypto::Digest key = crypto::Sha256(id);
+  const time_t now = time(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end() && now >= it->second.verified_at &&
+        now - it->second.verified_at < kCollateralReuse) {
+      return it->second.collateral;
+    }
+  }
+  AEX_ASSIGN_OR_RETURN(dcap::Collateral parsed, dcap::ParseCollateral(json));
+  AEX_ASSIGN_OR_RETURN(dcap::VerifiedCollateral verified,
+                       dcap::VerifiedCollateral::Verify(parsed, {root, now}));
+  auto shared = std::make_shared<const dcap::VerifiedCollateral>(std::move(verified));
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxCachedCollateral) cache.clear();
+  cache[key] = Entry{now, shared};
+  return shared;
+}
+
 // Evidence (sgx_sign.h): len|quote v3 || len|extra; the quote is verified
 // with the DCAP verifier (attest/dcap/verifier.h) against the node's root,
 // pinned, and the collateral it carries, which that root signs.
@@ -168,9 +213,9 @@ Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& chal
   const bool simulated = !intel || EVP_PKEY_eq(root, intel.get()) != 1;
   // 2. The quote and its collateral, in full (PCK chain, CRLs, TCB info,
   // QE identity, QE report, quote signature).
-  auto collateral = dcap::ParseCollateral(collateral_json);
-  if (!collateral.ok()) return fail("bad collateral: " + collateral.status().message());
-  auto verdict = dcap::VerifyQuote(quote, &*collateral, {root, time(nullptr)});
+  auto collateral = VerifiedCollateralFor(target.root_ca_pem, root, collateral_json);
+  auto verdict = collateral.ok() ? dcap::VerifyQuote(quote, **collateral)
+                                 : Result<dcap::Verdict>(collateral.status());
   if (!verdict.ok()) {
     if (IsTrustFailure(dcap::FailureReason(verdict.status()))) {
       return fail("the quote or its collateral does not chain to the trust anchor " +

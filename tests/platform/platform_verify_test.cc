@@ -611,6 +611,14 @@ TEST_F(SgxTest, EvidenceIsAGenuineDcapQuote) {
   EXPECT_EQ(verdict->tcb_status, dcap::TcbStatus::kUpToDate);
   auto intel = dcap::VerifyQuote(quote, &*collateral, {nullptr, time(nullptr)});
   ASSERT_FALSE(intel.ok());
+  // The deployer accepts it, and then caches the verified collateral (for
+  // kCollateralReuse seconds) under that root only: pinned to another root,
+  // the same evidence is refused.
+  PT_ASSERT_OK(deploy::VerifyEvidence(target_, *c, *evidence));
+  AttestationTarget other_root = target_;
+  other_root.root_ca_pem = ReadText(dir_ / "p2/sgx_root_ca.pem");
+  ExpectRejected(deploy::VerifyEvidence(other_root, *c, *evidence), Code::kAuthFailed,
+                 "does not chain to the trust anchor");
   // What travels with the quote is bound by its REPORTDATA: the same
   // collateral with a space after it (still valid, still signed) is refused,
   // and another platform's collateral does not chain to this node's root.
