@@ -1,6 +1,6 @@
 // aex-platform: the simulated TEE platform of one node, as a process of its
 // own (docs/architecture.md, docs/tee.md). Started before aex-node; the only
-// process that reads the node key file and the SGX quoting key. Modules
+// process that reads the node key file and the SGX PCK key. Modules
 // connect to its socket and get their own keys or quotes.
 
 #include <signal.h>

@@ -5,6 +5,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "attest/dcap/verifier.h"
 #include "platform/native/native_keys.h"
 #include "platform/session.h"
 #include "platform/sgx/sgx_sign.h"
@@ -96,11 +101,6 @@ Result<Session> VerifySymmetric(const AttestationTarget& target, ByteSpan reques
 
 // ------------------------------------------------------------------ sgx
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-
 tee::sgx::Pkey ParsePrivateKeyPem(const std::string& pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   tee::sgx::Pkey key(bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr);
@@ -130,95 +130,149 @@ Result<Challenge> NewSgxChallenge(const AttestationTarget& target) {
   return c;
 }
 
-// Verifies that `cert` chains to the root CA in `root_pem`; "" if it does,
-// the reason otherwise.
-std::string VerifyChain(const std::string& root_pem, X509* cert) {
-  BIO* bio = BIO_new_mem_buf(root_pem.data(), static_cast<int>(root_pem.size()));
-  X509Ptr root(bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr);
-  BIO_free(bio);
-  if (!root) return "the trust anchor is not a PEM certificate";
-  X509_STORE* store = X509_STORE_new();
-  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
-  std::string reason = "cannot set up certificate verification";
-  if (store && ctx && X509_STORE_add_cert(store, root.get()) == 1 &&
-      X509_STORE_CTX_init(ctx, store, cert, nullptr) == 1) {
-    reason = X509_verify_cert(ctx) == 1
-                 ? ""
-                 : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+// What a DCAP failure of this reason means for the operator: the quote, or
+// the collateral that came with it, is not from the platform we trust.
+bool IsTrustFailure(const std::string& reason) {
+  namespace r = dcap::reason;
+  for (const char* trust : {r::kPckChain, r::kCrlSignature, r::kPckCrlIssuer, r::kTcbInfoChain,
+                            r::kQeIdentityChain}) {
+    if (reason == trust) return true;
   }
-  X509_STORE_CTX_free(ctx);
-  X509_STORE_free(store);
-  return reason;
+  return false;
 }
 
+// Collateral changes rarely (Intel's monthly; a simulated platform's never)
+// while every sgx attestation carries it, and verifying it (CRLs, TCB info,
+// QE identity) costs most of a quote's verification. So a verified
+// collateral is reused for kCollateralReuse seconds, keyed by the pinned
+// root and the collateral's exact bytes; after that it is verified again, at
+// the new time, so an expired window is noticed within that delay (and the
+// PCK chain of a quote is checked at the time its collateral was verified).
+constexpr time_t kCollateralReuse = 60;
+constexpr size_t kMaxCachedCollateral = 64;
+
+Result<std::shared_ptr<const dcap::VerifiedCollateral>> VerifiedCollateralFor(
+    const std::string& root_pem, EVP_PKEY* root, std::string_view json) {
+  struct Entry {
+    time_t verified_at;
+    std::shared_ptr<const dcap::VerifiedCollateral> collateral;
+  };
+  static std::mutex mu;
+  static std::map<crypto::Digest, Entry> cache;
+  Bytes id(root_pem.begin(), root_pem.end());
+  id.push_back(0);
+  id.insert(id.end(), json.begin(), json.end());
+  const crypto::Digest key = crypto::Sha256(id);
+  const time_t now = time(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end() && now >= it->second.verified_at &&
+        now - it->second.verified_at < kCollateralReuse) {
+      return it->second.collateral;
+    }
+  }
+  AEX_ASSIGN_OR_RETURN(dcap::Collateral parsed, dcap::ParseCollateral(json));
+  AEX_ASSIGN_OR_RETURN(dcap::VerifiedCollateral verified,
+                       dcap::VerifiedCollateral::Verify(parsed, {root, now}));
+  auto shared = std::make_shared<const dcap::VerifiedCollateral>(std::move(verified));
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxCachedCollateral) cache.clear();
+  cache[key] = Entry{now, shared};
+  return shared;
+}
+
+// Evidence (sgx_sign.h): len|quote v3 || len|extra; the quote is verified
+// with the DCAP verifier (attest/dcap/verifier.h) against the node's root,
+// pinned, and the collateral it carries, which that root signs.
 Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& challenge,
-                              ByteSpan evidence) {
+                          ByteSpan evidence) {
   auto fail = [](const std::string& why) { return AuthFailed("sgx quote rejected: " + why); };
   ByteReader q(evidence);
-  ByteSpan body, signature;
-  if (!q.ReadLengthPrefixed(&body, 64 * 1024) ||
-      !q.ReadLengthPrefixed(&signature, tee::sgx::kMaxSignature) || !q.empty()) {
-    return fail("malformed quote");
+  ByteSpan quote, extra;
+  if (!q.ReadLengthPrefixed(&quote, 64 * 1024) || !q.ReadLengthPrefixed(&extra, 64 * 1024) ||
+      !q.empty()) {
+    return fail("malformed evidence");
   }
-  ByteReader b(body);
-  uint8_t version = 0, flags = 0;
+  ByteReader x(extra);
   uint32_t module_id = 0;
   uint64_t instance_id = 0;
-  ByteSpan mrenclave, mrsigner, report_data, module_pub, cert_der;
-  if (!b.ReadU8(&version) || !b.ReadU8(&flags) || !b.ReadU32(&module_id) ||
-      !b.ReadU64(&instance_id) ||
-      !b.ReadBytes(32, &mrenclave) || !b.ReadBytes(32, &mrsigner) ||
-      !b.ReadBytes(32, &report_data) || !b.ReadBytes(32, &module_pub) ||
-      !b.ReadLengthPrefixed(&cert_der, tee::sgx::kMaxCert) || !b.empty() ||
-      version != tee::sgx::kQuoteVersion) {
-    return fail("malformed quote body");
+  ByteSpan module_pub;
+  if (!x.ReadU32(&module_id) || !x.ReadU64(&instance_id) || !x.ReadBytes(32, &module_pub)) {
+    return fail("malformed evidence");
   }
-  // 1. The quoting key is certified by the platform we trust, and signed this.
-  const unsigned char* p = cert_der.data();
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
-  if (!cert || p != cert_der.data() + cert_der.size()) return fail("bad quoting certificate");
-  std::string chain = VerifyChain(target.root_ca_pem, cert.get());
-  if (!chain.empty()) {
-    return fail("the quoting key's certificate does not chain to the trust anchor " +
-                target.root_ca_name + " (" + chain + ")");
+  std::string_view collateral_json(reinterpret_cast<const char*>(extra.data()) +
+                                       tee::sgx::kExtraFixed,
+                                   extra.size() - tee::sgx::kExtraFixed);
+  // 1. The trust anchor: only its public key is pinned.
+  auto roots = dcap::ParsePemChain(target.root_ca_pem);
+  if (!roots.ok() || roots->size() != 1) return fail("the trust anchor is not a PEM certificate");
+  EVP_PKEY* root = X509_get0_pubkey(roots->front().get());
+  if (root == nullptr) return fail("the trust anchor is not a PEM certificate");
+  dcap::EvpPkeyPtr intel = dcap::IntelSgxRootKey();
+  const bool simulated = !intel || EVP_PKEY_eq(root, intel.get()) != 1;
+  // 2. The quote and its collateral, in full (PCK chain, CRLs, TCB info,
+  // QE identity, QE report, quote signature).
+  auto collateral = VerifiedCollateralFor(target.root_ca_pem, root, collateral_json);
+  auto verdict = collateral.ok() ? dcap::VerifyQuote(quote, **collateral)
+                                 : Result<dcap::Verdict>(collateral.status());
+  if (!verdict.ok()) {
+    if (IsTrustFailure(dcap::FailureReason(verdict.status()))) {
+      return fail("the quote or its collateral does not chain to the trust anchor " +
+                  target.root_ca_name + " (" + verdict.status().message() + ")");
+    }
+    return fail(verdict.status().message());
   }
-  unsigned char* spki = nullptr;
-  int spki_len = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &spki);
-  tee::sgx::Pkey qe_key =
-      spki_len > 0 ? tee::sgx::ParseP256PublicKey(ByteSpan(spki, spki_len)) : nullptr;
-  OPENSSL_free(spki);
-  if (!qe_key || !tee::sgx::EcdsaVerify(qe_key.get(), body, signature)) {
-    return fail("the quote's signature does not verify under the certified quoting key");
+  // The chain's root, which DCAP uses only for its (pinned) key, must also be
+  // the anchor's certificate byte for byte: nothing in the evidence goes
+  // unchecked.
+  auto parsed = dcap::ParseQuote(quote);
+  auto chain = parsed.ok() ? dcap::ParsePemChain(std::string_view(
+                                 reinterpret_cast<const char*>(parsed->cert_data.data()),
+                                 parsed->cert_data.size()))
+                           : Result<std::vector<dcap::X509Ptr>>(parsed.status());
+  if (!chain.ok() || chain->empty() || X509_cmp(chain->back().get(), roots->front().get()) != 0) {
+    return fail("the quote's root certificate is not the trust anchor " + target.root_ca_name);
   }
-  // 2. Policy, then what the quote says against what the deployer expects.
-  AEX_RETURN_IF_ERROR(SimulatedPolicy(target, flags));
+  const dcap::ReportBody& report = verdict->report;
+  crypto::Digest extra_hash = crypto::Sha256(extra);
+  if (!crypto::Equal(ByteSpan(report.report_data.data() + 32, 32), extra_hash)) {
+    return fail("its REPORTDATA does not bind the module id, instance id and key sent with it");
+  }
+  // 3. Policy, then what the quote says against what the deployer expects.
+  AEX_RETURN_IF_ERROR(SimulatedPolicy(target, simulated ? tee::kEvidenceSimulated : 0));
   if (module_id != target.module_id) {
     return fail("it is for module id " + std::to_string(module_id) + ", expected " +
                 std::to_string(target.module_id));
   }
-  if (!crypto::Equal(mrenclave, target.measurement)) {
-    return fail("MRENCLAVE " + HexEncode(mrenclave).substr(0, 16) +
+  if (!crypto::Equal(report.mr_enclave, target.measurement)) {
+    return fail("MRENCLAVE " + HexEncode(report.mr_enclave).substr(0, 16) +
                 "... is not the measurement of the binary the deployer built (" +
                 HexEncode(target.measurement).substr(0, 16) + "...)");
   }
-  if (!crypto::Equal(mrsigner, challenge.mrsigner)) {
+  if (!crypto::Equal(report.mr_signer, challenge.mrsigner)) {
     return fail("MRSIGNER is not this deployment's enclave signing key");
   }
-  if ((flags & tee::kEvidenceDebug) && !target.allow_debug) {
+  if (report.debug() && !target.allow_debug) {
     return Status(Code::kPermissionDenied,
                   "sgx quote rejected: the module runs as a debug enclave and the node has "
                   "allow_debug: false");
   }
-  // 3. Freshness: the report data binds the module's key to this request.
-  if (!crypto::Equal(report_data, tee::sgx::ReportData(module_pub, challenge.request))) {
+  dcap::Policy tcb;  // TCB status UpToDate; the rest is checked above
+  tcb.allow_debug = true;
+  if (Status s = dcap::CheckPolicy(*verdict, tcb); !s.ok()) return fail(s.message());
+  // 4. Freshness: the report data binds the module's key to this request.
+  if (!crypto::Equal(ByteSpan(report.report_data.data(), 32),
+                     tee::sgx::ReportData(module_pub, challenge.request))) {
     return fail("its report data does not bind this attestation request (a stale or "
                 "replayed quote)");
   }
   Session session;
   AEX_ASSIGN_OR_RETURN(session.key, tee::sgx::DeriveSgxModuleKey(challenge.ephemeral, module_pub,
-                                                                 challenge.request, body));
+                                                                 challenge.request, quote));
   session.instance_id = instance_id;
-  session.flags = flags;
+  session.flags = static_cast<uint8_t>((simulated ? tee::kEvidenceSimulated : 0) |
+                                       (report.debug() ? tee::kEvidenceDebug : 0));
   return session;
 }
 

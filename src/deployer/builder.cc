@@ -113,8 +113,8 @@ Module ManagerModule(const Descriptor& d, const ManagerSpec& spec, const Sdk& sd
   m.sources = {sdk.manager_source};
   m.cflags = {"-I", sdk.source_dir.string()};
   // After the runtime's own libraries: the verifiers and what they use.
-  m.ldflags = {"-laex_manager", "-laex_attest", "-laex_platform_common", "-laex_channel",
-               "-laex_crypto", "-laex_common", "-lcrypto"};
+  m.ldflags = {"-laex_manager", "-laex_attest", "-laex_dcap", "-laex_platform_common",
+               "-laex_channel", "-laex_crypto", "-laex_common", "-lcrypto"};
   return m;
 }
 

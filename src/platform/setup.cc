@@ -9,6 +9,7 @@
 
 #include <filesystem>
 
+#include "attest/dcap/sim.h"
 #include "crypto/crypto.h"
 #include "platform/sgx/sgx_sign.h"
 #include "tls/pki.h"
@@ -36,40 +37,51 @@ Status EnsureKeyFile(const std::string& path) {
   return ok ? Status::Ok() : Status(Code::kIo, "cannot write key file " + path);
 }
 
+// The simulated provisioning hierarchy lives as long as a platform: its
+// certificates and signed collateral are valid for kSimulatedValidity from
+// creation (Intel's collateral is refreshed monthly; nothing here refreshes
+// it, and the signing keys are gone once it is written).
+constexpr time_t kSimulatedValidity = 20L * 365 * 24 * 3600;
+
 Status EnsureSimulatedPlatform(const std::string& dir_name) {
   fs::path dir(dir_name);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) return Status(Code::kIo, "cannot create " + dir_name);
   chmod(dir.c_str(), 0700);
-  if (fs::exists(dir / sgx::kRootCaFile) && fs::exists(dir / sgx::kQeCertFile) &&
-      fs::exists(dir / sgx::kQeKeyFile)) {
+  if (fs::exists(dir / sgx::kRootCaFile) && fs::exists(dir / sgx::kPckKeyFile) &&
+      fs::exists(dir / sgx::kPckChainFile) && fs::exists(dir / sgx::kCollateralFile)) {
     return Status::Ok();
   }
-  pki::Pkey root_key = pki::NewP256Key(), qe_key = pki::NewP256Key();
-  if (!root_key || !qe_key) return Internal("cannot generate P-256 keys");
-  uint8_t id[6];
-  if (RAND_bytes(id, sizeof id) != 1) return Internal("RAND_bytes failed");
-  const std::string tag = HexEncode(ByteSpan(id, sizeof id));
-  pki::CertSpec root_spec, qe_spec;
-  root_spec.common_name = "aex simulated SGX root CA " + tag;
-  root_spec.ca = true;
-  qe_spec.common_name = "aex simulated SGX quoting key " + tag;
-  pki::X509Ptr root = pki::MakeCertificate(root_key.get(), root_spec, nullptr, root_key.get());
-  pki::X509Ptr qe =
-      root ? pki::MakeCertificate(qe_key.get(), qe_spec, root.get(), root_key.get()) : nullptr;
-  if (!qe) return Internal("cannot create the simulated SGX certificates");
-  // The quoting key and its certificate in DER (what the module reads); the
-  // root CA in PEM (what the operator hands to the deployer).
-  std::string key_der = pki::PrivateKeyDer(qe_key.get());
-  std::string qe_der = pki::CertificateDer(qe.get());
-  std::string root_pem = pki::CertificatePem(root.get());
-  if (key_der.empty() || qe_der.empty() || root_pem.empty()) return Internal("encoding failed");
-  // The key and its certificate first: a root CA on disk means a usable platform.
-  Status written = WriteFileAtomically(dir / sgx::kQeKeyFile, key_der, 0600);
+  const time_t now = time(nullptr);
+  dcap::sim::Options o;
+  o.not_before = now - 3600;  // tolerate clocks a little behind this one
+  o.not_after = now + kSimulatedValidity;
+  o.issue_date = o.not_before;
+  o.next_update = o.not_after;
+  o.qe_mrsigner = sgx::kSimulatedQeMrsigner;
+  AEX_ASSIGN_OR_RETURN(dcap::sim::Hierarchy h, dcap::sim::Hierarchy::Create(o));
+  dcap::SgxExtension platform;  // the default TCB info's one level: UpToDate
+  platform.tcb_components.fill(2);
+  platform.cpu_svn.fill(2);
+  platform.pce_svn = 11;
+  if (RAND_bytes(platform.ppid.data(), platform.ppid.size()) != 1) {
+    return Internal("RAND_bytes failed");
+  }
+  AEX_ASSIGN_OR_RETURN(dcap::sim::Pck pck, h.IssuePck(platform));
+  AEX_ASSIGN_OR_RETURN(dcap::Collateral collateral, h.MakeCollateral());
+  std::string key_der = pki::PrivateKeyDer(pck.key.get());
+  std::string chain = h.PckChainPem(pck);
+  std::string root_pem = chain.substr(chain.rfind("-----BEGIN CERTIFICATE-----"));
+  if (key_der.empty() || root_pem.empty()) return Internal("encoding failed");
+  // The key, chain and collateral first: a root CA on disk means a usable
+  // platform.
+  Status written = WriteFileAtomically(dir / sgx::kPckKeyFile, key_der, 0600);
   OPENSSL_cleanse(key_der.data(), key_der.size());
   AEX_RETURN_IF_ERROR(written);
-  AEX_RETURN_IF_ERROR(WriteFileAtomically(dir / sgx::kQeCertFile, qe_der, 0644));
+  AEX_RETURN_IF_ERROR(WriteFileAtomically(dir / sgx::kPckChainFile, chain, 0644));
+  AEX_RETURN_IF_ERROR(
+      WriteFileAtomically(dir / sgx::kCollateralFile, dcap::EncodeCollateral(collateral), 0644));
   return WriteFileAtomically(dir / sgx::kRootCaFile, root_pem, 0644);
 }
 

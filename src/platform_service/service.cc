@@ -34,16 +34,26 @@ PlatformService::~PlatformService() {
   crypto::Wipe(secret_);
 }
 
-static Status LoadSgx(const std::string& dir, tee::sgx::Pkey* key, Bytes* cert) {
-  AEX_ASSIGN_OR_RETURN(Bytes der, tee::ReadFileBounded(dir + "/" + tee::sgx::kQeKeyFile, 4096));
+// The node's simulated QE, from the PCK key and chain setup.cc stored.
+static Status LoadSgx(const std::string& dir, std::optional<dcap::sim::QuotingEnclave>* qe,
+                      std::string* collateral) {
+  namespace sgx = tee::sgx;
+  AEX_ASSIGN_OR_RETURN(Bytes der, tee::ReadFileBounded(dir + "/" + sgx::kPckKeyFile, 4096));
   const unsigned char* p = der.data();
-  key->reset(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(der.size())));
+  sgx::Pkey key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(der.size())));
   crypto::Wipe(der);
-  AEX_ASSIGN_OR_RETURN(*cert, tee::ReadFileBounded(dir + "/" + tee::sgx::kQeCertFile,
-                                                   tee::sgx::kMaxCert));
-  if (!*key || cert->empty()) {
-    return InvalidArgument("bad sgx quoting key or certificate in " + dir);
-  }
+  AEX_ASSIGN_OR_RETURN(Bytes chain, tee::ReadFileBounded(dir + "/" + sgx::kPckChainFile,
+                                                         sgx::kMaxCert));
+  AEX_ASSIGN_OR_RETURN(Bytes c, tee::ReadFileBounded(dir + "/" + sgx::kCollateralFile,
+                                                     tee::kMaxServiceMessage));
+  if (!key) return InvalidArgument("bad sgx PCK key in " + dir);
+  dcap::sim::Options o;
+  o.qe_mrsigner = sgx::kSimulatedQeMrsigner;
+  auto made = dcap::sim::QuotingEnclave::Create(key.get(), std::string(chain.begin(), chain.end()),
+                                                sgx::kSimulatedQeSvn, o);
+  if (!made.ok()) return InvalidArgument("sgx platform in " + dir + ": " + made.status().message());
+  qe->emplace(std::move(*made));
+  collateral->assign(c.begin(), c.end());
   return Status::Ok();
 }
 
@@ -78,7 +88,7 @@ Status PlatformService::Start() {
   AEX_ASSIGN_OR_RETURN(secret_, tee::ReadSecretFile(options_.key_file));
   if (!options_.platform_dir.empty()) {
     AEX_RETURN_IF_ERROR(tee::EnsureSimulatedPlatform(options_.platform_dir));
-    AEX_RETURN_IF_ERROR(LoadSgx(options_.platform_dir, &qe_key_, &qe_cert_));
+    AEX_RETURN_IF_ERROR(LoadSgx(options_.platform_dir, &qe_, &collateral_));
   }
   AEX_ASSIGN_OR_RETURN(listen_fd_, Listen(options_.socket_path));
   return Status::Ok();
@@ -257,7 +267,10 @@ Result<Bytes> PlatformService::Einit(const Peer& peer, const tee::ServiceRequest
 
 // The quoting enclave: the report's MRENCLAVE is the service's own
 // measurement of the caller and its MRSIGNER what this connection's EINIT
-// fixed, never values the caller sends.
+// fixed, never values the caller sends. The answer is a DCAP quote v3 whose
+// REPORTDATA is the module's report data (binding its X25519 key to the
+// request) || SHA-256(extra), extra carrying the module id, instance id and
+// X25519 key the deployer needs, and the collateral (sgx_sign.h).
 Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest& r,
                                      const EnclaveState& enclave) {
   if (r.backend != static_cast<uint8_t>(Backend::kSgx)) {
@@ -266,25 +279,30 @@ Result<Bytes> PlatformService::Quote(const Peer& peer, const tee::ServiceRequest
   if (!enclave.initialised) {
     return FailedPrecondition("EINIT failed: the enclave was not initialised");
   }
-  if (!qe_key_) return FailedPrecondition("this platform has no sgx quoting key");
+  if (!qe_) return FailedPrecondition("this platform has no sgx quoting enclave");
   constexpr uint8_t kAllowed = tee::kEvidenceSimulated | tee::kEvidenceDebug;
   if (!(r.flags & tee::kEvidenceSimulated) || (r.flags & ~kAllowed)) {
     return InvalidArgument("a simulated platform's quote says it is simulated");
   }
-  ByteWriter body(256 + qe_cert_.size());
-  body.PutU8(tee::sgx::kQuoteVersion);
-  body.PutU8(r.flags);
-  body.PutU32(r.module_id);
-  body.PutU64(r.instance_id);
-  body.PutBytes(peer.measurement);
-  body.PutBytes(enclave.mrsigner);
-  body.PutBytes(r.report_data);
-  body.PutBytes(r.module_pub);
-  body.PutLengthPrefixed(qe_cert_);
-  AEX_ASSIGN_OR_RETURN(Bytes signature, tee::sgx::EcdsaSign(qe_key_.get(), body.bytes()));
-  ByteWriter out(body.size() + signature.size() + 8);
-  out.PutLengthPrefixed(body.bytes());
-  out.PutLengthPrefixed(signature);
+  ByteWriter extra(tee::sgx::kExtraFixed + collateral_.size());
+  extra.PutU32(r.module_id);
+  extra.PutU64(r.instance_id);
+  extra.PutBytes(r.module_pub);
+  extra.PutBytes(AsBytes(collateral_));
+  dcap::ReportBody report;
+  report.mr_enclave = peer.measurement;
+  report.mr_signer = enclave.mrsigner;
+  // INIT and MODE64BIT, as for any initialised 64-bit enclave; DEBUG as the
+  // loader set it.
+  report.attributes[0] = 0x05;
+  if (r.flags & tee::kEvidenceDebug) report.attributes[0] |= uint8_t{dcap::kAttributeDebug};
+  crypto::Digest extra_hash = crypto::Sha256(extra.bytes());
+  std::copy(r.report_data.begin(), r.report_data.end(), report.report_data.begin());
+  std::copy(extra_hash.begin(), extra_hash.end(), report.report_data.begin() + 32);
+  AEX_ASSIGN_OR_RETURN(Bytes quote, qe_->MakeQuote(report));
+  ByteWriter out(quote.size() + extra.size() + 8);
+  out.PutLengthPrefixed(quote);
+  out.PutLengthPrefixed(extra.bytes());
   return out.Take();
 }
 

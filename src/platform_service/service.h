@@ -1,6 +1,6 @@
 // The platform service (aex-platform): the simulated TEE hardware of one
 // node, in a process of its own. It alone reads the node's platform secrets
-// (K_N / the HUK, the SGX quoting key) and serves modules over a Unix socket
+// (K_N / the HUK, the SGX PCK key) and serves modules over a Unix socket
 // (platform/service_link.h): each connecting process is identified and
 // measured from the kernel (peer.h) and gets only its own module key, or
 // its own quote. aex-node holds no platform secret and passes none.
@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "aex/status.h"
+#include "attest/dcap/sim.h"
 #include "crypto/crypto.h"
 #include "platform/service_link.h"
 #include "platform_service/service_wire.h"
@@ -24,7 +26,7 @@ namespace aex::platsvc {
 
 struct ServiceOptions {
   std::string key_file;      // K_N (native, sancus) / HUK (trustzone); created 0600 if missing
-  std::string platform_dir;  // sgx quoting key and certificates; created if missing
+  std::string platform_dir;  // sgx provisioning hierarchy (setup.h); created if missing
   std::string socket_path;   // where modules connect
   // false only for in-process tests whose executable is not a static module.
   bool exe_only_mappings = true;
@@ -65,8 +67,10 @@ class PlatformService {
 
   ServiceOptions options_;
   Bytes secret_;  // K_N / the HUK
-  tee::sgx::Pkey qe_key_;
-  Bytes qe_cert_;
+  // The simulated Quoting Enclave (its PCK key's QE report, a fresh
+  // attestation key per start) and the collateral shipped with its quotes.
+  std::optional<dcap::sim::QuotingEnclave> qe_;
+  std::string collateral_;
   int listen_fd_ = -1;
   std::atomic<bool> stopped_{false};
   std::atomic<size_t> connections_{0};

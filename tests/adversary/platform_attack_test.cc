@@ -325,7 +325,7 @@ TEST_P(PlatformAttackTest, LoadedModuleCannotReadThePlatformSecrets) {
   PT_ASSERT_OK(id);
   const pid_t platform = node_->platform().pid();
   for (const std::string& path :
-       {node_->key_file(), node_->platform_dir() + "/sgx_qe_key.der", Proc(platform, "mem"),
+       {node_->key_file(), node_->platform_dir() + "/sgx_pck_key.der", Proc(platform, "mem"),
         Proc(platform, "environ")}) {
     EXPECT_EQ(ErrnoOf(Call(*id, kProbeOpen, AsBytes(path))), static_cast<uint32_t>(EACCES))
         << path;

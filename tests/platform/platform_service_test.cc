@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include "attest/dcap/quote.h"
 #include "in_process_service.h"
 #include "platform/key_files.h"
 #include "platform/native/native_keys.h"
@@ -200,13 +201,16 @@ TEST(PlatformService, EinitChecksTheSigstructOnceAndFixesMrsigner) {
   auto answer = link.Call(quote);
   PT_ASSERT_OK(answer);
   ByteReader r(*answer);
-  ByteSpan body, mrenclave, mrsigner;
-  ASSERT_TRUE(r.ReadLengthPrefixed(&body));
-  ByteReader b(body);  // u8 version | u8 flags | u32 id | u64 instance | MRENCLAVE | MRSIGNER
-  ASSERT_TRUE(b.Skip(1 + 1 + 4 + 8) && b.ReadBytes(32, &mrenclave) && b.ReadBytes(32, &mrsigner));
+  ByteSpan body;
+  ASSERT_TRUE(r.ReadLengthPrefixed(&body));  // a DCAP quote v3
+  auto parsed = dcap::ParseQuote(body);
+  PT_ASSERT_OK(parsed);
+  const dcap::Hash256& mrenclave = parsed->report.mr_enclave;
+  const dcap::Hash256& mrsigner = parsed->report.mr_signer;
   EXPECT_TRUE(std::equal(mrenclave.begin(), mrenclave.end(), self->begin()));
   const crypto::Digest expected = crypto::Sha256(spki);
   EXPECT_TRUE(std::equal(mrsigner.begin(), mrsigner.end(), expected.begin()));
+  EXPECT_FALSE(parsed->report.debug());
 }
 
 }  // namespace

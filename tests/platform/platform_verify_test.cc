@@ -10,6 +10,10 @@
 #include <openssl/x509.h>
 
 #include "aex/module.h"
+#include "attest/dcap/quote.h"
+#include "attest/dcap/verifier.h"
+#include "attest/dcap/x509.h"
+#include "platform/sgx/sgx_sign.h"
 #include "crypto/spongent.h"
 #include "deployer/attestation.h"
 #include "platform/key_files.h"
@@ -311,20 +315,13 @@ INSTANTIATE_TEST_SUITE_P(Backends, SymmetricTest,
 
 // --------------------------------------------------------------------- sgx
 
-std::string LeafAsPem(const std::string& der_file) {
-  Bytes der = ReadBytes(der_file);
-  const unsigned char* p = der.data();
-  X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-  BIO* bio = BIO_new(BIO_s_mem());
-  std::string out;
-  if (cert && bio && PEM_write_bio_X509(bio, cert) == 1) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    out.assign(data, static_cast<size_t>(n));
-  }
-  BIO_free(bio);
-  X509_free(cert);
-  return out;
+// The first certificate of a PEM chain file (the PCK certificate of
+// sgx_pck_chain.pem).
+std::string LeafAsPem(const std::string& chain_file) {
+  std::string chain = ReadText(chain_file);
+  const std::string end = "-----END CERTIFICATE-----\n";
+  size_t at = chain.find(end);
+  return at == std::string::npos ? "" : chain.substr(0, at + end.size());
 }
 
 class SgxTest : public ::testing::Test {
@@ -396,7 +393,7 @@ TEST_F(SgxTest, SignerKeyIsCreatedOnceAndPrivate) {
   auto st = std::filesystem::status(dir_ / "signer.pem");
   EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  auto qe = std::filesystem::status(dir_ / "p1/sgx_qe_key.der");
+  auto qe = std::filesystem::status(dir_ / "p1/sgx_pck_key.der");
   EXPECT_EQ(qe.permissions() & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
 }
@@ -444,7 +441,7 @@ TEST_F(SgxTest, SelfSignedQuotingKeyFails) {
   AttestationTarget t = target_;
   t.root_ca_pem = ReadText(dir_ / "p2/sgx_root_ca.pem");
   ExpectRejected(RoundTrip(*m, t), Code::kAuthFailed, "does not chain to the trust anchor");
-  t.root_ca_pem = LeafAsPem(dir_ / "p1/sgx_qe_cert.der");  // a leaf is no anchor
+  t.root_ca_pem = LeafAsPem(dir_ / "p1/sgx_pck_chain.pem");  // a leaf is no anchor
   ASSERT_FALSE(t.root_ca_pem.empty());
   EXPECT_FALSE(RoundTrip(*m, t).ok());
   t.root_ca_pem = "not a certificate";
@@ -572,18 +569,120 @@ TEST_F(SgxTest, ManagerAttestsWithoutTheSigningKey) {
   EXPECT_EQ(session->key, *m->session_key());
 }
 
+// The evidence: len|quote len|extra, where quote is an Intel DCAP quote v3
+// that the DCAP verifier accepts on its own, with the platform's collateral,
+// under the node's simulated root, and not under Intel's.
+Result<dcap::Quote> SplitEvidence(ByteSpan evidence, Bytes* quote, std::string* collateral) {
+  ByteReader r(evidence);
+  ByteSpan q, extra;
+  if (!r.ReadLengthPrefixed(&q, 64 * 1024) || !r.ReadLengthPrefixed(&extra, 64 * 1024) ||
+      !r.empty() || extra.size() < tee::sgx::kExtraFixed) {
+    return Internal("malformed evidence");
+  }
+  quote->assign(q.begin(), q.end());
+  collateral->assign(extra.begin() + tee::sgx::kExtraFixed, extra.end());
+  return dcap::ParseQuote(q);
+}
+
+TEST_F(SgxTest, EvidenceIsAGenuineDcapQuote) {
+  auto m = Module(7, "p1", /*debug=*/true);
+  auto c = deploy::NewChallenge(target_);
+  PT_ASSERT_OK(c);
+  auto evidence = m->Attest(c->request);
+  PT_ASSERT_OK(evidence);
+  Bytes quote;
+  std::string collateral_json;
+  auto parsed = SplitEvidence(*evidence, &quote, &collateral_json);
+  PT_ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->header.version, 3);
+  EXPECT_EQ(parsed->cert_data_type, dcap::kCertDataPckChain);
+  EXPECT_TRUE(parsed->report.debug());
+  EXPECT_TRUE(std::equal(target_.measurement.begin(), target_.measurement.end(),
+                         parsed->report.mr_enclave.begin()));
+  EXPECT_TRUE(std::equal(c->mrsigner.begin(), c->mrsigner.end(),
+                         parsed->report.mr_signer.begin()));
+  auto collateral = dcap::ParseCollateral(collateral_json);
+  PT_ASSERT_OK(collateral);
+  auto roots = dcap::ParsePemChain(target_.root_ca_pem);
+  PT_ASSERT_OK(roots);
+  EVP_PKEY* root = X509_get0_pubkey(roots->front().get());
+  auto verdict = dcap::VerifyQuote(quote, &*collateral, {root, time(nullptr)});
+  PT_ASSERT_OK(verdict);
+  EXPECT_EQ(verdict->tcb_status, dcap::TcbStatus::kUpToDate);
+  auto intel = dcap::VerifyQuote(quote, &*collateral, {nullptr, time(nullptr)});
+  ASSERT_FALSE(intel.ok());
+  // The deployer accepts it, and then caches the verified collateral (for
+  // kCollateralReuse seconds) under that root only: pinned to another root,
+  // the same evidence is refused.
+  PT_ASSERT_OK(deploy::VerifyEvidence(target_, *c, *evidence));
+  AttestationTarget other_root = target_;
+  other_root.root_ca_pem = ReadText(dir_ / "p2/sgx_root_ca.pem");
+  ExpectRejected(deploy::VerifyEvidence(other_root, *c, *evidence), Code::kAuthFailed,
+                 "does not chain to the trust anchor");
+  // What travels with the quote is bound by its REPORTDATA: the same
+  // collateral with a space after it (still valid, still signed) is refused,
+  // and another platform's collateral does not chain to this node's root.
+  ByteReader r(*evidence);
+  ByteSpan q, extra;
+  ASSERT_TRUE(r.ReadLengthPrefixed(&q, 64 * 1024) && r.ReadLengthPrefixed(&extra, 64 * 1024));
+  auto with_extra = [&](ByteSpan new_collateral) {
+    Bytes x(extra.begin(), extra.begin() + tee::sgx::kExtraFixed);
+    x.insert(x.end(), new_collateral.begin(), new_collateral.end());
+    ByteWriter w(evidence->size() + 16384);
+    w.PutLengthPrefixed(q);
+    w.PutLengthPrefixed(x);
+    return w.Take();
+  };
+  std::string spaced = collateral_json + " ";
+  PT_ASSERT_OK(dcap::ParseCollateral(spaced));
+  ExpectRejected(deploy::VerifyEvidence(target_, *c, with_extra(AsBytes(spaced))),
+                 Code::kAuthFailed, "REPORTDATA does not bind");
+  PT_ASSERT_OK(tee::EnsureSimulatedPlatform(dir_ / "p3"));
+  std::string other = ReadText(dir_ / (std::string("p3/") + tee::sgx::kCollateralFile));
+  ASSERT_FALSE(other.empty());
+  ExpectRejected(deploy::VerifyEvidence(target_, *c, with_extra(AsBytes(other))),
+                 Code::kAuthFailed, "does not chain to the trust anchor");
+}
+
 TEST_F(SgxTest, TamperedQuoteFails) {
   auto m = Module(7, "p1");
   auto c = deploy::NewChallenge(target_);
   PT_ASSERT_OK(c);
   auto quote = m->Attest(c->request);
   PT_ASSERT_OK(quote);
-  // Every byte of the body (flags, ids, measurements, keys, certificate) is
-  // covered by the quoting key's signature.
+  // Every byte of the quote (report body, signatures, keys, QE report, PCK
+  // chain) and of what travels with it (module id, instance id, key,
+  // collateral) is covered by a signature or by REPORTDATA. The one
+  // exception is meaningless: the PCK chain is PEM, and base64 ignores the
+  // unused low bits of a final group, so such a flip may decode to the same
+  // certificates, which the verifier rightly accepts.
+  auto chain_der = [](ByteSpan evidence) {
+    ByteReader r(evidence);
+    ByteSpan quote;
+    auto parsed = r.ReadLengthPrefixed(&quote, 64 * 1024) ? dcap::ParseQuote(quote)
+                                                          : Result<dcap::Quote>(Internal("short"));
+    std::string der;
+    if (!parsed.ok()) return der;
+    auto chain = dcap::ParsePemChain(std::string_view(
+        reinterpret_cast<const char*>(parsed->cert_data.data()), parsed->cert_data.size()));
+    if (!chain.ok()) return der;
+    for (const auto& cert : *chain) {
+      unsigned char* out = nullptr;
+      int n = i2d_X509(cert.get(), &out);
+      if (n > 0) der.append(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+      OPENSSL_free(out);
+    }
+    return der;
+  };
+  const std::string original = chain_der(*quote);
+  ASSERT_FALSE(original.empty());
   for (size_t i = 4; i < quote->size(); i += 7) {
     Bytes bad = *quote;
     bad[i] ^= 0x04;
-    EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, bad).ok()) << "byte " << i;
+    if (deploy::VerifyEvidence(target_, *c, bad).ok()) {
+      EXPECT_EQ(chain_der(bad), original) << "byte " << i;
+      EXPECT_TRUE(bad[i] != '\n' && bad[i] != '-') << "byte " << i;
+    }
   }
   EXPECT_FALSE(deploy::VerifyEvidence(target_, *c, {}).ok());
   Bytes truncated(quote->begin(), quote->end() - 1);

@@ -238,11 +238,21 @@ Result<Collateral> Hierarchy::MakeCollateral() const {
 
 Result<QuotingEnclave> QuotingEnclave::Create(const Hierarchy& hierarchy, Pck pck,
                                               uint16_t qe_isv_svn, const Options& o) {
+  return Create(pck.key.get(), hierarchy.PckChainPem(pck), qe_isv_svn, o);
+}
+
+Result<QuotingEnclave> QuotingEnclave::Create(EVP_PKEY* pck_key, const std::string& pck_chain_pem,
+                                              uint16_t qe_isv_svn, const Options& o) {
+  AEX_ASSIGN_OR_RETURN(std::vector<X509Ptr> chain, ParsePemChain(pck_chain_pem));
+  if (chain.empty()) return Internal("simulated QE: empty PCK chain");
   QuotingEnclave qe;
   AEX_ASSIGN_OR_RETURN(qe.attestation_key_, NewP256Key());
   Bytes ak = RawP256PublicKey(qe.attestation_key_.get());
-  auto ext = SgxExtensionOf(pck.cert.get());
+  auto ext = SgxExtensionOf(chain.front().get());
   if (ak.size() != 64 || !ext.ok()) return Internal("simulated QE: bad keys");
+  if (X509_check_private_key(chain.front().get(), pck_key) != 1) {
+    return Internal("simulated QE: the PCK key is not the PCK certificate's");
+  }
   Quote& q = qe.template_;
   q.header.qe_svn = qe_isv_svn;
   q.header.pce_svn = ext->pce_svn;
@@ -261,10 +271,9 @@ Result<QuotingEnclave> QuotingEnclave::Create(const Hierarchy& hierarchy, Pck pc
   std::copy(d.begin(), d.end(), r.report_data.begin());
   ByteWriter w(kReportBodySize);
   EncodeReportBody(r, &w);
-  AEX_ASSIGN_OR_RETURN(Bytes sig, SignRawEcdsa(pck.key.get(), w.bytes()));
+  AEX_ASSIGN_OR_RETURN(Bytes sig, SignRawEcdsa(pck_key, w.bytes()));
   std::copy(sig.begin(), sig.end(), q.qe_report_signature.begin());
-  std::string chain = hierarchy.PckChainPem(pck);
-  q.cert_data.assign(chain.begin(), chain.end());
+  q.cert_data.assign(pck_chain_pem.begin(), pck_chain_pem.end());
   return qe;
 }
 

@@ -9,9 +9,10 @@
 //   whose hash the QE report (signed by the PCK key) carries.
 //
 // verifier.h accepts its quotes when its root key is pinned; nothing here is
-// trusted by the verifier otherwise. For tests and, later, the simulated sgx
-// platform. A library only: not wired into src/platform/sgx. Not thread-safe:
-// one SimHierarchy per thread.
+// trusted by the verifier otherwise. For tests and the simulated sgx platform
+// (platform/setup.cc creates a node's hierarchy, aex-platform quotes with its
+// QuotingEnclave). A Hierarchy is not thread-safe; a QuotingEnclave's
+// MakeQuote may be called from several threads.
 
 #ifndef AEX_ATTEST_DCAP_SIM_H_
 #define AEX_ATTEST_DCAP_SIM_H_
@@ -102,6 +103,11 @@ class QuotingEnclave {
   // REQUIRES: pck from hierarchy.IssuePck.
   static Result<QuotingEnclave> Create(const Hierarchy& hierarchy, Pck pck, uint16_t qe_isv_svn,
                                        const Options& options);
+  // The same from a stored PCK: its private key and its chain (PCK,
+  // processor CA, root; PEM, as PckChainPem), e.g. a platform's files once
+  // the hierarchy's own keys are gone.
+  static Result<QuotingEnclave> Create(EVP_PKEY* pck_key, const std::string& pck_chain_pem,
+                                       uint16_t qe_isv_svn, const Options& options);
   // A quote over `enclave` (the ISV enclave's report body, as EREPORT makes it).
   Result<Bytes> MakeQuote(const ReportBody& enclave) const;
 

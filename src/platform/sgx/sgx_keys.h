@@ -1,12 +1,13 @@
 // The SGX (DCAP-like) model, shared by the module's platform layer and the
 // deployer's verifier so both sides encode and derive exactly the same bytes.
 //
-// Simulated platform directory (created by aex-node, see platform/setup.h):
-//   sgx_root_ca.pem  self-signed root CA certificate, ECDSA P-256: the trust
-//                    anchor the deployer is given (descriptor node `root_ca`),
-//                    as Intel's SGX root CA is for real DCAP quotes
-//   sgx_qe_cert.der  the quoting key's certificate, issued by that root (DER)
-//   sgx_qe_key.der   the quoting key (ECDSA P-256, private, DER, mode 0600)
+// Simulated platform directory (created by aex-platform, see platform/setup.h):
+//   sgx_root_ca.pem      the simulated provisioning root CA certificate: the
+//                        trust anchor the deployer pins (descriptor node
+//                        `root_ca`), as Intel's SGX root CA is for real quotes
+//   sgx_pck_chain.pem    PCK, processor CA and root certificates (PEM)
+//   sgx_pck_key.der      the PCK key (ECDSA P-256, private, DER, mode 0600)
+//   sgx_collateral.json  CRLs, TCB info, QE identity (attest/dcap/collateral.h)
 // Launch file, written by the node per module (untrusted; a lie only makes
 // attestation fail or reports the truth about debug), exactly:
 //   platform_dir=<directory>\ndebug=<0|1>\n
@@ -22,16 +23,16 @@
 //   nonce[32]           the deployer's fresh random challenge
 //   len|request_sig     ECDSA(signer fixed at EINIT, "aex/sgx/request/v1"
 //                             || u32 module_id || deployer_pub || nonce)
-// Quote, module -> deployer:
-//   len|body            u8 version (2) || u8 flags || u32 module_id
-//                       || u64 instance_id || MRENCLAVE
-//                       || MRSIGNER || report_data || module_pub[32] || len|qe_cert (DER)
-//   len|signature       ECDSA-SHA256 by the quoting key over body
+// Evidence, module -> deployer (made by the platform service, sgx_sign.h):
+//   len|quote           an Intel DCAP ECDSA quote v3 (attest/dcap/quote.h) by
+//                       the simulated QE, REPORTDATA = report_data || SHA-256(extra)
+//   len|extra           u32 module_id || u64 instance_id || module_pub[32]
+//                       || the platform's collateral (JSON)
 // with MRENCLAVE = SHA-256(module binary), MRSIGNER = SHA-256(signer_spki) of the
 // SIGSTRUCT that passed EINIT (fixed for the life of the instance),
 // report_data = SHA-256(module_pub || request), and
 //   K_s = HKDF-SHA256(ikm = X25519(ephemeral, peer), salt = "aex/sgx/v1",
-//                     info = SHA-256(request || body))[0..16),
+//                     info = SHA-256(request || quote))[0..16),
 // the session key: both X25519 keys are fresh per attestation.
 
 // What an enclave links is declared here; the platform service's and the

@@ -9,11 +9,12 @@
 //     loader hands it to the CPU; the service checks it against its own
 //     measurement and fixes MRSIGNER for the life of the instance. Without a
 //     valid one the enclave attests for nobody;
-//   - quoting: report (MRENCLAVE, MRSIGNER, flags, module id, report data)
-//     signed with the platform's quoting key, whose certificate chains to the
-//     platform's root CA. Real SGX produces an EREPORT that the quoting enclave
-//     checks and signs; here the service fills in MRENCLAVE and MRSIGNER
-//     itself and alone holds the quoting key.
+//   - quoting: an Intel DCAP quote v3 (MRENCLAVE, MRSIGNER, ATTRIBUTES with
+//     DEBUG, REPORTDATA) by the simulated Quoting Enclave, whose PCK
+//     certificate chains to the node's simulated provisioning root. Real SGX
+//     produces an EREPORT that the quoting enclave checks and signs; here the
+//     service fills in MRENCLAVE and MRSIGNER itself and alone holds the PCK
+//     key.
 // What the enclave itself checks: every attestation request must be signed by
 // the signer EINIT fixed (whose key the platform returns), so only the
 // enclave's vendor can make it establish a key. The session key K_s comes out
@@ -74,9 +75,9 @@ class SgxPlatform final : public Platform {
     AEX_RETURN_IF_ERROR(sgx::X25519Keypair(&priv, &pub));
     auto quote = QuoteFor(pub, request);
     ByteReader qr(quote.ok() ? ByteSpan(*quote) : ByteSpan());
-    ByteSpan body, signature;
-    bool parsed = qr.ReadLengthPrefixed(&body, sgx::kMaxCert + 256) &&
-                  qr.ReadLengthPrefixed(&signature, sgx::kMaxSignature) && qr.empty();
+    ByteSpan body, extra;
+    bool parsed = qr.ReadLengthPrefixed(&body, kMaxServiceMessage) &&
+                  qr.ReadLengthPrefixed(&extra, kMaxServiceMessage) && qr.empty();
     auto key = !quote.ok() ? Result<crypto::Key>(quote.status())
                : parsed    ? sgx::DeriveSgxModuleKey(priv, peer, request, body)
                            : Result<crypto::Key>(Status(Code::kProtocol, "bad quote"));
@@ -90,8 +91,8 @@ class SgxPlatform final : public Platform {
   const crypto::Key* session_key() const override { return ready_ ? &key_ : nullptr; }
 
  private:
-  // The quoting enclave's answer (len|body len|signature): the platform
-  // service fills in MRENCLAVE and MRSIGNER and signs.
+  // The quoting enclave's answer (len|DCAP quote v3 len|extra, sgx_keys.h):
+  // the platform service fills in MRENCLAVE and MRSIGNER and signs.
   Result<Bytes> QuoteFor(const X25519Key& pub, ByteSpan request) {
     ServiceRequest q;
     q.op = ServiceOp::kQuote;

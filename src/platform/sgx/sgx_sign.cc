@@ -1,5 +1,5 @@
 // The SGX model's side that no enclave links (sgx_sign.h): the strict P-256
-// key check, the quoting key's signature and the SIGSTRUCT's message. The
+// key check, the vendor's signature and the SIGSTRUCT's message. The
 // platform service (quoting, EINIT) and the deployer (the vendor) link it.
 
 #include <openssl/evp.h>
