@@ -1,14 +1,12 @@
 #include "aex_ops.h"
 
-#include <signal.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "deployer/interrupt.h"
 #include "deployer/local_nodes.h"
 
 namespace aex::cli {
@@ -17,29 +15,17 @@ using nlohmann::json;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-void OnStopSignal(int) { g_stop = true; }
-
-// SIGINT and SIGTERM end a follow or watch loop (checked between polls):
-// the command then exits 0, having printed only whole lines or objects.
-void CatchStopSignals() {
-  g_stop = false;
-  struct sigaction sa{};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-// Waits `seconds` in short steps, returning early (false) on a stop signal.
+// Waits `seconds` in short steps, returning early (false) on SIGINT or
+// SIGTERM (deploy::HandleInterrupts, installed by main): a follow or watch
+// loop then ends between polls and the command exits 0, having printed only
+// whole lines or objects.
 bool PauseUnlessStopped(double seconds) {
   const auto end = std::chrono::steady_clock::now() +
                    std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-  while (!g_stop && std::chrono::steady_clock::now() < end) {
+  while (!deploy::Interrupted() && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return !g_stop;
+  return !deploy::Interrupted();
 }
 
 // One log file and what of it has been printed.
@@ -130,7 +116,6 @@ void Drain(LogSource& s, bool json_out, bool prefix, bool flush) {
 Status RunLogs(const deploy::Descriptor& d, const LogsOptions& o) {
   AEX_ASSIGN_OR_RETURN(std::vector<LogSource> sources, SelectLogs(d, o));
   const bool prefix = sources.size() > 1;
-  if (o.follow) CatchStopSignals();
   for (;;) {
     for (auto& s : sources) Drain(s, o.json, prefix, !o.follow);
     std::cout.flush();
@@ -234,7 +219,6 @@ void PrintRates(const json& rates) {
 Status RunWatch(deploy::Deployer& d, double interval_s, bool json_out,
                 const std::function<void(const json&)>& print_table) {
   if (!(interval_s > 0)) return InvalidArgument("--interval must be more than 0 seconds");
-  CatchStopSignals();
   std::optional<Sample> last;
   do {
     json r = d.StatusReport();

@@ -97,8 +97,12 @@ run "$AEX" up "$D" --plan
 grep -q "nothing to do" <<<"$OUT" || fail "plan text after up: $OUT"
 
 # --- status --watch --json: JSON lines with rates; stops cleanly on SIGINT.
+# Job control on for this one: without it a script's background job starts
+# with SIGINT ignored, and aex keeps an inherited "ignore" (docs/reliability.md).
+set -m
 "$AEX" status "$D" --watch --interval 0.5 --json >"$DIR/watch" 2>"$DIR/watch.err" &
 WATCH=$!
+set +m
 BG+=("$WATCH")
 # ping ticks every 500 ms: a refresh shows pong receiving events.
 pong_rate_seen() {
