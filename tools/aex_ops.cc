@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "deployer/interrupt.h"
 #include "deployer/local_nodes.h"
@@ -15,17 +14,13 @@ using nlohmann::json;
 
 namespace {
 
-// Waits `seconds` in short steps, returning early (false) on SIGINT or
+// Waits `seconds`, returning early (false) on SIGINT or
 // SIGTERM (deploy::HandleInterrupts, installed by main): a follow or watch
 // loop then ends between polls and the command exits 0, having printed only
 // whole lines or objects.
 bool PauseUnlessStopped(double seconds) {
-  const auto end = std::chrono::steady_clock::now() +
-                   std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-  while (!deploy::Interrupted() && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return !deploy::Interrupted();
+  return deploy::WaitUnlessInterrupted(
+      std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
 // One log file and what of it has been printed.

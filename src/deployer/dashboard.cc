@@ -1,10 +1,7 @@
 #include "deployer/dashboard.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <time.h>
 
-#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -13,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "deployer/dashboard_server.h"
 #include "deployer/dashboard_view.h"
+#include "deployer/interrupt.h"
 #include "deployer/subprocess.h"
 
 namespace aex::deploy {
@@ -147,14 +145,6 @@ Status RunDashboard(Deployer& d, const DashboardOptions& options) {
   if (token.empty()) return Internal("no random bytes for the dashboard's token");
   const std::string graph = RenderGraph(d);
 
-  // SIGINT and SIGTERM end the poll loop (sigtimedwait below); blocked
-  // before the server's thread starts, so that it inherits the mask.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
   asio::io_context io;
   auto server = std::make_shared<DashboardServer>(
       io, token, [graph](const std::string& snap) { return RenderDashboardPage(graph, snap); });
@@ -169,12 +159,8 @@ Status RunDashboard(Deployer& d, const DashboardOptions& options) {
   if (options.ready) {
     options.ready("http://" + host + ":" + std::to_string(server->port()) + "/?token=" + token);
   }
-  for (;;) {
-    struct timespec wait = {static_cast<time_t>(options.interval.count() / 1000),
-                            static_cast<long>(options.interval.count() % 1000) * 1000000};
-    int sig = sigtimedwait(&stop, nullptr, &wait);
-    if (sig == SIGINT || sig == SIGTERM) break;
-    if (sig < 0 && errno != EAGAIN && errno != EINTR) break;
+  // SIGINT and SIGTERM (HandleInterrupts, installed by main) end the loop.
+  while (WaitUnlessInterrupted(options.interval)) {
     asio::post(io, [server, snap = Poll(d, view)]() mutable { server->Publish(std::move(snap)); });
   }
   asio::post(io, [server, &io] {

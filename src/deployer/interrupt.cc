@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -17,6 +18,7 @@ namespace {
 // ordinary thread (sigwait), so taking the mutex there is safe.
 struct Registry {
   std::mutex mu;
+  std::condition_variable interrupt_seen;  // notified when `interrupted` turns true
   bool interrupted = false;  // guarded by mu
   std::set<pid_t> groups;    // guarded by mu
   std::set<fs::path> folders;  // guarded by mu
@@ -34,6 +36,7 @@ void WaitForSignals(sigset_t set) {
     Registry& r = TheRegistry();
     std::lock_guard<std::mutex> lock(r.mu);
     r.interrupted = true;
+    r.interrupt_seen.notify_all();
     for (pid_t g : r.groups) kill(-g, count == 0 ? SIGTERM : SIGKILL);
     if (count == 0) {
       fprintf(stderr, "aex: %s: stopping child programs and cleaning up (again to force)\n",
@@ -64,6 +67,12 @@ bool Interrupted() {
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   return r.interrupted;
+}
+
+bool WaitUnlessInterrupted(std::chrono::milliseconds timeout) {
+  Registry& r = TheRegistry();
+  std::unique_lock<std::mutex> lock(r.mu);
+  return !r.interrupt_seen.wait_for(lock, timeout, [&r] { return r.interrupted; });
 }
 
 Status InterruptedError() { return Status(Code::kUnavailable, "interrupted"); }

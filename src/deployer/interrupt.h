@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "aex/status.h"
@@ -29,6 +30,11 @@ void HandleInterrupts();
 
 // True once SIGINT or SIGTERM arrived (always false without HandleInterrupts).
 bool Interrupted();
+
+// Waits `timeout`, returning early on SIGINT or SIGTERM: true if the time
+// ran out, false once interrupted. The one way a polling loop (`status
+// --watch`, `logs -f`, `dashboard`) waits, so that a signal ends it at once.
+bool WaitUnlessInterrupted(std::chrono::milliseconds timeout);
 
 // The error of work stopped by an interrupt (aex then exits with 130).
 Status InterruptedError();
