@@ -26,7 +26,7 @@ constexpr char kGraphMarker[] = "<!--AEX_GRAPH-->";
 constexpr char kSnapshotMarker[] = "/*AEX_SNAPSHOT*/null";
 // Lines under each module's name in the graph, as wide as the live text
 // the page writes there (dot sizes the boxes for them).
-const std::vector<std::string> kGraphPlaceholders = {"attested (manager), running",
+const std::vector<std::string> kGraphLiveSlots = {"attested (manager), running",
                                                      "in 0000000  out 0000000  000.0/s"};
 
 std::string HtmlEscape(const std::string& s) {
@@ -53,7 +53,7 @@ void ReplaceOnce(std::string* text, const std::string& marker, const std::string
 std::string RenderGraph(const Deployer& d) {
   const fs::path dir = d.descriptor().base_dir / ".aex";
   const fs::path dot = dir / "dashboard.dot", svg = dir / "dashboard.svg";
-  std::ofstream(dot) << d.GraphDot(kGraphPlaceholders);
+  std::ofstream(dot) << d.GraphDot(kGraphLiveSlots);
   Status drawn = RunProgram({"dot", "-Tsvg", dot.string(), "-o", svg.string()});
   std::stringstream text;
   text << std::ifstream(svg).rdbuf();

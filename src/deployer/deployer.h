@@ -104,7 +104,7 @@ class Deployer {
   // REQUIRES: opened with DeployerOptions::read_only.
   Status ReloadState();
   // The application as a Graphviz DOT graph. `module_lines` are added under
-  // every module's name (the dashboard's placeholders for live values).
+  // every module's name (the dashboard's slots for live values).
   std::string GraphDot(const std::vector<std::string>& module_lines = {}) const;
   const Descriptor& descriptor() const { return descriptor_; }
   // Where modules are built from (aex -v prints it).

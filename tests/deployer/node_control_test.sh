@@ -112,7 +112,7 @@ done
 echo "ok: modules have exactly fds 0-3, the node none of aex's"
 
 # --- 2. Stale pid files -----------------------------------------------------
-sleep 600 &
+tail -f /dev/null &  # an unrelated process, alive until killed
 STRAY=$!
 real_pid=$(cat "$A/.aex/nodes/node1.pid")
 echo "$STRAY" >"$A/.aex/nodes/node1.pid"
@@ -140,7 +140,7 @@ echo "ok: stale pid files neither fool nodes start nor make nodes stop kill"
 cat >"$A/slow-cc" <<EOF
 #!/bin/sh
 echo \$\$ >>"$A/cc.pids"
-exec sleep 600
+exec tail -f /dev/null
 EOF
 chmod +x "$A/slow-cc"
 set -m  # the background aex gets SIGINT (not ignored, as without job control)
