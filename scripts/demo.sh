@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The demo: builds aex, starts two nodes on localhost, deploys the ping-pong
-# application with one `aex up`, and shows authenticated, encrypted events
-# flowing between the two nodes; then takes everything down again.
+# The demo: builds everything (scripts/build.sh: the tools, the module SDK,
+# the tests and benchmarks, as the README says), starts two nodes on
+# localhost, deploys the ping-pong application (examples/ping-pong) with one
+# `aex up`, and shows authenticated, encrypted events flowing between the two
+# nodes; then takes everything down again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh --target aex aex-node aex-platform >/dev/null
+echo "== building everything into build/ (only what changed, after the first time)"
+bash scripts/build.sh >/dev/null
 AEX=build/bin/aex
 EX=examples/ping-pong/descriptor.yaml
 LOGS=examples/ping-pong/.aex/logs
