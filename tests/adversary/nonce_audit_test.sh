@@ -8,18 +8,8 @@
 # log and of the deployer, and fails if a pair repeats or too few were seen.
 # usage: nonce_audit_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/../deployer/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-STATE="$DIR/.aex/descriptor.state.json"
+setup_example "$1" "$2/ping-pong"
 AUDIT="$DIR/deployer-audit.log"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-sed -i 's/5001/5601/; s/5002/5602/' "$D"
 # A descriptor-fixed connection key must not make establishments repeat nonces.
 sed -i 's/^    to_input: recv_ping$/    to_input: recv_ping\n    key: 00112233445566778899aabbccddeeff/' "$D"
 

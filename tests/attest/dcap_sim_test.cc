@@ -38,34 +38,14 @@ ReportBody Enclave() {
   return r;
 }
 
-// One platform of a hierarchy: a quote of its QE, and the collateral.
-struct Platform {
-  sim::Hierarchy hierarchy;
-  Bytes quote;
-  Collateral collateral;
-};
+using testing::SimPlatform;
+using Platform = SimPlatform;
 
 // qe_options: the QE's identity when it is not the hierarchy's (o).
 Platform MakePlatform(const sim::Options& o, uint8_t platform_svn, uint16_t pce_svn,
                       uint16_t qe_svn, const ReportBody& enclave = Enclave(),
                       bool revoke = false, const sim::Options* qe_options = nullptr) {
-  auto h = sim::Hierarchy::Create(o);
-  EXPECT_TRUE(h.ok()) << h.status().message();
-  SgxExtension ext;
-  ext.ppid.fill(0x99);
-  ext.tcb_components.fill(platform_svn);
-  ext.cpu_svn.fill(platform_svn);
-  ext.pce_svn = pce_svn;
-  auto pck = h->IssuePck(ext);
-  EXPECT_TRUE(pck.ok()) << pck.status().message();
-  if (revoke) h->Revoke(*pck);
-  auto qe = sim::QuotingEnclave::Create(*h, std::move(*pck), qe_svn, qe_options ? *qe_options : o);
-  EXPECT_TRUE(qe.ok()) << qe.status().message();
-  auto quote = qe->MakeQuote(enclave);
-  EXPECT_TRUE(quote.ok());
-  auto c = h->MakeCollateral();
-  EXPECT_TRUE(c.ok()) << c.status().message();
-  return {std::move(*h), *quote, *c};
+  return testing::MakeSimPlatform(o, platform_svn, pce_svn, qe_svn, enclave, revoke, qe_options);
 }
 
 Result<Verdict> Verify(const Platform& p, const char* at = kAt) {
@@ -106,9 +86,7 @@ TEST(DcapSim, TcbInfoSignedByAPckKeyIsRefused) {
   sim::Options o = testing::SimOptions();
   auto h = sim::Hierarchy::Create(o);
   ASSERT_TRUE(h.ok());
-  SgxExtension ext;
-  ext.tcb_components.fill(2);
-  ext.pce_svn = 11;
+  SgxExtension ext = testing::SimPckTcb(2, 11);
   auto pck = h->IssuePck(ext);
   ASSERT_TRUE(pck.ok());
   std::string chain = h->PckChainPem(*pck);

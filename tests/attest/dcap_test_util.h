@@ -61,6 +61,42 @@ inline sim::Options SimOptions() {
 
 inline std::string ReasonOf(const Status& s) { return FailureReason(s); }
 
+// A platform's PCK certificate extension at TCB level (svn, pce_svn).
+inline SgxExtension SimPckTcb(uint8_t svn, uint16_t pce_svn) {
+  SgxExtension ext;
+  ext.ppid.fill(0x99);
+  ext.tcb_components.fill(svn);
+  ext.cpu_svn.fill(svn);
+  ext.pce_svn = pce_svn;
+  return ext;
+}
+
+// One platform of a fresh simulated hierarchy: a quote of `enclave` by its
+// QE (of svn qe_svn; qe_options: the QE's identity when it is not the
+// hierarchy's), and the collateral. revoke: the PCK is on the CRL.
+struct SimPlatform {
+  sim::Hierarchy hierarchy;
+  Bytes quote;
+  Collateral collateral;
+};
+
+inline SimPlatform MakeSimPlatform(const sim::Options& o, uint8_t platform_svn, uint16_t pce_svn,
+                                   uint16_t qe_svn, const ReportBody& enclave,
+                                   bool revoke = false, const sim::Options* qe_options = nullptr) {
+  auto h = sim::Hierarchy::Create(o);
+  EXPECT_TRUE(h.ok()) << h.status().message();
+  auto pck = h->IssuePck(SimPckTcb(platform_svn, pce_svn));
+  EXPECT_TRUE(pck.ok()) << pck.status().message();
+  if (revoke) h->Revoke(*pck);
+  auto qe = sim::QuotingEnclave::Create(*h, std::move(*pck), qe_svn, qe_options ? *qe_options : o);
+  EXPECT_TRUE(qe.ok()) << qe.status().message();
+  auto quote = qe->MakeQuote(enclave);
+  EXPECT_TRUE(quote.ok());
+  auto c = h->MakeCollateral();
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return {std::move(*h), *quote, *c};
+}
+
 }  // namespace aex::dcap::testing
 
 #endif  // AEX_TESTS_ATTEST_DCAP_TEST_UTIL_H_

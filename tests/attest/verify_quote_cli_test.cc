@@ -2,7 +2,6 @@
 // (testdata/dcap/), exit codes and the JSON document.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include "attest/dcap/quote.h"
 #include "attest/dcap/sim.h"
 #include "attest/dcap/x509.h"
+#include "../command_run.h"
 #include "dcap_test_util.h"
 
 namespace aex::dcap {
@@ -20,27 +20,16 @@ namespace {
 
 using nlohmann::json;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout only
-};
+using testutil::CommandRun;
 
-CliRun Aex(const std::string& args) {
-  std::string cmd = "'" AEX_BIN "' verify-quote " + args + " 2>/dev/null";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+// stdout only.
+CommandRun Aex(const std::string& args) {
+  return testutil::RunCommand("'" AEX_BIN "' verify-quote " + args + " 2>/dev/null");
 }
 
-json Json(const CliRun& r) {
-  json j = json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << r.out;
+json Json(const CommandRun& r) {
+  json j = json::parse(r.output, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.output;
   return j.is_discarded() ? json::object() : j;
 }
 
@@ -69,8 +58,8 @@ std::string WritePublicKey(const std::string& name, EVP_PKEY* key) {
 }
 
 TEST(VerifyQuoteCli, RealQuoteWithItsCollateral) {
-  CliRun r = Aex(kQuote + kCollateral + kAt + " --json --accept ConfigurationAndSWHardeningNeeded");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+  CommandRun r = Aex(kQuote + kCollateral + kAt + " --json --accept ConfigurationAndSWHardeningNeeded");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   json j = Json(r);
   EXPECT_EQ(j["valid"], true);
   EXPECT_EQ(j["tcb_status"], "ConfigurationAndSWHardeningNeeded");
@@ -84,40 +73,40 @@ TEST(VerifyQuoteCli, RealQuoteWithItsCollateral) {
   // Options before the quote; --accept takes one status each time.
   r = Aex("--accept UpToDate --accept ConfigurationAndSWHardeningNeeded " + kQuote + kCollateral +
           kAt + " --json");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   r = Aex("--accept Bogus " + kQuote + kCollateral + kAt + " --json");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(Json(r)["reason"], "usage");
 
   // The collateral given as a folder; the default policy (UpToDate only).
   r = Aex(kQuote + " --collateral " + kData + kAt + " --json");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "policy-tcb-status");
   EXPECT_EQ(Json(r)["tcb_status"], "ConfigurationAndSWHardeningNeeded");
 
   r = Aex(kQuote + kCollateral + kAt + " --json --accept ConfigurationAndSWHardeningNeeded "
           "--mrenclave " + std::string(64, '0'));
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "policy-mrenclave");
 }
 
 TEST(VerifyQuoteCli, WithoutCollateralTheStatusIsUnknown) {
-  CliRun r = Aex(kQuote + kAt + " --json");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+  CommandRun r = Aex(kQuote + kAt + " --json");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Json(r)["tcb_status"], "unknown");
   EXPECT_EQ(Json(r)["collateral_checked"], false);
 }
 
 TEST(VerifyQuoteCli, RefusalsNameTheirReason) {
-  CliRun r = Aex(kQuote + kCollateral + " --at 2025-08-01T00:00:00Z --json");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  CommandRun r = Aex(kQuote + kCollateral + " --at 2025-08-01T00:00:00Z --json");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "crl-window");
 
   Bytes quote = testing::RealQuote();
   quote[48 + 64] ^= 0x10;  // MRENCLAVE
   std::string flipped = WriteTemp("flipped.bin", std::string(quote.begin(), quote.end()));
   r = Aex(flipped + kCollateral + kAt + " --json");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "quote-signature");
 
   // Pinning another root: the PCK certificate's own key.
@@ -127,51 +116,39 @@ TEST(VerifyQuoteCli, RefusalsNameTheirReason) {
   ASSERT_FALSE(chain.empty());
   std::string key = WritePublicKey("other_root.pem", X509_get0_pubkey(chain.front().get()));
   r = Aex(kQuote + kAt + " --json --root-pubkey " + key);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "pck-chain");
 
   r = Aex(kQuote + " --at yesterday --json");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(Json(r)["reason"], "usage");
   r = Aex(kData + "/no-such-file --json");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
 // A quote of the simulated QE with its collateral, under its own root given
 // with --root-pubkey.
 TEST(VerifyQuoteCli, SimulatedQuoteUnderAPinnedRoot) {
-  sim::Options o = testing::SimOptions();
-  auto h = sim::Hierarchy::Create(o);
-  ASSERT_TRUE(h.ok());
-  SgxExtension platform;
-  platform.tcb_components.fill(2);
-  platform.pce_svn = 11;
-  auto pck = h->IssuePck(platform);
-  ASSERT_TRUE(pck.ok());
-  auto qe = sim::QuotingEnclave::Create(*h, std::move(*pck), 8, o);
-  ASSERT_TRUE(qe.ok());
   ReportBody enclave;
   enclave.mr_enclave.fill(0xab);
   enclave.isv_svn = 4;
-  auto quote = qe->MakeQuote(enclave);
-  auto collateral = h->MakeCollateral();
-  ASSERT_TRUE(quote.ok() && collateral.ok());
-  std::string quote_file = WriteTemp("sim_quote.bin", std::string(quote->begin(), quote->end()));
-  std::string collateral_file = WriteTemp("sim_collateral.json", EncodeCollateral(*collateral));
-  std::string root = WritePublicKey("sim_root.pem", h->root_key());
+  testing::SimPlatform p = testing::MakeSimPlatform(testing::SimOptions(), 2, 11, 8, enclave);
+  std::string quote_file = WriteTemp("sim_quote.bin", std::string(p.quote.begin(), p.quote.end()));
+  std::string collateral_file = WriteTemp("sim_collateral.json", EncodeCollateral(p.collateral));
+  std::string root = WritePublicKey("sim_root.pem", p.hierarchy.root_key());
 
   const std::string args = quote_file + " --collateral " + collateral_file +
                            " --at 2025-06-10T00:00:00Z --json --root-pubkey " + root;
-  CliRun r = Aex(args + " --mrenclave " + HexEncode(enclave.mr_enclave) + " --min-isv-svn 4");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
+  CommandRun r = Aex(args + " --mrenclave " + HexEncode(enclave.mr_enclave) + " --min-isv-svn 4");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Json(r)["tcb_status"], "UpToDate");
   EXPECT_EQ(Json(r)["isv_svn"], 4);
   r = Aex(args + " --min-isv-svn 5");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "policy-isv-svn");
   // Without --root-pubkey the Intel root is pinned: the simulated hierarchy is refused.
   r = Aex(quote_file + " --collateral " + collateral_file + " --at 2025-06-10T00:00:00Z --json");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(Json(r)["reason"], "crl-signature");
 }
 

@@ -7,19 +7,7 @@
 # corrupt file aside), and the next `aex up` deploys a working application.
 # usage: corrupt_state_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-STATE="$DIR/.aex/descriptor.state.json"
-cleanup() {
-  "$AEX" reset "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# Ports of their own, so this test can run beside the other deployer tests.
-sed -i 's/5001/5501/; s/5002/5502/' "$D"
+setup_example "$1" "$2/ping-pong"
 "$AEX" nodes start "$D" -q
 "$AEX" up "$D" -q
 

@@ -4,18 +4,24 @@
 # process is left behind.
 # usage: example_test.sh AEX_BIN EXAMPLE_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2")
+setup_example "$1" "$2"
 NAME=$(basename "$2")
-D="$DIR/descriptor.yaml"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
 
+# No example commits a node key: the first `nodes start` makes them, each
+# key file 0600 beside its simulated platform's folder (0700), and the
+# deployer reads the same files to verify attestation (`up` below).
+if git -C "$2" rev-parse --git-dir >/dev/null 2>&1; then
+  committed=$(git -C "$2" ls-files -- keys '*.key' '*.pem' '*.der')
+  [ -z "$committed" ] || fail "$NAME commits key material: $committed"
+fi
+keys=$(grep -oE 'node_key_file: *[^,} ]+' "$D" | sed -E 's/node_key_file: *//')
+[ -n "$keys" ] || fail "no node_key_file in $NAME"
+for key in $keys; do [ ! -e "$DIR/$key" ] || fail "$key exists before the first start"; done
 "$AEX" nodes start "$D" -q
+for key in $keys; do
+  expect_eq "$(stat -c %a "$DIR/$key")" "600" "mode of $key"
+  expect_eq "$(stat -c %a "$DIR/${key%.key}.platform")" "700" "mode of ${key%.key}.platform/"
+done
 "$AEX" up "$D" -q
 modules_running() {
   "$AEX" status "$D" --json | python3 -c '

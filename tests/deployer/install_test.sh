@@ -11,22 +11,10 @@ source "$(dirname "$0")/lib.sh"
 BUILD=$1
 MODE=$3
 ROOT=$(mktemp -d /tmp/aex-prefix.XXXXXX)
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
 PREFIX=$ROOT
 [ "$MODE" = deb ] && PREFIX=$ROOT/usr
-cleanup() {
-  "$PREFIX/bin/aex" down "$D" -q >/dev/null 2>&1 || true
-  "$PREFIX/bin/aex" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR" "$ROOT"
-}
-trap cleanup EXIT
-# Ports of their own (other tests use 5001-5002, 5301-5342, 5501-5622).
-if [ "$MODE" = deb ]; then
-  sed -i 's/5001/5381/; s/5002/5382/' "$D"
-else
-  sed -i 's/5001/5371/; s/5002/5372/' "$D"
-fi
+setup_example "$PREFIX/bin/aex" "$2/ping-pong"
+on_exit() { rm -rf "$ROOT"; }
 
 if [ "$MODE" = deb ]; then
   command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null ||

@@ -7,18 +7,7 @@
 # the application works.
 # usage: instance_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-STATE="$DIR/.aex/descriptor.state.json"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-sed -i 's/5001/5501/; s/5002/5502/' "$D"
+setup_example "$1" "$2/ping-pong"
 # Plain TCP (tls: false) so that the "stranger" below can load modules with a
 # few lines of Python; it stands for the node itself, which can load anything.
 sed -i "s/^    reactive_port: \([0-9]*\)$/    reactive_port: \1\n    tls: false/" "$D"
@@ -36,10 +25,10 @@ expect_ping_pong_flowing "$AEX" "$D"
 # binaries: on a fresh node ids start at 1 again, the ids in the state file.
 "$AEX" nodes stop "$D" -q
 "$AEX" nodes start "$D" -q
-python3 - "$STATE" <<'PY'
+python3 - "$STATE" "${PORTS[0]}" "${PORTS[1]}" <<'PY'
 import json, socket, struct, sys
 state = json.load(open(sys.argv[1]))
-ports = {"node1": 5501, "node2": 5502}
+ports = {"node1": int(sys.argv[2]), "node2": int(sys.argv[3])}
 def frame(t, rid, payload):
     return struct.pack(">IBI", 5 + len(payload), t, rid) + payload
 def read(s):

@@ -5,19 +5,9 @@
 # checked; nothing waits a fixed time (polls with lib.sh's deadline).
 # usage: ops_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
+setup_example "$1" "$2/ping-pong"
 BG=()
-cleanup() {
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-# Ports of their own (other tests use 5001-5002, 5301-5302, 5501-5622).
-sed -i 's/5001/5341/; s/5002/5342/' "$D"
+on_exit() { for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done; }
 
 # Runs a command; sets OUT, ERR and RC (never fails by itself).
 run() {
@@ -82,9 +72,9 @@ grep -qE "aex: (attest|connect) +[0-9.]+ s" <<<"$ERR" || fail "up -v gives no ti
 run "$AEX" status "$D" --debug --json
 expect_eq "$RC" "0" "status --debug"
 json_check "status --debug keeps stdout JSON" '"nodes" in j and "modules" in j' <<<"$OUT"
-grep -qE "debug: 127.0.0.1:5341 -> STATUS id [0-9]+ \(0 bytes\)" <<<"$ERR" ||
+grep -qE "debug: 127.0.0.1:${PORTS[0]} -> STATUS id [0-9]+ \(0 bytes\)" <<<"$ERR" ||
   fail "--debug logs no frame sent: $ERR"
-grep -qE "debug: 127.0.0.1:5341 <- RESULT id [0-9]+ OK" <<<"$ERR" ||
+grep -qE "debug: 127.0.0.1:${PORTS[0]} <- RESULT id [0-9]+ OK" <<<"$ERR" ||
   fail "--debug logs no frame received: $ERR"
 run "$AEX" call "$D" --module ping --entry pongs_received
 [ -z "$ERR" ] || fail "without --debug, frames are logged: $ERR"

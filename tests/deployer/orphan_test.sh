@@ -27,13 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-P1=$(free_port)
-P2=$(free_port)
-while [ "$P2" = "$P1" ]; do P2=$(free_port); done
-sed -i "s/reactive_port: 5001/reactive_port: $P1/; s/reactive_port: 5002/reactive_port: $P2/" "$D"
+give_free_ports "$D"
+P1=${PORTS[0]} P2=${PORTS[1]}
 # The nodes run plain TCP (started by hand below): say so in the descriptor.
 sed -i "s/^    reactive_port: \([0-9]*\)$/    reactive_port: \1\n    tls: false/" "$D"
 grep -c "tls: false" "$D" | grep -qx 2 || fail "could not mark the nodes tls: false"

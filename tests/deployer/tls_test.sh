@@ -6,19 +6,9 @@
 # `aex status` and `aex down` work. Then plain TCP management is refused.
 # usage: tls_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# Own ports (the ping-pong example test uses 5001/5002), TLS on.
-sed -i 's/reactive_port: 5001/reactive_port: 5111\n    tls: true/;
-        s/reactive_port: 5002/reactive_port: 5112\n    tls: true/' "$D"
+setup_example "$1" "$2/ping-pong"
+# TLS on, explicitly.
+sed -i 's/^\(    reactive_port: [0-9]*\)$/\1\n    tls: true/' "$D"
 grep -c "tls: true" "$D" | grep -qx 2 || fail "descriptor not rewritten"
 
 "$AEX" nodes start "$D" -q
@@ -43,7 +33,7 @@ peers = [p for n in r["nodes"] for p in n["status"]["peers"] if p["connected"]]
 assert len(peers) == 2, peers  # one TLS peer link each way
 assert all(m["state"] == "running" and m["attested"] for m in r["modules"]), r["modules"]
 PY
-"$AEX" status "$D" | grep -q "127.0.0.1:5111 *yes" || fail "human status shows TLS"
+"$AEX" status "$D" | grep -q "127.0.0.1:${PORTS[0]} *yes" || fail "human status shows TLS"
 
 # A deployer without TLS (same nodes, tls: false) cannot manage them: the
 # node drops the plain connection at the handshake and counts it.

@@ -14,20 +14,12 @@
 #    and a new driver instance gets it.
 # usage: devices_test.sh AEX_BIN AEX_DEVICE_BIN
 source "$(dirname "$0")/../deployer/lib.sh"
-AEX=$1
 DEV=$2
 PROBE="python3 $(cd "$(dirname "$0")" && pwd)/node_probe.py"
-DIR=$(copy_example "$(dirname "$0")/app")
-D="$DIR/descriptor.yaml"
+setup_example "$1" "$(dirname "$0")/app"
 # The nodes use TLS (the default): the probe presents the deployer's certificate.
 export PROBE_TLS_DIR="$DIR/.aex/tls"
 SOCK="$DIR/.aex/devices/board/sensor.sock"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
 status_field() {  # field
   "$DEV" status "$SOCK" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
@@ -56,7 +48,7 @@ call_text app send_command 7 >/dev/null
 echo "flows: device->driver->app, app->driver->device, operator->driver: ok"
 
 # A second claim, and a claim on a device the board does not have.
-PORT=5621
+PORT=${PORTS[0]}  # the board
 expect_eq "$($PROBE claim 127.0.0.1 $PORT sensor)" "PERMISSION_DENIED" "second claim on sensor"
 expect_eq "$($PROBE claim 127.0.0.1 $PORT camera)" "NOT_FOUND" "claim on an absent device"
 expect_eq "$(status_field refused)" "0" "the node never even tried to connect a second driver"

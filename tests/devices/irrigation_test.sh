@@ -6,16 +6,8 @@
 # and the loop keeps working.
 # usage: irrigation_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/../deployer/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/smart-irrigation")
-D="$DIR/descriptor.yaml"
+setup_example "$1" "$2/smart-irrigation"
 DEV=$(dirname "$AEX")/aex-device
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
 
 "$AEX" nodes start "$D" -q
 "$AEX" up "$D" -q

@@ -10,13 +10,13 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "../command_run.h"
 #include "attack_util.h"
 #include "deployer/node_tls.h"
 #include "harness.h"
@@ -304,13 +304,9 @@ TEST(TransportSecurityTest, NodeProcessRefusesToListenOffLoopbackWithoutTls) {
   // Refused before binding, so no such address is needed on this machine.
   std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 10.255.255.1 --platform-socket " +
                     dir.path() + "/p.sock --work-dir " + dir.path() + "/w 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  testutil::CommandRun r = testutil::RunCommand(cmd);
+  const std::string& out = r.output;
+  EXPECT_EQ(r.exit_code, 2) << out;
   EXPECT_NE(out.find("refusing to listen on 10.255.255.1 without TLS"), std::string::npos) << out;
 }
 
@@ -318,13 +314,9 @@ TEST(TransportSecurityTest, NodeProcessRefusesPlainTcpOnLoopbackWithoutInsecure)
   TempDir dir;
   std::string cmd = std::string(AEX_NODE_BIN) + " --port 0 --host 127.0.0.1 --platform-socket " +
                     dir.path() + "/p.sock --work-dir " + dir.path() + "/w 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  testutil::CommandRun r = testutil::RunCommand(cmd);
+  const std::string& out = r.output;
+  EXPECT_EQ(r.exit_code, 2) << out;
   EXPECT_NE(out.find("refusing to listen on 127.0.0.1 without TLS"), std::string::npos) << out;
   EXPECT_NE(out.find("any local user or process"), std::string::npos) << out;
 }

@@ -21,25 +21,15 @@
 # usage: dashboard_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/../deployer/lib.sh"
 source "$(dirname "$0")/http.sh"
-AEX=$1
 command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps.sh installs it)"
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-# Below the kernel's ephemeral range, away from the example's fixed ports.
-BASE=$((20000 + RANDOM % 12000))
-P1=$BASE P2=$((BASE + 1)) DP=$((BASE + 2))
-sed -i "s/reactive_port: 5001/reactive_port: $P1/; s/reactive_port: 5002/reactive_port: $P2/" "$D"
+setup_example "$1" "$2/ping-pong"
+DP=$(free_port)
 DASH_PID=""
-cleanup() {
-  local rc=$?
+on_exit() {
   [ -n "$DASH_PID" ] && kill "$DASH_PID" 2>/dev/null
-  [ "$rc" -ne 0 ] && tail -n 30 "$DIR/dashboard.log" >&2
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
+  [ "$1" -ne 0 ] && tail -n 30 "$DIR/dashboard.log" >&2
   wait 2>/dev/null || true
-  rm -rf "$DIR"
 }
-trap cleanup EXIT
 
 "$AEX" nodes start "$D" -q
 "$AEX" up "$D" -q --wait 60

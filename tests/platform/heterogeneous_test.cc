@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "../command_run.h"
 #include "platform_test_util.h"
 
 namespace aex::ptest {
@@ -21,23 +21,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;
-};
+using CliRun = testutil::CommandRun;
 
 // Runs the aex CLI with `args` in `dir`; stdout and stderr together.
 CliRun Aex(const std::string& dir, const std::string& args) {
-  std::string cmd = "cd '" + dir + "' && '" AEX_BIN "' " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testutil::RunCommand("cd '" + dir + "' && '" AEX_BIN "' " + args + " 2>&1");
 }
 
 uint16_t FreePort() {

@@ -9,15 +9,7 @@
 # longest silence the sink saw) for docs/update.md.
 # usage: update_test.sh AEX_BIN
 source "$(dirname "$0")/../deployer/lib.sh"
-AEX=$1
-DIR=$(copy_example "$(dirname "$0")/app")
-D="$DIR/descriptor.yaml"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+setup_example "$1" "$(dirname "$0")/app"
 
 u64s() {  # hex -> space-separated u64 values
   python3 -c 'import sys; h=sys.argv[1]; print(" ".join(str(int(h[i:i+16],16)) for i in range(0,len(h),16)))' "$1"
