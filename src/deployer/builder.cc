@@ -10,6 +10,7 @@
 #include "deployer/subprocess.h"
 #include "gen/annotation_parser.h"
 #include "platform/platform.h"
+#include "wire/frame.h"
 
 #if !defined(AEX_SDK_INCLUDE_DIR) || !defined(AEX_SDK_SOURCE_DIR)
 #error "AEX_SDK_INCLUDE_DIR and AEX_SDK_SOURCE_DIR must be defined by the build"
@@ -20,7 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kMaxModuleBinary = 64u << 20;
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = getenv(name);
@@ -37,6 +37,21 @@ Result<std::string> ReadSmallFile(const fs::path& p, size_t max) {
   ss << in.rdbuf();
   if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + p.string());
   return ss.str();
+}
+
+// A built module binary, bounded by what a node loads (LOAD_MODULE's limit,
+// wire::kMaxModuleBinary): a larger one is refused here, at build time, with
+// both sizes, rather than by the node.
+Result<std::string> ReadModuleImage(const fs::path& binary) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(binary, ec);
+  if (!ec && size > wire::kMaxModuleBinary) {
+    return Status(Code::kResourceExhausted,
+                  binary.string() + " is " + std::to_string(size) + " bytes, more than the " +
+                      std::to_string(wire::kMaxModuleBinary) +
+                      " a node loads (LOAD_MODULE's limit, wire::kMaxModuleBinary)");
+  }
+  return ReadSmallFile(binary, wire::kMaxModuleBinary);
 }
 
 bool IsCxx(const fs::path& p) {
@@ -145,7 +160,7 @@ Status AddManager(Descriptor* d, const Sdk& sdk) {
 }
 
 Result<Bytes> ReadModuleBinary(const fs::path& binary) {
-  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, kMaxModuleBinary));
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadModuleImage(binary));
   return Bytes(image.begin(), image.end());
 }
 
@@ -234,7 +249,7 @@ Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const 
   built.binary = in.binary;
   if (!fs::exists(in.binary)) return built;
   built.cached = true;
-  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(in.binary, kMaxModuleBinary));
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadModuleImage(in.binary));
   built.measurement = crypto::Sha256(AsBytes(image));
   return built;
 }
@@ -308,7 +323,7 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     fs::rename(work, out_dir, ec);
     if (ec && !fs::exists(binary)) return Status(Code::kIo, "cannot publish " + out_dir.string());
   }
-  AEX_ASSIGN_OR_RETURN(std::string image, ReadSmallFile(binary, kMaxModuleBinary));
+  AEX_ASSIGN_OR_RETURN(std::string image, ReadModuleImage(binary));
   built.measurement = crypto::Sha256(AsBytes(image));
   return built;
 }

@@ -55,7 +55,8 @@ Module ManagerModule(const Descriptor& d, const ManagerSpec& spec, const Sdk& sd
 Status AddManager(Descriptor* d, const Sdk& sdk);
 std::string ManagerControl(const ManagerSpec& spec);
 
-// Reads a built module binary (bounded: 64 MiB).
+// Reads a built module binary; one larger than a node loads
+// (wire::kMaxModuleBinary) is an error naming both sizes.
 Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 
 // The module's source files: `sources`, or every C/C++ file in `folder`.

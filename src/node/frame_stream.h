@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "aex/bytes.h"
@@ -232,13 +233,31 @@ class FrameStream final : public FrameLink,
         });
   }
 
+  // "a LOAD_MODULE" once the type byte of the frame at `pos` has arrived,
+  // else "a": for a refusal's message (a LOAD_MODULE too large is a module
+  // binary over the limit).
+  std::string FrameKind(size_t pos) const {
+    if (in_len_ - pos <= wire::kFrameHeaderSize) return "a";
+    const uint8_t type = in_[pos + wire::kFrameHeaderSize];
+    if (!wire::IsKnownType(type)) return "a";
+    return std::string("a ") + wire::TypeName(static_cast<wire::MsgType>(type));
+  }
+
   // Delivers every complete frame in the buffer. Returns false if closed.
   bool ParseFrames() {
     size_t pos = 0;
     while (!closed_ && in_len_ - pos >= wire::kFrameHeaderSize) {
       uint32_t len;
       Status s = wire::ParseFrameLength(ByteSpan(in_.data() + pos, wire::kFrameHeaderSize), &len);
-      if (s.ok() && len > max_frame_) s = Status(Code::kResourceExhausted, "frame too large here");
+      if (s.ok() && len > max_frame_) {
+        s = Status(Code::kResourceExhausted, "frame of " + std::to_string(len) +
+                                                 " bytes, more than the " +
+                                                 std::to_string(max_frame_) +
+                                                 " this session accepts");
+      }
+      if (s.code() == Code::kResourceExhausted) {
+        s = Status(s.code(), FrameKind(pos) + " " + s.message());
+      }
       if (!s.ok()) {
         Close(s);
         return false;

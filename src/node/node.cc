@@ -541,7 +541,16 @@ void Node::OnSessionClosed(uint64_t id, const Status& why) {
   // A connection closed for a protocol violation (bad frame, oversized
   // frame, no HELLO in time, over the buffer budget) counts as a rejection.
   if (!why.ok() && why.code() != Code::kIo) ++counters_.frames_rejected;
-  if (!why.ok()) spdlog::debug("session {} closed: {}", id, why.ToString());
+  auto s = sessions_.find(id);
+  if (!why.ok() && why.code() != Code::kIo && s != sessions_.end() && s->second->greeted &&
+      s->second->role == wire::PeerRole::kClient) {
+    // A deployer's session ended by the node (e.g. a module binary over
+    // LOAD_MODULE's limit): worth a line in the log, with the reason.
+    spdlog::warn("session {} of a deployer at {} closed: {}", id, s->second->source.to_string(),
+                 why.ToString());
+  } else if (!why.ok()) {
+    spdlog::debug("session {} closed: {}", id, why.ToString());
+  }
   sessions_.erase(id);
 }
 

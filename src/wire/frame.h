@@ -22,8 +22,12 @@ namespace aex::wire {
 
 constexpr size_t kFrameHeaderSize = 4;
 constexpr size_t kBodyHeaderSize = 5;
-// A module binary of up to 16 MiB plus its message header.
-constexpr size_t kMaxModuleBinary = 16u << 20;
+// The largest module binary: what a node accepts in LOAD_MODULE, and what
+// the deployer builds and sends (one limit for both). 32 MiB: a
+// sanitizer-instrumented debug build of the attestation manager (which links
+// the DCAP verifier) is about 26 MiB; release modules are well under 1 MiB.
+constexpr size_t kMaxModuleBinary = 32u << 20;
+// A module binary plus its message header.
 constexpr size_t kMaxFrameBody = kMaxModuleBinary + 4096;
 
 enum class MsgType : uint8_t {

@@ -6,19 +6,7 @@
 # file and the next `up` completes the deployment.
 # usage: cli_test.sh AEX_BIN EXAMPLES_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
-STATE="$DIR/.aex/descriptor.state.json"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# Ports of their own, so this test can run beside the ping-pong example test.
-sed -i 's/5001/5301/; s/5002/5302/' "$D"
+setup_example "$1" "$2/ping-pong"
 "$AEX" nodes start "$D" -q
 "$AEX" up "$D" -q
 [ -f "$STATE" ] || fail "no state file after up"
@@ -50,7 +38,7 @@ bad "no node named 'node9'" "$(sed 's/node: node2/node: node9/' <<<"$good")"
 bad "to_input" "$(sed 's/to_input: recv_ping/to_input: recv_pong_typo/' <<<"$good")"
 bad "from_output" "$(sed 's/from_output: send_ping/from_output: nothing/' <<<"$good")"
 bad "ping" "$(sed 's/name: pong$/name: ping/' <<<"$good")"
-bad "reactive_port" "$(sed 's/reactive_port: 5301/reactive_port: 70000/' <<<"$good")"
+bad "reactive_port" "$(sed "s/reactive_port: ${PORTS[0]}/reactive_port: 70000/" <<<"$good")"
 bad "encryption" "$(sed '0,/encryption: aes/s//encryption: rot13/' <<<"$good")"
 bad "frequency" "$(sed 's/frequency: 500/frequency: 0/' <<<"$good")"
 bad "to_handler" "$(sed 's/to_handler: count/to_handler: recv_ping/' <<<"$good")"
@@ -73,7 +61,7 @@ expect_eq "$rc" "3" "exit code with the state file locked ($out)"
 [ "$(sha256sum "$STATE")" = "$before" ] || fail "state changed by a locked run"
 
 # Unreachable node: exit code 1.
-sed 's/5302/5399/' "$D" >"$DIR/unreachable.yaml"
+sed "s/${PORTS[1]}/$(free_port)/" "$D" >"$DIR/unreachable.yaml"
 set +e
 "$AEX" status "$DIR/unreachable.yaml" -q >/dev/null 2>&1
 rc=$?
@@ -112,4 +100,32 @@ expect_eq "$(reverse cd)" "dc" "second request before the restore"
 cp "$DIR/state.backup" "$STATE"
 "$AEX" up "$D" -q
 expect_eq "$(reverse ef)" "fe" "request after the state file was restored"
+
+# A module binary over the limit of a node's LOAD_MODULE (wire::kMaxModuleBinary,
+# the one module-size limit): `aex up` refuses it once built, naming both
+# sizes; a node sent such a LOAD_MODULE anyway ends the session and logs it.
+cat >"$DIR/huge.c" <<'C'
+#include "aex/module.h"
+/* 40 MiB of initialised data: a binary over the limit. */
+const unsigned char kBallast[40u << 20] = {1};
+SM_ENTRY(ballast, data, len, resp, cap) {
+  (void)data, (void)resp, (void)cap;
+  return kBallast[len % sizeof kBallast];
+}
+C
+{ sed '/^modules:/,$d' "$D"
+  printf 'modules:\n  - {type: native, name: huge, node: node1, sources: [huge.c]}\n'
+} >"$DIR/huge.yaml"
+set +e
+out=$("$AEX" up "$DIR/huge.yaml" 2>&1)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a module binary over the limit was deployed: $out"
+grep -qE "huge[^ ]* is [0-9]{8} bytes, more than the [0-9]+ a node loads" <<<"$out" ||
+  fail "no clear refusal of the huge module: $out"
+expect_eq "$(PROBE_TLS_DIR="$DIR/.aex/tls" python3 "$(dirname "$0")/../devices/node_probe.py" \
+  oversize 127.0.0.1 "${PORTS[0]}" 2147483647)" "closed" "a LOAD_MODULE over the limit"
+wait_until "node1's log to name the refused LOAD_MODULE and its size" grep -q \
+  "a LOAD_MODULE frame of 2147483647 bytes, more than the protocol's [0-9]*" \
+  "$DIR/.aex/logs/node1.log"
 echo "PASS: cli"

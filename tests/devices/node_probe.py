@@ -9,6 +9,10 @@ can reach its port could, to show what its command interface refuses.
       Sends every message type (but UNLOAD_MODULE and RESET) with a payload
       addressed to MODULE_ID that asks for the device ("GET"), each on its own
       connection, and fails if any answer contains SECRET.
+  node_probe.py oversize HOST PORT LENGTH
+      Announces a LOAD_MODULE frame of LENGTH bytes (a module binary over
+      the node's limit), sends 64 bytes of it; prints "closed" when the node
+      ends the connection without an answer.
 
 Nodes use mutual TLS by default: with PROBE_TLS_DIR set to a deployment's
 .aex/tls directory the probe presents that deployment's deployer certificate,
@@ -85,6 +89,14 @@ def claim(host, port, device):
     print(code)
 
 
+def oversize(host, port, length):
+    s = connect(host, port)
+    s.settimeout(60)
+    s.sendall(struct.pack(">IBI", length, 0x10, 2) + b"\0" * 64)
+    code, _ = result(read_frame(s))
+    print("closed" if code == "closed-or-silent" else code)
+
+
 def sweep(host, port, module_id, secret):
     secret = secret.encode()
     seen = {}
@@ -109,6 +121,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "claim":
         claim(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif cmd == "oversize":
+        oversize(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif cmd == "sweep":
         sweep(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     else:

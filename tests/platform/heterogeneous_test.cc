@@ -219,12 +219,6 @@ const nlohmann::json* ModuleIn(const nlohmann::json& status, const std::string& 
 // deployer attests only the manager; the manager attests the four modules
 // (sancus, trustzone, sgx, native) and makes their key grants.
 TEST(HeterogeneousExample, AttestationManagerAttestsAndKeysEveryModule) {
-#ifdef AEX_SANITIZER_BUILD
-  // Since the manager links the DCAP verifier, its sanitizer-instrumented
-  // debug binary passes LOAD_MODULE's 16 MiB limit (wire::kMaxModuleBinary);
-  // the release configuration runs this test.
-  GTEST_SKIP() << "the instrumented attestation manager exceeds the module size limit";
-#endif
   TempDir dir;
   const std::string descriptor =
       CopyHeterogeneousExample(dir, "manager:\n  node: sgx-node\n  allow_unprotected: true\n");
