@@ -22,11 +22,7 @@ Status ParseFrameLength(ByteSpan header, uint32_t* body_len) {
   uint32_t len;
   if (!r.ReadU32(&len) || !r.empty()) return InvalidArgument("malformed frame header");
   if (len < kBodyHeaderSize) return Status(Code::kProtocol, "frame body too short");
-  if (len > kMaxFrameBody) {
-    return Status(Code::kResourceExhausted, "frame of " + std::to_string(len) +
-                                                " bytes, more than the protocol's " +
-                                                std::to_string(kMaxFrameBody));
-  }
+  if (len > kMaxFrameBody) return Status(Code::kResourceExhausted, "frame exceeds maximum size");
   *body_len = len;
   return Status::Ok();
 }

@@ -126,6 +126,6 @@ grep -qE "huge[^ ]* is [0-9]{8} bytes, more than the [0-9]+ a node loads" <<<"$o
 expect_eq "$(PROBE_TLS_DIR="$DIR/.aex/tls" python3 "$(dirname "$0")/../devices/node_probe.py" \
   oversize 127.0.0.1 "${PORTS[0]}" 2147483647)" "closed" "a LOAD_MODULE over the limit"
 wait_until "node1's log to name the refused LOAD_MODULE and its size" grep -q \
-  "a LOAD_MODULE frame of 2147483647 bytes, more than the protocol's [0-9]*" \
+  "a LOAD_MODULE frame of 2147483647 bytes, more than the [0-9]* this session accepts" \
   "$DIR/.aex/logs/node1.log"
 echo "PASS: cli"
