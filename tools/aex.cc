@@ -56,11 +56,20 @@ int ExitCode(const Status& s) {
   }
 }
 
+// "1 node", "2 nodes".
+std::string Count(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Prints a --json result: one document on stdout.
+int PrintJson(const json& j) {
+  std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
 int Fail(const Globals& g, const Status& s) {
   if (g.json_out) {
-    std::cout << json{{"ok", false}, {"code", aex::CodeName(s.code())}, {"error", s.message()}}
-                     .dump(2)
-              << "\n";
+    PrintJson(aex::cli::FailureJson(s, g.descriptor));
   } else {
     std::cerr << "aex: error: " << s.message() << "\n";
   }
@@ -114,7 +123,8 @@ std::string CommandWord(int argc, char** argv) {
 // `aex help [command]`, `aex`, and a command that does not exist, before
 // CLI11 parses (it would report them all as "a subcommand is required").
 // Returns the exit code, or -1 to go on parsing.
-int HandleCommandWord(CLI::App& app, int argc, char** argv) {
+int HandleCommandWord(CLI::App& app, int argc, char** argv,
+                      const std::function<void(const std::string&)>& usage_json) {
   const std::string word = CommandWord(argc, argv);
   const std::vector<std::string> names = SubcommandNames(app);
   const bool known = std::find(names.begin(), names.end(), word) != names.end();
@@ -132,8 +142,11 @@ int HandleCommandWord(CLI::App& app, int argc, char** argv) {
       std::cout << app.get_subcommand(topic)->help();
       return 0;
     }
-    std::cerr << "aex: error: unknown command '" << topic << "'"
-              << aex::deploy::DidYouMean(topic, names) << "; `aex help` lists the commands\n";
+    const std::string message = "unknown command '" + topic + "'" +
+                                aex::deploy::DidYouMean(topic, names) +
+                                "; `aex help` lists the commands";
+    std::cerr << "aex: error: " << message << "\n";
+    usage_json(message);
     return 2;
   }
   if (word.empty()) {
@@ -143,10 +156,14 @@ int HandleCommandWord(CLI::App& app, int argc, char** argv) {
     }
     std::cerr << app.help() << "\naex: error: a command is required; `aex help COMMAND` "
                                "describes one\n";
+    usage_json("a command is required; `aex help COMMAND` describes one");
     return 2;
   }
-  std::cerr << "aex: error: unknown command '" << word << "'"
-            << aex::deploy::DidYouMean(word, names) << "; `aex help` lists the commands\n";
+  const std::string message = "unknown command '" + word + "'" +
+                              aex::deploy::DidYouMean(word, names) +
+                              "; `aex help` lists the commands";
+  std::cerr << "aex: error: " << message << "\n";
+  usage_json(message);
   return 2;
 }
 
@@ -176,28 +193,29 @@ bool ParseArg(const std::string& hex, const std::string& text, aex::Bytes* out) 
   return aex::HexDecode(hex, out);
 }
 
-void PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_file) {
+Status PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_file) {
   if (!out_file.empty()) {
-    std::ofstream(out_file, std::ios::binary)
-        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    return;
+    std::ofstream out(out_file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    if (!out.flush()) return Status(Code::kIo, "cannot write " + out_file);
+    if (g.json_out) {
+      PrintJson({{"ok", true}, {"out", out_file}, {"bytes", b.size()}});
+    } else if (!g.quiet) {
+      std::cerr << "wrote " << b.size() << " byte(s) of response to " << out_file << "\n";
+    }
+    return Status::Ok();
   }
   bool printable = std::all_of(b.begin(), b.end(), [](uint8_t c) { return c >= 32 && c < 127; });
   if (g.json_out) {
     json j = {{"ok", true}, {"hex", aex::HexEncode(b)}};
     if (printable) j["text"] = std::string(b.begin(), b.end());
-    std::cout << j.dump(2) << "\n";
-  } else {
-    if (b.empty()) return;
+    PrintJson(j);
+  } else if (!b.empty()) {
     std::cout << aex::HexEncode(b);
-    if (printable && !b.empty()) std::cout << "  \"" << std::string(b.begin(), b.end()) << "\"";
+    if (printable) std::cout << "  \"" << std::string(b.begin(), b.end()) << "\"";
     std::cout << "\n";
   }
-}
-
-std::string Pad(std::string s, size_t w) {
-  if (s.size() < w) s.resize(w, ' ');
-  return s + " ";
+  return Status::Ok();
 }
 
 // The node's own count of events it could not deliver, then those its peers
@@ -217,9 +235,9 @@ std::string NodeLinkAnomalies(const json& st) {
 }
 
 void PrintNodes(const json& r) {
-  std::cout << Pad("NODE", 14) << Pad("TYPE", 10) << Pad("ADDRESS", 22) << Pad("TLS", 4)
-            << Pad("REACHABLE", 10) << Pad("ROUTED", 8) << Pad("UNDELIVERED(here/peer)", 23)
-            << Pad("LINK(dup/gap/err)", 18) << "REJECTED(frames/tls)\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "TYPE", "ADDRESS", "TLS", "REACHABLE", "ROUTED", "UNDELIVERED(here/peer)",
+       "LINK(dup/gap/err)", "REJECTED(frames/tls)"}};
   for (const auto& n : r["nodes"]) {
     std::string routed = "-", undeliv = "-", link = "-", rejected = "-";
     if (n.contains("status")) {
@@ -230,18 +248,16 @@ void PrintNodes(const json& r) {
       rejected = std::to_string(c.value("frames_rejected", 0)) + "/" +
                  std::to_string(c.value("handshakes_rejected", 0));
     }
-    std::cout << Pad(n["name"], 14) << Pad(n["type"], 10) << Pad(n["address"], 22)
-              << Pad(n.value("tls", false) ? "yes" : "no", 4)
-              << Pad(n["reachable"].get<bool>() ? "yes" : "NO", 10) << Pad(routed, 8)
-              << Pad(undeliv, 23) << Pad(link, 18) << rejected << "\n";
+    rows.push_back({n["name"], n["type"], n["address"], n.value("tls", false) ? "yes" : "no",
+                    n["reachable"].get<bool>() ? "yes" : "NO", routed, undeliv, link, rejected});
   }
+  aex::cli::PrintTable(rows);
 }
 
 void PrintModules(const json& r) {
-  std::cout << "\n" << Pad("MODULE", 16) << Pad("NODE", 12) << Pad("ID", 4) << Pad("STATE", 9)
-            << Pad("ATTESTED", 9) << Pad("IN", 8) << Pad("OUT", 8) << Pad("REQ", 6)
-            << Pad("LOST", 6) << Pad("NOT-DELIVERED(refused/peer)", 28)
-            << "REJECTED(auth/replay/route)\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"MODULE", "NODE", "ID", "STATE", "ATTESTED", "IN", "OUT", "REQ", "LOST",
+       "NOT-DELIVERED(refused/peer)", "REJECTED(auth/replay/route)"}};
   for (const auto& m : r["modules"]) {
     std::string id = m.contains("id") ? std::to_string(m["id"].get<uint32_t>()) : "-";
     std::string state = m.value("state", m["deployed"].get<bool>() ? "?" : "-");
@@ -259,33 +275,99 @@ void PrintModules(const json& r) {
             std::to_string(s.value("rejected_replay", 0)) + "/" +
             std::to_string(s.value("rejected_routing", 0));
     }
-    std::cout << Pad(m["name"], 16) << Pad(m["node"], 12) << Pad(id, 4) << Pad(state, 9)
-              << Pad(m["attested"].get<bool>() ? "yes" : "no", 9) << Pad(in, 8) << Pad(out, 8)
-              << Pad(req, 6) << Pad(lost, 6) << Pad(undeliv, 28) << rej << "\n";
+    rows.push_back({m["name"], m["node"], id, state, m["attested"].get<bool>() ? "yes" : "no", in,
+                    out, req, lost, undeliv, rej});
   }
+  std::cout << "\n";
+  aex::cli::PrintTable(rows);
 }
 
 void PrintStatus(const json& r) {
   PrintNodes(r);
   PrintModules(r);
-  std::cout << "\n" << Pad("CONNECTION", 18) << Pad("FROM -> TO", 34) << Pad("KIND", 8)
-            << Pad("CIPHER", 9) << "ESTABLISHED\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"CONNECTION", "FROM -> TO", "KIND", "CIPHER", "ESTABLISHED"}};
   for (const auto& c : r["connections"]) {
-    std::cout << Pad(c["name"], 18)
-              << Pad(c["from"].get<std::string>() + " -> " + c["to"].get<std::string>(), 34)
-              << Pad(c["kind"], 8) << Pad(c["encryption"], 9)
-              << (c["established"].get<bool>() ? "yes" : "no") << "\n";
+    rows.push_back({c["name"], c["from"].get<std::string>() + " -> " + c["to"].get<std::string>(),
+                    c["kind"], c["encryption"], c["established"].get<bool>() ? "yes" : "no"});
   }
+  std::cout << "\n";
+  aex::cli::PrintTable(rows);
   if (!r["periodic_events"].empty()) {
-    std::cout << "\n" << Pad("PERIODIC", 18) << Pad("MODULE.ENTRY", 34) << Pad("PERIOD", 10)
-              << "REGISTERED\n";
+    rows = {{"PERIODIC", "MODULE.ENTRY", "PERIOD", "REGISTERED"}};
     for (const auto& e : r["periodic_events"]) {
-      std::cout << Pad(e["name"], 18)
-                << Pad(e["module"].get<std::string>() + "." + e["entry"].get<std::string>(), 34)
-                << Pad(std::to_string(e["period_ms"].get<uint32_t>()) + " ms", 10)
-                << (e["registered"].get<bool>() ? "yes" : "no") << "\n";
+      rows.push_back({e["name"], e["module"].get<std::string>() + "." + e["entry"].get<std::string>(),
+                      std::to_string(e["period_ms"].get<uint32_t>()) + " ms",
+                      e["registered"].get<bool>() ? "yes" : "no"});
     }
+    std::cout << "\n";
+    aex::cli::PrintTable(rows);
   }
+}
+
+// The graph's format: --format when given, else from -o's extension
+// (.svg, .png; anything else is DOT). A format that the file's extension
+// contradicts is a usage error: `-o x.svg --format dot` would write DOT into
+// an .svg.
+aex::Result<std::string> GraphFormat(const CLI::Option& format_option, const std::string& format,
+                                     const std::string& out_file) {
+  static const std::vector<std::string> kFormats = {"dot", "svg", "png"};
+  if (std::find(kFormats.begin(), kFormats.end(), format) == kFormats.end()) {
+    return aex::InvalidArgument("--format must be dot, svg or png, not '" + format + "'");
+  }
+  std::string ext = std::filesystem::path(out_file).extension().string();
+  if (!ext.empty()) ext.erase(0, 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  const bool image_ext = ext == "svg" || ext == "png";
+  if (format_option.count() == 0) return image_ext ? ext : std::string("dot");
+  if ((image_ext && ext != format) || (!image_ext && format != "dot" && !out_file.empty())) {
+    return aex::InvalidArgument("--format " + format + " does not match the file name " +
+                                out_file + " (give a ." + format + " file, or leave --format out)");
+  }
+  return format;
+}
+
+// DOT as it is, SVG or PNG rendered by Graphviz's `dot`, to out_file (or
+// stdout for DOT and SVG).
+Status WriteGraph(const std::string& dot, const std::string& format, const std::string& out_file,
+                  bool json_out) {
+  if (format == "png" && out_file.empty()) {
+    return aex::InvalidArgument("png is binary: give -o FILE.png");
+  }
+  std::string rendered = dot;
+  if (format != "dot") {
+    char tmp[] = "/tmp/aex-graph-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) return Status(Code::kIo, "cannot create a temporary file");
+    close(fd);
+    std::ofstream(tmp) << dot;
+    const std::string target = out_file.empty() ? std::string(tmp) + "." + format : out_file;
+    Status drawn = aex::deploy::RunProgram({"dot", "-T" + format, tmp, "-o", target});
+    std::remove(tmp);
+    if (!drawn.ok()) {
+      return Status(drawn.code(), "rendering " + format + " with Graphviz `dot` failed (is " +
+                                      "graphviz installed? `aex graph D -o FILE.dot` needs " +
+                                      "none): " + drawn.message());
+    }
+    if (out_file.empty()) {
+      std::ifstream in(target);
+      rendered.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      std::remove(target.c_str());
+    }
+  } else if (!out_file.empty()) {
+    std::ofstream out(out_file);
+    out << dot;
+    if (!out.flush()) return Status(Code::kIo, "cannot write " + out_file);
+  }
+  if (json_out) {
+    json j = {{"ok", true}, {"format", format}};
+    j["output"] = out_file.empty() ? json(nullptr) : json(out_file);
+    if (out_file.empty()) j["graph"] = rendered;
+    PrintJson(j);
+  } else if (out_file.empty()) {
+    std::cout << rendered;
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -385,7 +467,9 @@ int main(int argc, char** argv) {
   tls_cmd->add_option("action", tls_action, "init")->required()->check(CLI::IsMember({"init"}));
   tls_cmd->add_option("descriptor", g.descriptor, "deployment descriptor")->required();
   auto* graph = add("graph", "draw the application (Graphviz)");
-  graph->add_option("--format", format, "dot or svg")->capture_default_str();
+  graph->add_option("--format", format,
+                    "dot, svg or png (default: from -o's extension, else dot; svg and png are "
+                    "drawn by Graphviz `dot`)");
   graph->add_option("-o,--output", out_file, "output file (default: stdout)");
   aex::tools::VerifyQuoteArgs vq_args;
   auto* verify_quote = aex::tools::AddVerifyQuoteCommand(app, &vq_args);
@@ -398,11 +482,24 @@ int main(int argc, char** argv) {
   connect->add_option("--connection", connection, "only this connection");
   aex::cli::AddManFlag(&app, "aex-node(1), aex-platform(1), aex-gen(1)");
 
-  if (int rc = HandleCommandWord(app, argc, argv); rc >= 0) return rc;
+  // Usage errors come before --json is parsed: with it anywhere on the line,
+  // they are reported as JSON too (code USAGE, exit code 2).
+  const bool json_usage = std::any_of(argv + 1, argv + argc,
+                                      [](const char* a) { return std::string(a) == "--json"; });
+  auto usage_json = [&](const std::string& message) {
+    if (json_usage) {
+      PrintJson({{"ok", false},
+                 {"code", "USAGE"},
+                 {"errors", aex::cli::ErrorListJson(message, "")}});
+    }
+  };
+  if (int rc = HandleCommandWord(app, argc, argv, usage_json); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    if (app.exit(e) == 0) return 0;
+    usage_json(e.what());
+    return 2;
   }
 
   if (g.debug) {
@@ -413,6 +510,10 @@ int main(int argc, char** argv) {
     g.verbose = true;
   }
   if (completion->parsed()) {
+    if (g.json_out) {
+      return PrintJson(
+          {{"ok", true}, {"shell", shell}, {"script", aex::cli::CompletionScript(app, shell)}});
+    }
     std::cout << aex::cli::CompletionScript(app, shell);
     return 0;
   }
@@ -427,8 +528,23 @@ int main(int argc, char** argv) {
   if (validate->parsed()) {
     Status s = Deployer::Validate(g.descriptor);
     if (!s.ok()) return Fail(g, s);
-    if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
-    else std::cout << g.descriptor << ": valid\n";
+    auto d = aex::deploy::LoadDescriptor(g.descriptor);
+    if (!d.ok()) return Fail(g, d.status());
+    std::string warnings;
+    for (const auto& w : d->warnings) warnings += w + "\n";
+    if (g.json_out) {
+      return PrintJson({{"ok", true},
+                        {"descriptor", d->source_name},
+                        {"nodes", d->nodes.size()},
+                        {"modules", d->modules.size()},
+                        {"connections", d->connections.size()},
+                        {"periodic_events", d->periodic_events.size()},
+                        {"warnings", aex::cli::ErrorListJson(warnings, d->source_name)}});
+    }
+    for (const auto& w : d->warnings) std::cerr << "aex: warning: " << w << "\n";
+    std::cout << g.descriptor << ": valid (" << Count(d->modules.size(), "module") << " on "
+              << Count(d->nodes.size(), "node") << ", "
+              << Count(d->connections.size(), "connection") << ")\n";
     return 0;
   }
 
@@ -437,8 +553,10 @@ int main(int argc, char** argv) {
   if (nodes->parsed()) {
     auto d = aex::deploy::LoadDescriptor(g.descriptor);
     if (!d.ok()) return Fail(g, d.status());
+    std::vector<std::string> actions;  // with --json: the progress lines, as a list
     auto say = [&](const std::string& line) {
-      if (!g.quiet) std::cerr << line << "\n";
+      if (g.json_out) actions.push_back(line);
+      else if (!g.quiet) std::cerr << line << "\n";
     };
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -454,6 +572,10 @@ int main(int argc, char** argv) {
     Status s = nodes_action == "start"     ? aex::deploy::StartLocalNodes(*d, node_exe, say)
                : nodes_action == "restart" ? aex::deploy::RestartLocalNodes(*d, node_exe, say)
                                            : aex::deploy::StopLocalNodes(*d, say);
+    if (g.json_out) {
+      aex::cli::PrintNodesAction(*d, nodes_action, actions, s);
+      return s.ok() ? 0 : ExitCode(s);
+    }
     return s.ok() ? 0 : Fail(g, s);
   }
 
@@ -507,9 +629,10 @@ int main(int argc, char** argv) {
                                         " has no manager (manager: {node: <node name>})"));
   }
   if (g.verbose && !g.json_out) {
-    std::cerr << "aex: " << d.descriptor().source_name << ": " << d.descriptor().modules.size()
-              << " module(s) on " << d.descriptor().nodes.size() << " node(s), "
-              << d.descriptor().connections.size() << " connection(s)\n"
+    std::cerr << "aex: " << d.descriptor().source_name << ": "
+              << Count(d.descriptor().modules.size(), "module") << " on "
+              << Count(d.descriptor().nodes.size(), "node") << ", "
+              << Count(d.descriptor().connections.size(), "connection") << "\n"
               << "aex: SDK: headers " << d.sdk().include_dir.string() << ", libraries "
               << d.sdk().lib_dir.string() << ", aex-gen " << d.sdk().gen_exe.string() << "\n";
   }
@@ -521,11 +644,15 @@ int main(int argc, char** argv) {
     Status w = aex::cli::RunWatch(d, interval_s, g.json_out, PrintStatus);
     return w.ok() ? 0 : Fail(g, w);
   }
-  if (down->parsed() && force) {
+  if (down->parsed()) {
     std::vector<aex::deploy::LeftBehind> left;
-    Status f = d.Down(&left);
+    Status f = d.Down(force ? &left : nullptr);
     if (!f.ok()) return Fail(g, f);
     aex::cli::PrintLeftBehind(left, g.json_out);
+    if (!g.json_out && !g.quiet) {
+      std::cerr << "aex down: " << d.descriptor().source_name
+                << ": the deployment's modules are unloaded and its state is forgotten\n";
+    }
     return 0;
   }
   aex::Bytes arg;
@@ -535,6 +662,14 @@ int main(int argc, char** argv) {
   }
 
   Status s;
+  // What a step's --json reports besides ok: the deployment as the state
+  // file records it afterwards, and the phases' timings.
+  auto step_json = [&] {
+    json j = d.StateSummary();
+    j["ok"] = true;
+    j["timings"] = d.timings();
+    return j;
+  };
   if (build->parsed()) s = d.Build(module);
   else if (deploy->parsed()) s = d.Deploy(module);
   else if (attest->parsed()) s = d.Attest(module);
@@ -545,19 +680,54 @@ int main(int argc, char** argv) {
     if (s.ok() && !g.json_out && !g.quiet) {
       const auto& t = d.timings();
       fprintf(stderr,
-              "aex up: %zu modules on %zu nodes, %zu connections in %.2f s "
-              "(build %.2f, deploy %.2f, attest %.2f, connect %.2f)\n",
-              d.descriptor().modules.size(), d.descriptor().nodes.size(),
-              d.descriptor().connections.size(), t.at("total"), t.at("build"), t.at("deploy"),
-              t.at("attest"), t.at("connect"));
+              "aex up: %s on %s, %s in %.2f s (build %.2f, deploy %.2f, attest %.2f, "
+              "connect %.2f)\n",
+              Count(d.descriptor().modules.size(), "module").c_str(),
+              Count(d.descriptor().nodes.size(), "node").c_str(),
+              Count(d.descriptor().connections.size(), "connection").c_str(), t.at("total"),
+              t.at("build"), t.at("deploy"), t.at("attest"), t.at("connect"));
     }
+  } else if (reset->parsed()) {
+    s = d.Reset();
     if (s.ok() && g.json_out) {
-      std::cout << json{{"ok", true}, {"timings", d.timings()}}.dump(2) << "\n";
-      return 0;
+      json names = json::array();
+      for (const auto& n : d.descriptor().nodes) names.push_back(n.name);
+      return PrintJson({{"ok", true}, {"nodes_reset", names}});
     }
-  } else if (down->parsed()) s = d.Down();
-  else if (reset->parsed()) s = d.Reset();
-  else if (disable->parsed()) s = d.Disable(module);
+    if (s.ok() && !g.quiet) {
+      std::cerr << "aex reset: " << Count(d.descriptor().nodes.size(), "node")
+                << " reset (every module on them unloaded, this deployment's or not); the "
+                   "state of "
+                << d.descriptor().source_name << " is forgotten\n";
+    }
+  } else if (disable->parsed()) {
+    s = d.Disable(module);
+    if (s.ok()) {
+      const json summary = d.StateSummary();
+      json m;
+      for (const auto& x : summary["modules"]) {
+        if (x["name"] == module) m = x;
+      }
+      size_t dropped = 0;
+      for (const auto& c : d.descriptor().connections) {
+        dropped += c.from_module == module || c.to_module == module ? 1 : 0;
+      }
+      if (g.json_out) {
+        return PrintJson({{"ok", true},
+                          {"module", module},
+                          {"node", m["node"]},
+                          {"id", m["id"]},
+                          {"connections_dropped", dropped}});
+      }
+      if (!g.quiet) {
+        std::cerr << "aex disable: module '" << module << "' (id " << m["id"].dump() << " on "
+                  << m["node"].get<std::string>() << ") is disabled: it refuses every event, "
+                  << Count(dropped, "connection") << " dropped. To run it again: `aex down "
+                  << d.descriptor().source_name << "`, then `aex up "
+                  << d.descriptor().source_name << "`\n";
+      }
+    }
+  }
   else if (update->parsed()) {
     auto r = d.Update(module, to_node);
     if (!r.ok()) return Fail(g, r.status());
@@ -588,38 +758,50 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  else if (output->parsed()) s = d.Output(connection, arg);
-  else if (status->parsed()) {
+  else if (output->parsed()) {
+    s = d.Output(connection, arg);
+    if (s.ok() && g.json_out) {
+      return PrintJson({{"ok", true}, {"connection", connection}, {"bytes", arg.size()}});
+    }
+    if (s.ok() && !g.quiet) {
+      const auto* c = d.descriptor().FindConnection(connection);
+      std::cerr << "aex output: sent " << Count(arg.size(), "byte") << " on connection '"
+                << connection << "' to " << c->to_module << "." << c->to_input->ToString()
+                << "\n";
+    }
+  } else if (status->parsed()) {
     json r = d.StatusReport();
-    if (g.json_out) std::cout << r.dump(2) << "\n";
-    else PrintStatus(r);
-    bool all_up = true;
+    std::string unreachable;  // why a node is NO: down, or another node answers on its port
     for (const auto& n : r["nodes"]) {
-      all_up &= n["reachable"].get<bool>();
-      // Why a node is NO: down, or another node answers on its port.
-      if (!g.json_out && n.contains("error")) {
-        std::cerr << "aex: " << n["error"].get<std::string>() << "\n";
+      if (!n["reachable"].get<bool>()) {
+        unreachable +=
+            n.value("error", "node '" + n["name"].get<std::string>() + "' is not reachable") + "\n";
       }
     }
-    return all_up ? 0 : 1;
+    if (g.json_out) {
+      r["ok"] = unreachable.empty();
+      if (!unreachable.empty()) {
+        r["code"] = aex::CodeName(Code::kUnavailable);
+        r["errors"] = aex::cli::ErrorListJson(unreachable, g.descriptor);
+      }
+      PrintJson(r);
+    } else {
+      PrintStatus(r);
+      for (const auto& e : aex::deploy::ErrorItems(unreachable, "")) {
+        std::cerr << "aex: " << e.message << "\n";
+      }
+    }
+    return unreachable.empty() ? 0 : 1;
   } else if (call->parsed() || request->parsed()) {
     auto r = call->parsed() ? d.Call(module, entry, arg) : d.Request(connection, arg);
     if (!r.ok()) return Fail(g, r.status());
-    PrintBytes(g, *r, out_file);
-    return 0;
+    Status printed = PrintBytes(g, *r, out_file);
+    return printed.ok() ? 0 : Fail(g, printed);
   } else if (graph->parsed()) {
-    std::string dot = d.GraphDot();
-    if (format == "dot") {
-      if (out_file.empty()) std::cout << dot;
-      else std::ofstream(out_file) << dot;
-      return 0;
-    }
-    if (format != "svg") return Fail(g, aex::InvalidArgument("--format must be dot or svg"));
-    if (out_file.empty()) return Fail(g, aex::InvalidArgument("svg needs -o FILE"));
-    std::string dot_file = out_file + ".dot";
-    std::ofstream(dot_file) << dot;
-    s = aex::deploy::RunProgram({"dot", "-Tsvg", dot_file, "-o", out_file});
-    std::remove(dot_file.c_str());
+    auto fmt = GraphFormat(*graph->get_option("--format"), format, out_file);
+    if (!fmt.ok()) return Fail(g, fmt.status());
+    s = WriteGraph(d.GraphDot(), *fmt, out_file, g.json_out);
+    if (s.ok()) return 0;
   }
   if (g.verbose && !g.json_out) {
     for (const auto& [phase, seconds] : d.timings()) {
@@ -627,6 +809,19 @@ int main(int argc, char** argv) {
     }
   }
   if (!s.ok()) return Fail(g, s);
-  if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
+  if (g.json_out) {
+    json j = step_json();
+    if (build->parsed()) {
+      json built = json::array();
+      for (const auto& [name, b] : d.built()) {
+        built.push_back({{"name", name},
+                         {"binary", b.binary.string()},
+                         {"cached", b.cached},
+                         {"measurement", aex::HexEncode(b.measurement)}});
+      }
+      j = {{"ok", true}, {"built", built}, {"timings", d.timings()}};
+    }
+    PrintJson(j);
+  }
   return 0;
 }

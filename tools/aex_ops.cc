@@ -1,5 +1,6 @@
 #include "aex_ops.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -82,10 +83,10 @@ void PrintLine(const LogSource& s, const std::string& line, bool json_out, bool 
   }
 }
 
-// Prints what was appended to s since the last call (whole lines only,
-// unless `flush` says the rest is final). A file that shrank was truncated
-// or replaced: it is read again from its start.
-void Drain(LogSource& s, bool json_out, bool prefix, bool flush) {
+// Passes what was appended to s since the last call to `line` (whole lines
+// only, unless `flush` says the rest is final). A file that shrank was
+// truncated or replaced: it is read again from its start.
+void ForEachLine(LogSource& s, bool flush, const std::function<void(const std::string&)>& line) {
   std::error_code ec;
   auto size = fs::file_size(s.path, ec);
   if (ec) return;
@@ -97,58 +98,137 @@ void Drain(LogSource& s, bool json_out, bool prefix, bool flush) {
   s.partial += chunk;
   size_t start = 0;
   for (size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    PrintLine(s, s.partial.substr(start, nl - start), json_out, prefix);
+    line(s.partial.substr(start, nl - start));
   }
   s.partial.erase(0, start);
   if (flush && !s.partial.empty()) {
-    PrintLine(s, s.partial, json_out, prefix);
+    line(s.partial);
     s.partial.clear();
   }
 }
 
 }  // namespace
 
+json ErrorListJson(const std::string& lines, const std::string& source_name) {
+  auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  json list = json::array();
+  for (const deploy::ErrorItem& e : deploy::ErrorItems(lines, source_name)) {
+    list.push_back({{"file", or_null(e.file)},
+                    {"entry", or_null(e.entry)},
+                    {"name", or_null(e.name)},
+                    {"field", or_null(e.field)},
+                    {"message", e.message}});
+  }
+  return list;
+}
+
+json FailureJson(const Status& s, const std::string& source_name) {
+  return {{"ok", false}, {"code", CodeName(s.code())}, {"errors", ErrorListJson(s.message(), source_name)}};
+}
+
 Status RunLogs(const deploy::Descriptor& d, const LogsOptions& o) {
   AEX_ASSIGN_OR_RETURN(std::vector<LogSource> sources, SelectLogs(d, o));
   const bool prefix = sources.size() > 1;
+  if (o.json && !o.follow) {
+    json lines = json::array();
+    for (auto& s : sources) {
+      ForEachLine(s, true, [&](const std::string& line) {
+        lines.push_back({{"source", s.name}, {"line", line}});
+      });
+    }
+    std::cout << json{{"ok", true}, {"lines", lines}}.dump(2, ' ', false,
+                                                           json::error_handler_t::replace)
+              << "\n";
+    return Status::Ok();
+  }
   for (;;) {
-    for (auto& s : sources) Drain(s, o.json, prefix, !o.follow);
+    for (auto& s : sources) {
+      ForEachLine(s, !o.follow, [&](const std::string& line) { PrintLine(s, line, o.json, prefix); });
+    }
     std::cout.flush();
     if (!o.follow || !PauseUnlessStopped(0.1)) break;
   }
   return Status::Ok();
 }
 
-Status RunNodesStatus(const deploy::Descriptor& d, bool json_out) {
-  AEX_ASSIGN_OR_RETURN(auto nodes, deploy::LocalNodesStatus(d));
+namespace {
+
+json NodesJson(const std::vector<deploy::LocalNodeStatus>& nodes) {
   json list = json::array();
-  size_t unreachable = 0;
-  if (!json_out) {
-    printf("%-14s %-22s %-6s %-8s %-8s %s\n", "NODE", "ADDRESS", "LOCAL", "PROCESS", "PID",
-           "REACHABLE");
-  }
   for (const auto& n : nodes) {
-    unreachable += n.reachable ? 0 : 1;
-    const char* process = !n.local ? "-" : n.running ? "running" : "stopped";
     json j = {{"name", n.name},       {"address", n.address}, {"local", n.local},
               {"running", n.running}, {"reachable", n.reachable}};
     j["pid"] = n.pid ? json(n.pid) : json(nullptr);
     j["log"] = n.local ? json(n.log.string()) : json(nullptr);
     if (!n.reachable) j["error"] = n.error;
     list.push_back(std::move(j));
-    if (!json_out) {
-      printf("%-14s %-22s %-6s %-8s %-8s %s\n", n.name.c_str(), n.address.c_str(),
-             n.local ? "yes" : "no", process, n.pid ? std::to_string(n.pid).c_str() : "-",
-             n.reachable ? "yes" : ("NO (" + n.error + ")").c_str());
+  }
+  return list;
+}
+
+Status Unreachable(const deploy::Descriptor& d,
+                   const std::vector<deploy::LocalNodeStatus>& nodes) {
+  size_t unreachable = 0;
+  for (const auto& n : nodes) unreachable += n.reachable ? 0 : 1;
+  if (unreachable == 0) return Status::Ok();
+  return Unavailable(std::to_string(unreachable) + " of " + std::to_string(nodes.size()) +
+                     " node(s) not reachable; `aex nodes start " + d.source_name +
+                     "` starts the local ones");
+}
+
+}  // namespace
+
+Status RunNodesStatus(const deploy::Descriptor& d, bool json_out) {
+  AEX_ASSIGN_OR_RETURN(auto nodes, deploy::LocalNodesStatus(d));
+  Status s = Unreachable(d, nodes);
+  if (json_out) {
+    json out = s.ok() ? json{{"ok", true}} : FailureJson(s, d.source_name);
+    out["nodes"] = NodesJson(nodes);
+    std::cout << out.dump(2) << "\n";
+    return s;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "ADDRESS", "LOCAL", "PROCESS", "PID", "REACHABLE"}};
+  for (const auto& n : nodes) {
+    rows.push_back({n.name, n.address, n.local ? "yes" : "no",
+                    !n.local ? "-" : n.running ? "running" : "stopped",
+                    n.pid ? std::to_string(n.pid) : "-",
+                    n.reachable ? "yes" : "NO (" + n.error + ")"});
+  }
+  PrintTable(rows);
+  return s;
+}
+
+Status PrintNodesAction(const deploy::Descriptor& d, const std::string& action,
+                        const std::vector<std::string>& actions, const Status& done) {
+  auto nodes = deploy::LocalNodesStatus(d);
+  json out = done.ok() ? json{{"ok", true}} : FailureJson(done, d.source_name);
+  out["action"] = action;
+  json lines = json::array();
+  for (const auto& a : actions) {
+    size_t start = a.find_first_not_of(' ');
+    lines.push_back(start == std::string::npos ? a : a.substr(start));
+  }
+  out["actions"] = lines;
+  out["nodes"] = nodes.ok() ? NodesJson(*nodes) : json::array();
+  std::cout << out.dump(2) << "\n";
+  return done;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    std::cout << line << "\n";
   }
-  if (json_out) std::cout << json{{"ok", unreachable == 0}, {"nodes", list}}.dump(2) << "\n";
-  if (unreachable != 0) {
-    return Unavailable(std::to_string(unreachable) + " of " + std::to_string(nodes.size()) +
-                       " node(s) not reachable; `aex nodes start " + d.source_name +
-                       "` starts the local ones");
-  }
-  return Status::Ok();
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "aex_ops.h"
 #include "attest/dcap/verifier.h"
 
 namespace aex::tools {
@@ -124,8 +125,12 @@ json VerdictJson(const Verdict& v, time_t at) {
 int Report(bool json_out, json doc, const Status& s, int fail_code) {
   doc["valid"] = s.ok();
   if (!s.ok()) {
+    // The common failure shape of aex --json, plus why the quote failed.
+    doc.update(cli::FailureJson(s, ""));
+    if (fail_code == 2) doc["code"] = "USAGE";
     doc["reason"] = fail_code == 2 ? "usage" : FailureReason(s);
-    doc["error"] = s.message();
+  } else {
+    doc["ok"] = true;
   }
   if (json_out) {
     std::cout << doc.dump(2) << "\n";

@@ -198,6 +198,56 @@ Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
 
 namespace {
 
+// Reports every source file or folder of module `index` that is missing,
+// each as an error on its field. True when all are there.
+bool SourcesPresent(const Descriptor& d, size_t index, internal::Diagnostics* diag) {
+  const Module& m = d.modules[index];
+  const internal::Where where{internal::Section::kModules, static_cast<int>(index)};
+  std::error_code ec;
+  bool present = true;
+  for (const auto& s : m.sources) {
+    fs::path p = s.is_absolute() ? s : d.base_dir / s;
+    if (fs::is_regular_file(p, ec)) continue;
+    diag->Error(where, "sources",
+                p.string() + (fs::exists(p, ec) ? " is not a regular file" : " does not exist"));
+    present = false;
+  }
+  if (m.sources.empty() && m.folder) {
+    fs::path dir = m.folder->is_absolute() ? *m.folder : d.base_dir / *m.folder;
+    if (!fs::is_directory(dir, ec)) {
+      diag->Error(where, "folder",
+                  m.folder_is_default
+                      ? "neither 'sources' nor 'folder' is given, and the default folder " +
+                            dir.string() + " (the module's name) does not exist"
+                      : "folder " + dir.string() + " does not exist");
+      present = false;
+    }
+  }
+  return present;
+}
+
+}  // namespace
+
+Result<std::map<std::string, gen::ModuleManifest>> ScanModules(const Descriptor& d) {
+  internal::Diagnostics diag;
+  std::map<std::string, gen::ModuleManifest> manifests;
+  for (size_t i = 0; i < d.modules.size() && !diag.full(); ++i) {
+    const Module& m = d.modules[i];
+    if (!SourcesPresent(d, i, &diag)) continue;
+    auto manifest = ScanModule(d, m);
+    if (!manifest.ok()) {
+      diag.Error({internal::Section::kModules, static_cast<int>(i)}, "",
+                 manifest.status().message());
+      continue;
+    }
+    manifests[m.name] = std::move(*manifest);
+  }
+  AEX_RETURN_IF_ERROR(diag.ToStatus(d));
+  return manifests;
+}
+
+namespace {
+
 // A module's sources and the cache entry its build goes to: the content
 // address covers everything that can change the binary.
 struct BuildInputs {

@@ -7,6 +7,7 @@
 #define AEX_DEPLOYER_BUILDER_H_
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "crypto/crypto.h"
@@ -63,6 +64,9 @@ Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 Result<std::vector<std::filesystem::path>> ModuleSources(const Descriptor& d, const Module& m);
 // Extracts the interface without compiling (validate, graph).
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m);
+// Scans every module; the error names each module (modules[i]) whose
+// source files or folder are missing, all of them, or whose scan failed.
+Result<std::map<std::string, gen::ModuleManifest>> ScanModules(const Descriptor& d);
 // The cache entry BuildModule would return, without building: `cached`
 // false (and no measurement) when the sources changed since the last build.
 Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const Sdk& sdk,

@@ -60,15 +60,7 @@ static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>>
   AEX_ASSIGN_OR_RETURN(Descriptor d, LoadDescriptor(path));
   if (d.manager_spec) AEX_RETURN_IF_ERROR(AddManager(&d, Sdk::Default()));
   AEX_RETURN_IF_ERROR(ValidateDescriptor(d));
-  std::map<std::string, gen::ModuleManifest> manifests;
-  for (const auto& m : d.modules) {
-    auto manifest = ScanModule(d, m);
-    if (!manifest.ok()) {
-      return Status(Code::kInvalidArgument, d.source_name + ": modules ('" + m.name +
-                                                "'): " + manifest.status().message());
-    }
-    manifests[m.name] = std::move(*manifest);
-  }
+  AEX_ASSIGN_OR_RETURN(auto manifests, ScanModules(d));
   AEX_RETURN_IF_ERROR(ValidateAgainstManifests(d, manifests));
   return std::make_pair(std::move(d), std::move(manifests));
 }
@@ -135,9 +127,12 @@ Result<std::unique_ptr<Deployer>> Deployer::Open(DeployerOptions options) {
   ApplyMoves(&loaded.first, (*state)->state());  // modules moved by aex update --node
   // Creates the deployment's TLS material on first use (node_tls.h).
   AEX_ASSIGN_OR_RETURN(NodeDialer dialer, NodeDialer::ForDeployment(loaded.first));
-  return std::unique_ptr<Deployer>(new Deployer(std::move(options), std::move(loaded.first),
-                                                std::move(loaded.second), std::move(*state),
-                                                std::move(dialer)));
+  auto deployer = std::unique_ptr<Deployer>(new Deployer(std::move(options),
+                                                         std::move(loaded.first),
+                                                         std::move(loaded.second),
+                                                         std::move(*state), std::move(dialer)));
+  deployer->custom_state_ = custom_state;
+  return deployer;
 }
 
 void Deployer::Progress(const std::string& line) {
@@ -187,21 +182,47 @@ uint16_t Deployer::IndexOf(const Module& m, gen::IoKind kind, const IoRef& ref) 
   return manifests_.at(m.name).IndexOf(kind, ref.name).value_or(0);
 }
 
+std::string Deployer::CommandLine(const std::string& command) const {
+  return "aex " +
+         (custom_state_ ? "--state " + options_.state_file.string() + " " : std::string()) +
+         command + " " + options_.descriptor.string();
+}
+
 Status Deployer::WaitForNodes() {
   auto deadline = Clock::now() + options_.node_wait;
   std::atomic<bool> refused{false};
   return ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
     const Node& n = descriptor_.nodes[i];
-    for (;;) {
+    const std::string address = n.host + ":" + std::to_string(n.reactive_port);
+    char limit[32];
+    snprintf(limit, sizeof limit, "%g s", static_cast<double>(options_.node_wait.count()) / 1000);
+    for (bool said = false;; said = true) {
       auto c = ClientFor(n);
-      if (c.ok()) return Status::Ok();
+      if (c.ok()) {
+        if (said) Progress(ProgressLine("wait", n.name, "answers at " + address, 0));
+        return Status::Ok();
+      }
       // Another node answers on the port (NodeDialer): waiting will not
       // help, for this node or the others.
       if (c.status().code() == Code::kPermissionDenied) {
         refused = true;
         return c.status();
       }
-      if (Clock::now() > deadline || refused) return c.status();
+      if (!said) {
+        Progress(ProgressLine("wait", n.name,
+                              "waiting for node '" + n.name + "' at " + address + " (up to " +
+                                  limit + ")",
+                              0));
+      }
+      if (refused) return c.status();
+      if (Clock::now() > deadline) {
+        const std::string hint =
+            IsLoopbackHost(n.host)
+                ? "is it running? `" + CommandLine("nodes start") + "` starts the local nodes"
+                : "is aex-node running on " + n.host + "?";
+        return Status(c.status().code(), c.status().message() + " (waited " + limit + "); " +
+                                             hint);
+      }
       if (Interrupted()) return InterruptedError();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -743,6 +764,15 @@ Status Deployer::Register(const std::string& only) {
 }
 
 Status Deployer::Up() {
+  // A disabled module stays loaded but refuses every event and key: no
+  // step of up can bring it back, only a fresh instance.
+  for (const auto& [name, ms] : state_file_->state().modules) {
+    if (!ms.disabled) continue;
+    return FailedPrecondition("module '" + name + "' was disabled (`aex disable`): it refuses " +
+                              "every event and cannot be connected again. To recover, run `" +
+                              CommandLine("down") + "` (unloads the deployment), then `" +
+                              CommandLine("up") + "` (loads fresh instances)");
+  }
   auto start = Clock::now();
   timings_.clear();
   auto t0 = Clock::now();
@@ -827,8 +857,11 @@ Status Deployer::UnloadStrays() {
 
 Status Deployer::Reset() {
   Status s = ForEach(descriptor_.nodes.size(), 64, [&](size_t i) -> Status {
-    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(descriptor_.nodes[i]));
-    return WithContext("reset '" + descriptor_.nodes[i].name + "'", client->Reset());
+    const Node& n = descriptor_.nodes[i];
+    AEX_ASSIGN_OR_RETURN(auto client, ClientFor(n));
+    AEX_RETURN_IF_ERROR(WithContext("reset '" + n.name + "'", client->Reset()));
+    Progress(ProgressLine("reset", n.name, "every module unloaded", 0));
+    return Status::Ok();
   });
   if (!s.ok()) return s;
   return state_file_->Remove();
@@ -961,6 +994,33 @@ Status Deployer::ReloadState() {
   if (!options_.read_only) return FailedPrecondition("ReloadState: the deployer holds the lock");
   std::lock_guard<std::mutex> lock(mu_);
   return state_file_->Reload();
+}
+
+json Deployer::StateSummary() const {
+  const DeploymentState& st = state_file_->state();
+  json modules = json::array(), connections = json::array(), events = json::array();
+  for (const auto& m : descriptor_.modules) {
+    auto it = st.modules.find(m.name);
+    const bool known = it != st.modules.end();
+    json j = {{"name", m.name},
+              {"node", known ? it->second.node : m.node},
+              {"loaded", known && it->second.id != 0},
+              {"attested", known && it->second.attested()},
+              {"disabled", known && it->second.disabled}};
+    j["id"] = known && it->second.id != 0 ? json(it->second.id) : json(nullptr);
+    modules.push_back(std::move(j));
+  }
+  for (const auto& c : descriptor_.connections) {
+    auto it = st.connections.find(c.name);
+    connections.push_back(
+        {{"name", c.name}, {"established", it != st.connections.end() && it->second.established}});
+  }
+  for (const auto& e : descriptor_.periodic_events) {
+    auto it = st.events.find(e.name);
+    events.push_back(
+        {{"name", e.name}, {"registered", it != st.events.end() && it->second.registered}});
+  }
+  return {{"modules", modules}, {"connections", connections}, {"periodic_events", events}};
 }
 
 json Deployer::StatusReport() {

@@ -109,6 +109,11 @@ class Deployer {
   const Descriptor& descriptor() const { return descriptor_; }
   // Where modules are built from (aex -v prints it).
   const Sdk& sdk() const { return sdk_; }
+  // What this run built (Build, Up), by module name.
+  const std::map<std::string, BuiltModule>& built() const { return built_; }
+  // What the state file records (after a step, or as opened): modules
+  // (name, node, id, attested, disabled), connections, periodic events.
+  nlohmann::json StateSummary() const;
   // Timings of the last Up(), in seconds per phase.
   const std::map<std::string, double>& timings() const { return timings_; }
 
@@ -116,6 +121,8 @@ class Deployer {
   Deployer(DeployerOptions options, Descriptor d, std::map<std::string, gen::ModuleManifest> m,
            std::unique_ptr<StateFile> state, NodeDialer dialer);
 
+  // "aex [--state F] <command> <descriptor>": for hints in messages.
+  std::string CommandLine(const std::string& command) const;
   Status WaitForNodes();
   // Unloads, on every node of the descriptor, the modules that carry the
   // deployment's tag but that the state does not account for.
@@ -197,6 +204,7 @@ class Deployer {
   std::map<std::string, DirectKey> direct_;     // under mu_
   std::mutex manager_mu_;  // one manager command at a time, in counter order
   Sdk sdk_;
+  bool custom_state_ = false;  // --state given: hints repeat it
 };
 
 }  // namespace aex::deploy

@@ -212,6 +212,22 @@ Status ValidateDescriptor(const Descriptor& descriptor);
 Status ValidateAgainstManifests(const Descriptor& descriptor,
                                 const std::map<std::string, gen::ModuleManifest>& manifests);
 
+// One error (or warning) of a message, as `aex --json` reports it. Messages
+// about a descriptor are lines "FILE: SECTION[I] ('NAME'): field 'F': TEXT"
+// (the entry and field parts only where they apply); other lines, such as a
+// node's or a compiler's failure, carry no file, entry or field.
+struct ErrorItem {
+  std::string file;   // empty: not about the descriptor
+  std::string entry;  // "modules[2]"; empty: the file as a whole, or none
+  std::string name;   // the entry's name ("pong"); may be empty
+  std::string field;  // "node"; empty: the entry as a whole, or none
+  std::string message;
+};
+
+// Splits a message (one error a line) into items, reading the prefix that
+// Diagnostics writes. source_name is the descriptor as named in messages.
+std::vector<ErrorItem> ErrorItems(std::string_view message, std::string_view source_name);
+
 // ---------------------------------------------------------------------------
 // Not part of the API: shared by descriptor.cc and descriptor_validate.cc.
 namespace internal {

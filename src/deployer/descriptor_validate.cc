@@ -79,6 +79,61 @@ std::string Prefix(const Descriptor& d, Where where, const std::string& field) {
   return out;
 }
 
+// Reads what Quote wrote at the start of `in` ("'it\\'s'" -> "it's"; the
+// "..." of a truncated name stays), advancing past it. False when `in` does not start with a quoted string.
+bool Unquote(std::string_view* in, std::string* out) {
+  if (in->empty() || in->front() != '\'') return false;
+  for (size_t i = 1; i < in->size(); ++i) {
+    char c = (*in)[i];
+    Bytes byte;
+    if (c == '\\' && i + 3 < in->size() && (*in)[i + 1] == 'x' &&
+        HexDecode(std::string(in->substr(i + 2, 2)), &byte)) {
+      out->push_back(static_cast<char>(byte[0]));
+      i += 3;
+    } else if (c == '\\' && i + 1 < in->size()) {
+      out->push_back((*in)[++i]);
+    } else if (c == '\'') {
+      in->remove_prefix(i + 1);
+      return true;
+    } else {
+      out->push_back(c);
+    }
+  }
+  return false;
+}
+
+bool Consume(std::string_view* in, std::string_view prefix) {
+  if (in->substr(0, prefix.size()) != prefix) return false;
+  in->remove_prefix(prefix.size());
+  return true;
+}
+
+// "modules[2] ('pong'): " at the start of `rest`: fills entry and name.
+bool ReadEntry(std::string_view* rest, ErrorItem* item) {
+  std::string_view in = *rest;
+  size_t bracket = in.find('[');
+  if (bracket == std::string_view::npos) return false;
+  std::string_view section = in.substr(0, bracket);
+  if (section != "nodes" && section != "modules" && section != "connections" &&
+      section != "periodic-events") {
+    return false;
+  }
+  size_t close = in.find(']', bracket);
+  if (close == std::string_view::npos || close == bracket + 1) return false;
+  for (size_t i = bracket + 1; i < close; ++i) {
+    if (in[i] < '0' || in[i] > '9') return false;
+  }
+  std::string entry(in.substr(0, close + 1));
+  in.remove_prefix(close + 1);
+  std::string name;
+  if (Consume(&in, " (") && (!Unquote(&in, &name) || !Consume(&in, ")"))) return false;
+  if (!Consume(&in, ": ")) return false;
+  item->entry = std::move(entry);
+  item->name = std::move(name);
+  *rest = in;
+  return true;
+}
+
 }  // namespace
 
 std::string Quote(std::string_view text) {
@@ -817,6 +872,32 @@ Status ValidateAgainstManifests(const Descriptor& descriptor,
                   e.entry);
   }
   return diag.ToStatus(descriptor);
+}
+
+std::vector<ErrorItem> ErrorItems(std::string_view message, std::string_view source_name) {
+  std::vector<ErrorItem> items;
+  const std::string file = source_name.empty() ? "<descriptor>" : std::string(source_name);
+  while (!message.empty()) {
+    size_t nl = message.find('\n');
+    std::string_view rest = message.substr(0, nl);
+    message.remove_prefix(nl == std::string_view::npos ? message.size() : nl + 1);
+    if (rest.empty()) continue;
+    ErrorItem item;
+    if (internal::Consume(&rest, file + ": ")) {
+      item.file = file;
+      internal::ReadEntry(&rest, &item);
+      std::string_view field = rest;
+      size_t end;
+      if (internal::Consume(&field, "field '") &&
+          (end = field.find("': ")) != std::string_view::npos) {
+        item.field = std::string(field.substr(0, end));
+        rest = field.substr(end + 3);
+      }
+    }
+    item.message = std::string(rest);
+    items.push_back(std::move(item));
+  }
+  return items;
 }
 
 }  // namespace aex::deploy

@@ -113,6 +113,17 @@ Result<pid_t> SpawnDetached(std::vector<std::string> args, const std::string& lo
   return pid;
 }
 
+// Why a process did not start, from its log: "its log says: <last
+// non-empty line> (<log>)", or "see <log>" when the log is empty.
+std::string LogReason(const std::string& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "see " + log + " (empty)" : "its log says: " + last + " (" + log + ")";
+}
+
 // Starts the node's device simulators (unless running) and returns the
 // aex-node arguments that attach them.
 Result<std::vector<std::string>> StartDevices(const Descriptor& d, const Node& n,
@@ -139,7 +150,7 @@ Result<std::vector<std::string>> StartDevices(const Descriptor& d, const Node& n
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (!fs::exists(sock.string() + ".ctl")) {
-      return Unavailable("device '" + dev + "' of node '" + n.name + "' did not start; see " + log);
+      return Unavailable("device '" + dev + "' of node '" + n.name + "' did not start; " + LogReason(log));
     }
     say("  device    " + n.name + "/" + dev + " at " + sock.string() + " (pid " +
         std::to_string(pid) + ")");
@@ -192,8 +203,8 @@ Result<fs::path> StartPlatform(const Descriptor& d, const Node& n, const fs::pat
   while (!fs::exists(sock)) {
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid || std::chrono::steady_clock::now() > deadline) {
-      return Unavailable("the platform service of node '" + n.name + "' did not start; see " +
-                         log);
+      return Unavailable("the platform service of node '" + n.name + "' did not start; " +
+                         LogReason(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -232,16 +243,6 @@ void StopDevices(const Descriptor& d, const Node& n,
   }
 }
 
-// The last non-empty line of a log, for an error message.
-std::string LastLogLine(const std::string& log) {
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
-  }
-  return last;
-}
-
 // Waits until node `n`, started as `pid`, answers HELLO as itself (its pid,
 // name and deployment id, NodeDialer::CheckNodeIdentity). Fails when the
 // process exits or the deadline passes, saying who answers on the port
@@ -270,9 +271,7 @@ Status WaitNodeReady(const NodeDialer& dialer, const Node& n, pid_t pid, const s
     if (exited && answered.empty()) probe(std::chrono::seconds(5));
     if (exited || std::chrono::steady_clock::now() > deadline) {
       std::string why = answered.empty() ? "" : answered + "; ";
-      std::string last = LastLogLine(log);
-      return Unavailable("node '" + n.name + "' did not start: " + why +
-                         (last.empty() ? "" : "its log says: " + last + " ") + "(" + log + ")");
+      return Unavailable("node '" + n.name + "' did not start: " + why + LogReason(log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

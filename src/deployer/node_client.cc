@@ -41,11 +41,20 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& host,
   for (addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
+    // Bounds connect() too (Linux honours SO_SNDTIMEO there): a port whose
+    // listener never accepts would otherwise hold it for minutes of SYN
+    // retries while its backlog is full.
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      last_error = strerror(errno);
+      last_error = errno == EINPROGRESS ? "connect timed out" : strerror(errno);
       close(fd);
       fd = -1;
+      continue;
     }
+    timeval unbounded{};  // then unbounded again: a large LOAD may wait on a slow node
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &unbounded, sizeof unbounded);
   }
   freeaddrinfo(res);
   if (fd < 0) {

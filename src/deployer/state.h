@@ -99,6 +99,7 @@ class StateFile {
   const std::string& corruption() const { return corruption_; }
 
   DeploymentState& state() { return state_; }
+  const DeploymentState& state() const { return state_; }
   // Writes atomically; on failure the previous file is untouched.
   // Fails (kFailedPrecondition) when opened without the lock.
   Status Save();

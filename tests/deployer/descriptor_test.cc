@@ -418,6 +418,26 @@ TEST_P(BadDescriptorTest, FailsWithMessageNamingFileEntryAndField) {
   }
 }
 
+// `aex --json` splits the same message into {file, entry, name, field,
+// message}: each line is one item, and formatting an item again gives the line.
+TEST_P(BadDescriptorTest, SplitsIntoItemsThatFormatBackToTheMessage) {
+  const BadCase& c = GetParam();
+  Result<Descriptor> r = ParseDescriptor(c.text, "app.yaml", "/base");
+  ASSERT_FALSE(r.ok());
+  const std::vector<std::string> lines = Lines(r.status().message());
+  const std::vector<ErrorItem> items = ErrorItems(r.status().message(), "app.yaml");
+  ASSERT_EQ(items.size(), lines.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ErrorItem& e = items[i];
+    EXPECT_EQ(e.file, "app.yaml");
+    std::string line = e.file + ": ";
+    if (!e.entry.empty()) line += e.entry + (e.name.empty() ? "" : " ('" + e.name + "')") + ": ";
+    if (!e.field.empty()) line += "field '" + e.field + "': ";
+    EXPECT_EQ(line + e.message, lines[i]);
+    EXPECT_FALSE(e.message.empty()) << lines[i];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Table, BadDescriptorTest, testing::ValuesIn(BadCases()),
                          [](const testing::TestParamInfo<BadCase>& info) {
                            return info.param.name;
@@ -430,6 +450,33 @@ TEST(DescriptorTest, ManagerMappingNamesTheNodeAndTheModule) {
   EXPECT_EQ(r->manager_spec->node, "n2");
   EXPECT_EQ(r->manager_spec->name, "aex-manager");
   EXPECT_FALSE(r->manager.has_value());  // not the original's manager file
+}
+
+TEST(DescriptorTest, ErrorItemsReadEntriesFieldsAndQuotedNames) {
+  auto items = ErrorItems(
+      "d.yaml: modules[2] ('it\\'s'): field 'node': unknown node 'x'\n"
+      "d.yaml: connections[0]: field 'to_input': required\n"
+      "d.yaml: unknown key 'nodez'\n"
+      "node 'n1': cannot connect: Connection refused\n"
+      "d.yaml: modules[x]: not an entry",
+      "d.yaml");
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_EQ(items[0].entry, "modules[2]");
+  EXPECT_EQ(items[0].name, "it's");
+  EXPECT_EQ(items[0].field, "node");
+  EXPECT_EQ(items[0].message, "unknown node 'x'");
+  EXPECT_EQ(items[1].entry, "connections[0]");
+  EXPECT_EQ(items[1].name, "");
+  EXPECT_EQ(items[1].field, "to_input");
+  EXPECT_EQ(items[2].file, "d.yaml");
+  EXPECT_EQ(items[2].entry, "");
+  EXPECT_EQ(items[2].message, "unknown key 'nodez'");
+  // A runtime error: no file, entry or field.
+  EXPECT_EQ(items[3].file, "");
+  EXPECT_EQ(items[3].entry, "");
+  EXPECT_EQ(items[3].message, "node 'n1': cannot connect: Connection refused");
+  EXPECT_EQ(items[4].entry, "");
+  EXPECT_EQ(items[4].message, "modules[x]: not an entry");
 }
 
 TEST(DescriptorTest, TableIsLargeEnough) { EXPECT_GE(BadCases().size(), 25u); }
