@@ -55,5 +55,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "g++ (>= 4:12), libssl-dev (>= 3)")
+# Rust modules (docs/modules.md) are built with Debian's toolchain and crates.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cargo, rustc, librust-lazy-static-dev")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 include(CPack)
