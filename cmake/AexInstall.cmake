@@ -6,6 +6,7 @@
 #   <prefix>/include/aex/         module.h and the public headers
 #   <prefix>/lib/aex/             libaex_runtime.a, libaex_platform_<backend>.a, ...
 #   <prefix>/share/aex/src/       manager/manager_module.cc and src/ headers
+#   <prefix>/share/aex/sdk/rust/  the Rust SDK crate Rust modules build against
 #   <prefix>/share/aex/sdk.txt    marks the layout: an installed aex builds from it
 #   <prefix>/share/man/man1/      aex.1 aex-node.1 aex-platform.1 aex-gen.1
 #   <prefix>/share/bash-completion/completions/aex, zsh/site-functions/_aex,
@@ -30,6 +31,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/ DESTINATION share/aex/src
         FILES_MATCHING PATTERN "*.h")
 install(FILES ${PROJECT_SOURCE_DIR}/src/manager/manager_module.cc
         DESTINATION share/aex/src/manager)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/rust/ DESTINATION share/aex/sdk/rust)
 file(WRITE ${CMAKE_BINARY_DIR}/aex-sdk.txt
      "aex ${PROJECT_VERSION} module SDK (${CMAKE_BUILD_TYPE}); see docs/environment.md\n")
 install(FILES ${CMAKE_BINARY_DIR}/aex-sdk.txt DESTINATION share/aex RENAME sdk.txt)
@@ -53,5 +55,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "g++ (>= 4:12), libssl-dev (>= 3)")
+# Rust modules (docs/modules.md) are built with Debian's toolchain and crates.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cargo, rustc, librust-lazy-static-dev")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 include(CPack)

@@ -1,5 +1,5 @@
-// libFuzzer target for aex-gen's parsers: the annotation scanner and the
-// manifest JSON reader both take untrusted text.
+// libFuzzer target for aex-gen's parsers: the C/C++ and the Rust annotation
+// scanners and the manifest JSON reader all take untrusted text.
 //
 // Besides "no crash, no out-of-bounds read" (with ASan/UBSan), it checks the
 // invariants the rest of aex relies on: whatever the scanner accepts is a
@@ -15,6 +15,7 @@
 #include "gen/annotation_parser.h"
 #include "gen/glue_writer.h"
 #include "gen/manifest.h"
+#include "gen/rust_glue.h"
 
 namespace {
 
@@ -46,6 +47,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckRoundTrip(*parsed);
   } else {
     Check(parsed.status().code() == aex::Code::kInvalidArgument);
+  }
+
+  std::vector<aex::gen::SourceFile> rust = {{"lib.rs", text}};
+  auto rust_parsed = aex::gen::ParseRustAnnotations("fuzz", rust);
+  if (rust_parsed.ok()) {
+    CheckRoundTrip(*rust_parsed);
+    for (auto kind : {aex::gen::IoKind::kInput, aex::gen::IoKind::kOutput,
+                      aex::gen::IoKind::kRequest, aex::gen::IoKind::kHandler,
+                      aex::gen::IoKind::kEntry}) {
+      for (const std::string& name : rust_parsed->List(kind)) {
+        Check(!aex::gen::IsRustKeyword(name));
+      }
+    }
+    Check(!aex::gen::WriteRustGlue(*rust_parsed).empty());
+  } else {
+    Check(rust_parsed.status().code() == aex::Code::kInvalidArgument);
   }
 
   auto manifest = aex::gen::ModuleManifest::FromJson(text);

@@ -9,6 +9,8 @@ PACKAGES=(
   libssl-dev libasio-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   graphviz iproute2 procps python3 prometheus chromium
+  # Rust modules: Debian's toolchain and the crates the SDK uses (offline).
+  rustc cargo librust-lazy-static-dev
 )
 
 missing=()

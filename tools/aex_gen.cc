@@ -1,6 +1,10 @@
 // aex-gen: annotated module source -> glue (C++) + manifest (JSON).
 //
 //   aex-gen --name NAME --glue OUT.cc --manifest OUT.json SRC...
+//   aex-gen --rust --name NAME --glue OUT_lib.rs --manifest OUT.json lib.rs
+//
+// With --rust the sources are a Rust crate's src/lib.rs with //@ annotations
+// (docs/modules.md) and the glue is the root of the glue crate.
 //
 // Exit status: 0 success, 1 error (unreadable or invalid source, write
 // failure), 2 usage error. Both outputs are replaced atomically, so a failed
@@ -25,6 +29,7 @@
 #include "gen/annotation_parser.h"
 #include "gen/glue_writer.h"
 #include "gen/manifest.h"
+#include "gen/rust_glue.h"
 
 namespace {
 
@@ -118,6 +123,7 @@ struct Options {
   std::string glue_path;
   std::string manifest_path;
   std::vector<std::string> sources;
+  bool rust = false;
 };
 
 Status Run(const Options& opt) {
@@ -133,8 +139,10 @@ Status Run(const Options& opt) {
     files.push_back({path, std::move(text)});
   }
   AEX_ASSIGN_OR_RETURN(aex::gen::ModuleManifest manifest,
-                       aex::gen::ParseAnnotations(opt.name, files));
-  AEX_RETURN_IF_ERROR(WriteFileAtomically(opt.glue_path, aex::gen::WriteGlue(manifest)));
+                       opt.rust ? aex::gen::ParseRustAnnotations(opt.name, files)
+                                : aex::gen::ParseAnnotations(opt.name, files));
+  AEX_RETURN_IF_ERROR(WriteFileAtomically(
+      opt.glue_path, opt.rust ? aex::gen::WriteRustGlue(manifest) : aex::gen::WriteGlue(manifest)));
   AEX_RETURN_IF_ERROR(WriteFileAtomically(opt.manifest_path, manifest.ToJson()));
   return Status::Ok();
 }
@@ -149,6 +157,9 @@ int ParseArgs(int argc, char** argv, Options* opt) {
   app.add_option("--glue", opt->glue_path, "Output: generated C++ glue")->required();
   app.add_option("--manifest", opt->manifest_path, "Output: module manifest (JSON)")->required();
   app.add_option("sources", opt->sources, "Annotated C/C++ source files")->required();
+  app.add_flag("--rust", opt->rust,
+               "The sources are a Rust crate's src/lib.rs (//@ annotations); --glue writes "
+               "the glue crate's lib.rs");
   aex::cli::AddManFlag(&app, "aex(1)");
   try {
     app.parse(argc, argv);

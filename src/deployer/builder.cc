@@ -7,8 +7,10 @@
 #include <sstream>
 
 #include "deployer/interrupt.h"
+#include "deployer/rust_crate.h"
 #include "deployer/subprocess.h"
 #include "gen/annotation_parser.h"
+#include "gen/rust_glue.h"
 #include "platform/platform.h"
 #include "wire/frame.h"
 
@@ -86,6 +88,7 @@ struct SdkPaths {
   std::string lib_dir = AEX_SDK_LIB_DIR;
   std::string gen_exe = AEX_GEN_EXE;
   std::string source_dir = AEX_SDK_SOURCE_DIR;
+  std::string rust_sdk_dir = AEX_SDK_RUST_DIR;
 };
 
 SdkPaths DefaultSdkPaths() {
@@ -99,6 +102,7 @@ SdkPaths DefaultSdkPaths() {
   p.lib_dir = (prefix / "lib" / "aex").string();
   p.gen_exe = (exe.parent_path() / "aex-gen").string();
   p.source_dir = (prefix / "share" / "aex" / "src").string();
+  p.rust_sdk_dir = (prefix / "share" / "aex" / "sdk" / "rust").string();
   return p;
 }
 
@@ -117,6 +121,10 @@ Sdk Sdk::Default() {
   sdk.strip_debug = EnvOr("AEX_MODULE_DEBUG", "0") == "0";
   sdk.source_dir = EnvOr("AEX_SDK_SOURCE", paths.source_dir);
   sdk.manager_source = sdk.source_dir / "manager" / "manager_module.cc";
+  sdk.rust_sdk_dir = EnvOr("AEX_SDK_RUST", paths.rust_sdk_dir);
+  sdk.cargo = EnvOr("AEX_CARGO", sdk.cargo.string());
+  sdk.rustc = EnvOr("AEX_RUSTC", sdk.rustc.string());
+  sdk.cargo_registry = EnvOr("AEX_CARGO_REGISTRY", sdk.cargo_registry.string());
   return sdk;
 }
 
@@ -166,6 +174,7 @@ Result<Bytes> ReadModuleBinary(const fs::path& binary) {
 
 Result<std::vector<fs::path>> ModuleSources(const Descriptor& d, const Module& m) {
   std::vector<fs::path> out;
+  if (auto crate = RustCrateDir(d, m)) return std::vector<fs::path>{*crate / "src" / "lib.rs"};
   for (const auto& s : m.sources) out.push_back(s.is_absolute() ? s : d.base_dir / s);
   if (out.empty() && m.folder) {
     fs::path dir = m.folder->is_absolute() ? *m.folder : d.base_dir / *m.folder;
@@ -190,10 +199,17 @@ static Result<std::vector<gen::SourceFile>> ReadSources(const std::vector<fs::pa
   return files;
 }
 
+// The interface of C/C++ sources, or of a Rust module's lib.rs.
+static Result<gen::ModuleManifest> ParseInterface(const Descriptor& d, const Module& m,
+                                                  const std::vector<gen::SourceFile>& files) {
+  if (RustCrateDir(d, m)) return gen::ParseRustAnnotations(m.name, files);
+  return gen::ParseAnnotations(m.name, files);
+}
+
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
   AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
   AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
-  return gen::ParseAnnotations(m.name, files);
+  return ParseInterface(d, m, files);
 }
 
 namespace {
@@ -256,7 +272,35 @@ struct BuildInputs {
   fs::path out_dir;
   fs::path binary;
   std::string hash;
+  // Rust modules: the crate, and cargo's target folder, shared by the
+  // module's builds for every backend (the staticlib does not depend on it).
+  std::optional<RustCrate> crate;
+  fs::path cargo_target;
 };
+
+std::string ShortHash(const ByteWriter& key) {
+  return HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
+}
+
+// The content address of a Rust module's staticlib: the module name (in
+// the glue), every file of its crate and of the SDK crate, the features and
+// the toolchain.
+Result<std::string> RustHash(const Module& m, const RustCrate& crate, const Sdk& sdk) {
+  AEX_ASSIGN_OR_RETURN(RustCrate sdk_crate, ReadRustSdk(sdk));
+  ByteWriter key;
+  key.PutString16(m.name);
+  for (const RustCrate* c : std::initializer_list<const RustCrate*>{&crate, &sdk_crate}) {
+    for (const CrateFile& f : c->files) {
+      key.PutString16(f.relative.string());
+      key.PutLengthPrefixed(AsBytes(f.text));
+    }
+    key.PutString16("|");
+  }
+  for (const auto& f : m.features) key.PutString16(f);
+  key.PutString16(sdk.cargo.string() + " " + sdk.rustc.string() + " " +
+                  sdk.cargo_registry.string());
+  return ShortHash(key);
+}
 
 Result<BuildInputs> Inputs(const Descriptor& d, const Module& m, const Sdk& sdk,
                            const fs::path& cache_dir) {
@@ -264,7 +308,7 @@ Result<BuildInputs> Inputs(const Descriptor& d, const Module& m, const Sdk& sdk,
   BuildInputs in;
   AEX_ASSIGN_OR_RETURN(in.paths, ModuleSources(d, m));
   AEX_ASSIGN_OR_RETURN(auto files, ReadSources(in.paths));
-  AEX_ASSIGN_OR_RETURN(in.manifest, gen::ParseAnnotations(m.name, files));
+  AEX_ASSIGN_OR_RETURN(in.manifest, ParseInterface(d, m, files));
   if (!fs::exists(sdk.lib_dir / ("libaex_platform_" + backend + ".a"))) {
     return FailedPrecondition("module '" + m.name + "': this SDK has no platform layer for " +
                               backend);
@@ -282,10 +326,89 @@ Result<BuildInputs> Inputs(const Descriptor& d, const Module& m, const Sdk& sdk,
   key.PutString16(sdk.cc + " " + sdk.cxx + " " + sdk.extra_flags + " " + sdk.link_flags +
                   (sdk.strip_debug ? " strip" : ""));
   key.PutString16(LibraryFingerprint(sdk, backend));
-  in.hash = HexEncode(crypto::Sha256(key.bytes())).substr(0, 24);
+  if (auto dir = RustCrateDir(d, m)) {
+    AEX_ASSIGN_OR_RETURN(in.crate, ReadRustCrate(*dir));
+    AEX_ASSIGN_OR_RETURN(std::string rust_hash, RustHash(m, *in.crate, sdk));
+    key.PutString16(rust_hash);
+    in.cargo_target = cache_dir / (m.name + "-cargo-" + rust_hash);
+  }
+  in.hash = ShortHash(key);
   in.out_dir = cache_dir / (m.name + "-" + backend + "-" + in.hash);
   in.binary = in.out_dir / m.name;
   return in;
+}
+
+// The link of a module executable: `inputs` (objects, or a Rust staticlib
+// with what pulls it in), the trusted runtime, the backend's platform layer.
+std::vector<std::string> LinkCommand(const Sdk& sdk, const Module& m, const fs::path& out,
+                                     const std::vector<std::string>& inputs) {
+  std::vector<std::string> link = {sdk.cxx, "-o", out.string()};
+  link.insert(link.end(), inputs.begin(), inputs.end());
+  link.push_back("-L" + sdk.lib_dir.string());
+  for (const char* lib : {"-laex_runtime", "-laex_channel", "-laex_wire"}) link.push_back(lib);
+  link.push_back("-laex_platform_" + std::string(tee::BackendName(m.type)));
+  for (const char* lib : {"-laex_platform_common", "-laex_crypto", "-laex_common", "-lcrypto"}) {
+    link.push_back(lib);
+  }
+  std::istringstream extra(sdk.extra_flags);
+  for (std::string f; extra >> f;) link.push_back(f);
+  for (const auto& f : m.ldflags) link.push_back(f);
+  // A static link resolves left to right: libraries the module names
+  // (e.g. -lssl) may need libcrypto after them.
+  link.push_back("-lcrypto");
+  std::istringstream link_flags(sdk.link_flags);
+  for (std::string f; link_flags >> f;) link.push_back(f);
+  if (sdk.strip_debug) link.push_back("-Wl,--strip-debug");
+  return link;
+}
+
+// aex-gen's glue and manifest for the module's sources into `work`.
+Status Generate(const Sdk& sdk, const Module& m, const BuildInputs& in, const fs::path& glue,
+                const fs::path& work, const fs::path& log) {
+  std::vector<std::string> gen = {sdk.gen_exe.string(), "--name", m.name, "--glue",
+                                  glue.string(), "--manifest", (work / "manifest.json").string()};
+  if (in.crate) gen.push_back("--rust");
+  for (const auto& p : in.paths) gen.push_back(p.string());
+  return RunProgram(gen, log.string());
+}
+
+Status BuildC(const Sdk& sdk, const Module& m, const BuildInputs& in, const fs::path& work,
+              const fs::path& log) {
+  fs::path glue = work / "glue.cc";
+  AEX_RETURN_IF_ERROR(Generate(sdk, m, in, glue, work, log));
+  std::vector<std::string> objects;
+  auto compile = [&](const fs::path& src, bool cxx) -> Status {
+    fs::path obj = work / (std::to_string(objects.size()) + ".o");
+    std::vector<std::string> cmd = {cxx ? sdk.cxx : sdk.cc, cxx ? "-std=c++20" : "-std=gnu11",
+                                    "-O2", "-g", "-Wall", "-I", sdk.include_dir.string(),
+                                    "-I", src.parent_path().string()};
+    std::istringstream extra(sdk.extra_flags);
+    for (std::string f; extra >> f;) cmd.push_back(f);
+    for (const auto& f : m.cflags) cmd.push_back(f);
+    cmd.insert(cmd.end(), {"-c", src.string(), "-o", obj.string()});
+    objects.push_back(obj.string());
+    return RunProgram(cmd, log.string());
+  };
+  for (const auto& p : in.paths) AEX_RETURN_IF_ERROR(compile(p, IsCxx(p)));
+  AEX_RETURN_IF_ERROR(compile(glue, true));
+  return RunProgram(LinkCommand(sdk, m, work / m.name, objects), log.string());
+}
+
+// The crate as a staticlib (rust_crate.h). Nothing references the module's
+// table before the runtime does, so -u pulls it (and the module with it) in;
+// Rust's standard library then needs libpthread, libdl and libm.
+Status BuildRust(const Sdk& sdk, const Module& m, const BuildInputs& in, const fs::path& work,
+                 const fs::path& log) {
+  fs::path glue = work / "glue_lib.rs";
+  AEX_RETURN_IF_ERROR(Generate(sdk, m, in, glue, work, log));
+  AEX_ASSIGN_OR_RETURN(std::string glue_text, ReadSmallFile(glue, gen::kMaxSourceBytes));
+  AEX_ASSIGN_OR_RETURN(fs::path archive,
+                       BuildRustStaticLib(sdk, m, *in.crate, glue_text, work, in.cargo_target,
+                                          work / "cargo.log"));
+  std::vector<std::string> link =
+      LinkCommand(sdk, m, work / m.name, {"-Wl,-u,aex_module", archive.string()});
+  link.insert(link.end(), {"-lpthread", "-ldl", "-lm"});
+  return RunProgram(link, log.string());
 }
 
 }  // namespace
@@ -306,9 +429,7 @@ Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const 
 
 Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                 const fs::path& cache_dir) {
-  const std::string backend = tee::BackendName(m.type);
   AEX_ASSIGN_OR_RETURN(BuildInputs in, Inputs(d, m, sdk, cache_dir));
-  const auto& paths = in.paths;
   const auto& manifest = in.manifest;
   const std::string& hash = in.hash;
   const fs::path& out_dir = in.out_dir;
@@ -329,45 +450,12 @@ Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk&
     fs::remove_all(work, ec);
     fs::create_directories(work, ec);
     if (ec) return Status(Code::kIo, "cannot create " + work.string());
-    fs::path glue = work / "glue.cc", manifest_path = work / "manifest.json";
     fs::path log = work / "build.log";
-    std::vector<std::string> gen = {sdk.gen_exe.string(), "--name", m.name, "--glue",
-                                    glue.string(), "--manifest", manifest_path.string()};
-    for (const auto& p : paths) gen.push_back(p.string());
-    AEX_RETURN_IF_ERROR(RunProgram(gen, log.string()));
-    std::vector<std::string> objects;
-    auto compile = [&](const fs::path& src, bool cxx) -> Status {
-      fs::path obj = work / (std::to_string(objects.size()) + ".o");
-      std::vector<std::string> cmd = {cxx ? sdk.cxx : sdk.cc, cxx ? "-std=c++20" : "-std=gnu11",
-                                      "-O2", "-g", "-Wall", "-I", sdk.include_dir.string(),
-                                      "-I", src.parent_path().string()};
-      std::istringstream extra(sdk.extra_flags);
-      for (std::string f; extra >> f;) cmd.push_back(f);
-      for (const auto& f : m.cflags) cmd.push_back(f);
-      cmd.insert(cmd.end(), {"-c", src.string(), "-o", obj.string()});
-      objects.push_back(obj.string());
-      return RunProgram(cmd, log.string());
-    };
-    for (const auto& p : paths) AEX_RETURN_IF_ERROR(compile(p, IsCxx(p)));
-    AEX_RETURN_IF_ERROR(compile(glue, true));
-    std::vector<std::string> link = {sdk.cxx, "-o", (work / m.name).string()};
-    link.insert(link.end(), objects.begin(), objects.end());
-    link.push_back("-L" + sdk.lib_dir.string());
-    for (const char* lib : {"-laex_runtime", "-laex_channel", "-laex_wire"}) link.push_back(lib);
-    link.push_back("-laex_platform_" + backend);
-    for (const char* lib : {"-laex_platform_common", "-laex_crypto", "-laex_common", "-lcrypto"}) {
-      link.push_back(lib);
+    if (in.crate) {
+      AEX_RETURN_IF_ERROR(BuildRust(sdk, m, in, work, log));
+    } else {
+      AEX_RETURN_IF_ERROR(BuildC(sdk, m, in, work, log));
     }
-    std::istringstream extra(sdk.extra_flags);
-    for (std::string f; extra >> f;) link.push_back(f);
-    for (const auto& f : m.ldflags) link.push_back(f);
-    // A static link resolves left to right: libraries the module names
-    // (e.g. -lssl) may need libcrypto after them.
-    link.push_back("-lcrypto");
-    std::istringstream link_flags(sdk.link_flags);
-    for (std::string f; link_flags >> f;) link.push_back(f);
-    if (sdk.strip_debug) link.push_back("-Wl,--strip-debug");
-    AEX_RETURN_IF_ERROR(RunProgram(link, log.string()));
     // Publish atomically: a concurrent or interrupted build never leaves a
     // half-written binary under the final name.
     fs::rename(work, out_dir, ec);

@@ -32,10 +32,17 @@ struct Sdk {
   // The attestation manager's source and the source tree it includes from.
   std::filesystem::path manager_source;
   std::filesystem::path source_dir;
+  // Rust modules (rust_crate.h): the SDK crate, and Debian's toolchain and
+  // packaged crates, never a rustup toolchain (builds are offline).
+  std::filesystem::path rust_sdk_dir;
+  std::filesystem::path cargo = "/usr/bin/cargo";
+  std::filesystem::path rustc = "/usr/bin/rustc";
+  std::filesystem::path cargo_registry = "/usr/share/cargo/registry";
 
   // The SDK this aex binary was built with, or, for an installed aex, the
   // one installed with it; overridable by AEX_SDK_INCLUDE, AEX_SDK_LIB,
-  // AEX_GEN, AEX_SDK_SOURCE, CC and CXX (docs/environment.md).
+  // AEX_GEN, AEX_SDK_SOURCE, AEX_SDK_RUST, AEX_CARGO, AEX_RUSTC,
+  // AEX_CARGO_REGISTRY, CC and CXX (docs/environment.md).
   static Sdk Default();
 };
 
@@ -60,7 +67,8 @@ std::string ManagerControl(const ManagerSpec& spec);
 // (wire::kMaxModuleBinary) is an error naming both sizes.
 Result<Bytes> ReadModuleBinary(const std::filesystem::path& binary);
 
-// The module's source files: `sources`, or every C/C++ file in `folder`.
+// The module's source files: `sources`, or every C/C++ file in `folder`, or
+// for a Rust module (a Cargo.toml in `folder`) its src/lib.rs.
 Result<std::vector<std::filesystem::path>> ModuleSources(const Descriptor& d, const Module& m);
 // Extracts the interface without compiling (validate, graph).
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m);

@@ -177,6 +177,7 @@ constexpr std::string_view kModuleKeys[] = {
     "files",
     "cflags",
     "ldflags",
+    "features",
     "device",
     "expected_measurement",
     // Original state that aex reads.
@@ -191,7 +192,6 @@ constexpr std::string_view kModuleKeys[] = {
     // Original fields that aex type-checks and ignores (kModuleIgnoredKeys).
     "binary",
     "data",
-    "features",
     "deploy_name",
     "uuid",
     "vendor_key",
@@ -973,7 +973,6 @@ void ParseIgnoredModuleFields(EntryReader& r, Module* module) {
   static const Field kFields[] = {
       {"binary", IsString, "a string"},
       {"data", IsObject, "a mapping"},
-      {"features", nullptr, "a list of strings"},
       {"deploy_name", IsString, "a string"},
       // Old TrustZone result files wrote the UUID as a 128-bit integer.
       {"uuid", IsStringOrNumber, "a string or an integer"},
@@ -984,12 +983,7 @@ void ParseIgnoredModuleFields(EntryReader& r, Module* module) {
       {"signature", IsString, "a string"},
   };
   for (const Field& f : kFields) {
-    if (f.type_ok == nullptr) {
-      std::vector<std::string> unused;
-      if (!r.StringList(f.key, &unused)) continue;
-    } else if (!r.Ignored(f.key, f.type_ok, f.expected)) {
-      continue;
-    }
+    if (!r.Ignored(f.key, f.type_ok, f.expected)) continue;
     module->ignored_fields.emplace_back(f.key);
   }
   if (module->ignored_fields.empty()) return;
@@ -1030,6 +1024,7 @@ Module ParseModule(const Json& j, Where where, const fs::path& base, Diagnostics
   ParseModuleSources(r, base, !diag->Failed(where, "type"), &module);
   r.StringList("cflags", &module.cflags);
   r.StringList("ldflags", &module.ldflags);
+  r.StringList("features", &module.features);
   std::string text;
   if (r.String("device", Need::kOptional, &text)) module.device = text;
   r.Hex("expected_measurement", &module.expected_measurement);

@@ -108,6 +108,9 @@ struct Module {
   bool folder_is_default = false;  // folder = module name, as in the original
   std::vector<std::string> cflags;
   std::vector<std::string> ldflags;
+  // Cargo features of a Rust module (a Cargo.toml in `folder`); C/C++
+  // modules have none.
+  std::vector<std::string> features;
   std::optional<std::string> device;          // exclusive device claim (driver modules)
   std::optional<Bytes> expected_measurement;  // 32 bytes
 

@@ -515,7 +515,8 @@ TEST(DescriptorTest, LoadsOriginalNativePingPongJson) {
   EXPECT_EQ(ping.folder, base / "ping");  // the original's default
   EXPECT_TRUE(ping.folder_is_default);
   EXPECT_EQ(ping.ignored_fields,
-            (std::vector<std::string>{"features", "vendor_key", "ra_settings"}));
+            (std::vector<std::string>{"vendor_key", "ra_settings"}));
+  EXPECT_EQ(ping.features, (std::vector<std::string>{"measure_time"}));
 
   ASSERT_EQ(d.connections.size(), 3u);
   for (uint16_t i = 0; i < 3; ++i) {
@@ -542,8 +543,8 @@ TEST(DescriptorTest, LoadsOriginalNativePingPongJson) {
   // The original-only fields are accepted but reported as ignored.
   EXPECT_THAT(d.warnings,
               Contains(HasSubstr("ping_pong_native.json: modules[0] ('ping'): ignored (fields of "
-                                 "the original tool that aex does not use): 'features', "
-                                 "'vendor_key', 'ra_settings'")));
+                                 "the original tool that aex does not use): 'vendor_key', "
+                                 "'ra_settings'")));
   EXPECT_THAT(d.warnings, Contains(HasSubstr("nodes[0] ('node_native_1'): field 'aesm_host': "
                                              "ignored: only sgx nodes use it")));
 }

@@ -34,6 +34,7 @@ fi
 for f in bin/aex bin/aex-node bin/aex-platform bin/aex-gen bin/aex-device \
          include/aex/module.h lib/aex/libaex_runtime.a lib/aex/libaex_platform_native.a \
          share/aex/sdk.txt share/aex/src/manager/manager_module.cc \
+         share/aex/sdk/rust/Cargo.toml share/aex/sdk/rust/src/lib.rs \
          share/man/man1/aex.1 share/man/man1/aex-node.1 share/man/man1/aex-platform.1 \
          share/man/man1/aex-gen.1 share/bash-completion/completions/aex \
          share/zsh/site-functions/_aex share/fish/vendor_completions.d/aex.fish; do

@@ -3,6 +3,7 @@
 // here against a fake runtime), and of the aex-gen command line.
 
 #include "gen/glue_writer.h"
+#include "gen/rust_glue.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -276,6 +277,20 @@ TEST_F(AexGenCliTest, WritesGlueAndManifest) {
     ++files;
   }
   EXPECT_EQ(files, 5u);  // a.c b.cc g.cc m.json err
+}
+
+TEST_F(AexGenCliTest, RustWritesGlueCrateRootAndManifest) {
+  Write("lib.rs", "//@ sm_output(o)\n//@ sm_entry\npub fn e(d: &[u8]) -> ResultMessage {}\n");
+  ASSERT_EQ(Run("--rust " + StandardArgs("'" + Path("lib.rs") + "'")), 0) << err_;
+  auto m = ParseRustAnnotations("cli", {{"lib.rs", ReadFile(Path("lib.rs"))}});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(ReadFile(Path("g.cc")), WriteRustGlue(*m));
+  EXPECT_EQ(ReadFile(Path("m.json")), m->ToJson());
+  // The C scanner would have found nothing: --rust chose the Rust one.
+  EXPECT_EQ(m->outputs, std::vector<std::string>{"o"});
+  Write("bad.rs", "//@ sm_input\nfn f() {}\n");
+  EXPECT_EQ(Run("--rust " + StandardArgs("'" + Path("bad.rs") + "'")), 1);
+  EXPECT_TRUE(Contains(err_, Path("bad.rs") + ":1: //@ sm_input must be followed by")) << err_;
 }
 
 TEST_F(AexGenCliTest, UsageErrorsExitWith2) {
