@@ -3,12 +3,12 @@
 // (platform/setup.h), a node provisioned by another deployment or with a
 // revoked PCK refused, and each sgx policy field of the descriptor
 // (AttestationTarget) refusing a module that violates it and accepting it
-// otherwise.
+// otherwise. The attestation manager gets the same target
+// (tests/manager: PROVISION_NODE carries the policy).
 
 #include <gtest/gtest.h>
 
 #include "attest/dcap/sim.h"
-#include "attest/manager_protocol.h"
 #include "deployer/attestation.h"
 #include "platform/setup.h"
 #include "platform/sgx/sgx_sign.h"
@@ -205,41 +205,6 @@ TEST_F(SgxProvisioningTest, OutOfDateTcbRefusedUnlessAccepted) {
   ExpectRejected(Attest(*node, t), Code::kPermissionDenied, "policy-tcb-status");
   t.tcb_statuses = {"OutOfDate"};
   PT_ASSERT_OK(Attest(*node, t));
-}
-
-// The attestation manager gets the same policy in PROVISION_NODE.
-TEST(SgxPolicyWire, ProvisionCarriesThePolicy) {
-  AttestationTarget t;
-  t.backend = tee::Backend::kSgx;
-  t.root_ca_pem = "root";
-  t.tcb_statuses = {"UpToDate", "SWHardeningNeeded"};
-  t.min_isv_svn = 3;
-  t.isv_prod_id = 9;
-  t.mrsigner.assign(32, 0x5a);
-  t.collateral_json = "{\"collateral\": 1}";
-  t.collateral_name = "c.json";
-  Bytes wire = attest::EncodeProvision("n", t);
-  ByteReader r(ByteSpan(wire).subspan(1));
-  std::string node;
-  AttestationTarget back;
-  PT_ASSERT_OK(attest::DecodeProvision(r, &node, &back));
-  EXPECT_EQ(node, "n");
-  EXPECT_EQ(back.tcb_statuses, t.tcb_statuses);
-  EXPECT_EQ(back.min_isv_svn, 3);
-  EXPECT_EQ(back.isv_prod_id, std::optional<uint16_t>(9));
-  EXPECT_EQ(back.mrsigner, t.mrsigner);
-  EXPECT_EQ(back.collateral_json, t.collateral_json);
-  EXPECT_EQ(back.collateral_name, "c.json");
-  t.isv_prod_id.reset();
-  wire = attest::EncodeProvision("n", t);
-  ByteReader again(ByteSpan(wire).subspan(1));
-  PT_ASSERT_OK(attest::DecodeProvision(again, &node, &back));
-  EXPECT_FALSE(back.isv_prod_id.has_value());
-  // Truncated anywhere in the policy: malformed.
-  for (size_t cut = 1; cut < 60; ++cut) {
-    ByteReader shorter(ByteSpan(wire).subspan(1, wire.size() - 1 - cut));
-    EXPECT_FALSE(attest::DecodeProvision(shorter, &node, &back).ok()) << cut;
-  }
 }
 
 }  // namespace
