@@ -48,7 +48,8 @@ Status EnsureKeyFile(const std::string& path) {
 // The simulated provisioning hierarchy lives as long as a platform: its
 // certificates and signed collateral are valid for kSimulatedValidity from
 // creation (Intel's collateral is refreshed monthly; nothing here refreshes
-// it, and the signing keys are gone once it is written).
+// it: a per-node hierarchy's signing keys are gone once it is written, and a
+// deployment's sign new collateral only to revoke).
 constexpr time_t kSimulatedValidity = 20L * 365 * 24 * 3600;
 
 namespace {
