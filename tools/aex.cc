@@ -25,6 +25,7 @@
 #include "deployer/node_tls.h"
 #include "deployer/subprocess.h"
 #include "deployer/suggest.h"
+#include "attest_evidence.h"
 #include "verify_quote.h"
 
 namespace {
@@ -479,6 +480,10 @@ int main(int argc, char** argv) {
   dashboard->add_option("--listen", dash.listen, "HOST:PORT (port 0: any)")->capture_default_str();
   dashboard->add_flag("--allow-remote", dash.allow_remote, "serve on a non-loopback address");
   for (auto* c : {build, deploy, attest}) c->add_option("--module", module, "only this module");
+  std::string evidence_out;
+  attest->add_option("--evidence-out", evidence_out,
+                     "attest --module again and save the evidence it answered with (sgx: the raw "
+                     "quote, for `aex verify-quote`)");
   connect->add_option("--connection", connection, "only this connection");
   aex::cli::AddManFlag(&app, "aex-node(1), aex-platform(1), aex-gen(1)");
 
@@ -672,7 +677,9 @@ int main(int argc, char** argv) {
   };
   if (build->parsed()) s = d.Build(module);
   else if (deploy->parsed()) s = d.Deploy(module);
-  else if (attest->parsed()) s = d.Attest(module);
+  else if (attest->parsed() && !evidence_out.empty()) {
+    return aex::tools::RunAttestEvidence(d, module, evidence_out, g.json_out);
+  } else if (attest->parsed()) s = d.Attest(module);
   else if (connect->parsed()) s = d.Connect(connection);
   else if (reg->parsed()) s = d.Register();
   else if (up->parsed()) {

@@ -16,6 +16,27 @@
 #include "platform/sgx/sgx_sign.h"
 #include "platform_service/service.h"
 
+namespace {
+
+// --provision [--revoke] (platform/setup.h); exit code.
+int Provision(const std::string& deployment_dir, const std::string& platform_dir, bool revoke) {
+  bool issued = false;
+  aex::Status s = revoke ? aex::tee::RevokeSimulatedPlatform(deployment_dir, platform_dir)
+                         : aex::tee::ProvisionSimulatedPlatform(deployment_dir, platform_dir,
+                                                                &issued);
+  if (!s.ok()) {
+    fprintf(stderr, "aex-platform: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  printf("%s: %s\n", platform_dir.c_str(),
+         revoke   ? "PCK revoked"
+         : issued ? "PCK issued under the deployment's root"
+                  : "already provisioned by this deployment");
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   aex::platsvc::ServiceOptions opt;
   CLI::App app{"aex-platform: the simulated TEE platform of an aex node"};
@@ -31,6 +52,14 @@ int main(int argc, char** argv) {
   bool init = false;
   app.add_flag("--init", init,
                "create the key file and the platform directory, print them and exit");
+  std::string provision;
+  bool revoke = false;
+  app.add_option("--provision", provision,
+                 "DEPLOYMENT_DIR: the deployment's simulated SGX provisioning service (root CA "
+                 "and its keys, created if missing): give the platform directory a PCK "
+                 "certificate under that root unless it has one, and exit");
+  app.add_flag("--revoke", revoke,
+               "with --provision: put the platform directory's PCK on the deployment's CRL");
   aex::cli::AddManFlag(&app, "aex-node(1), aex(1)");
   try {
     app.parse(argc, argv);
@@ -38,6 +67,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help, --version; else a usage error
   }
   if (opt.platform_dir.empty()) opt.platform_dir = aex::tee::DefaultPlatformDir(opt.key_file);
+  if (!provision.empty()) return Provision(provision, opt.platform_dir, revoke);
+  if (revoke) {
+    fprintf(stderr, "aex-platform: --revoke needs --provision\n");
+    return 2;
+  }
   if (init) {
     aex::Status s = aex::tee::EnsureKeyFile(opt.key_file);
     if (s.ok()) s = aex::tee::EnsureSimulatedPlatform(opt.platform_dir);

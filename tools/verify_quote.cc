@@ -10,6 +10,7 @@
 
 #include "aex_ops.h"
 #include "attest/dcap/verifier.h"
+#include "deployer/attestation.h"
 
 namespace aex::tools {
 namespace {
@@ -21,20 +22,6 @@ Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return InvalidArgument("cannot read " + path.string());
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A collateral file, or the one *.json file of a folder.
-Result<std::filesystem::path> CollateralFile(const std::string& arg) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(arg, ec)) return std::filesystem::path(arg);
-  std::vector<std::filesystem::path> found;
-  for (const auto& e : std::filesystem::directory_iterator(arg, ec)) {
-    if (e.path().extension() == ".json") found.push_back(e.path());
-  }
-  if (found.size() != 1) {
-    return InvalidArgument("--collateral " + arg + ": the folder must hold exactly one .json file");
-  }
-  return found.front();
 }
 
 Result<Hash256> ParseHash(const std::string& flag, const std::string& hex) {
@@ -82,10 +69,11 @@ Result<Inputs> ReadInputs(const VerifyQuoteArgs& a) {
   AEX_ASSIGN_OR_RETURN(std::string quote, ReadWholeFile(a.quote_file));
   in.quote.assign(quote.begin(), quote.end());
   if (!a.collateral.empty()) {
-    AEX_ASSIGN_OR_RETURN(std::filesystem::path file, CollateralFile(a.collateral));
-    AEX_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(file));
+    auto file = deploy::CollateralFile(a.collateral);
+    if (!file.ok()) return InvalidArgument("--" + file.status().message());
+    AEX_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(*file));
     auto c = ParseCollateral(text);
-    if (!c.ok()) return InvalidArgument(file.string() + ": " + c.status().message());
+    if (!c.ok()) return InvalidArgument(file->string() + ": " + c.status().message());
     in.collateral = std::move(*c);
   }
   if (!a.root_pubkey.empty()) {
@@ -102,23 +90,6 @@ Result<Inputs> ReadInputs(const VerifyQuoteArgs& a) {
   }
   AEX_ASSIGN_OR_RETURN(in.policy, PolicyOf(a));
   return in;
-}
-
-json VerdictJson(const Verdict& v, time_t at) {
-  return {{"tcb_status", TcbStatusName(v.tcb_status)},
-          {"platform_tcb_status", TcbStatusName(v.platform_tcb_status)},
-          {"qe_tcb_status", TcbStatusName(v.qe_tcb_status)},
-          {"advisory_ids", v.advisory_ids},
-          {"collateral_checked", v.collateral_checked},
-          {"verified_at", FormatRfc3339(at)},
-          {"mrenclave", HexEncode(v.report.mr_enclave)},
-          {"mrsigner", HexEncode(v.report.mr_signer)},
-          {"isv_prod_id", v.report.isv_prod_id},
-          {"isv_svn", v.report.isv_svn},
-          {"debug", v.report.debug()},
-          {"report_data", HexEncode(v.report.report_data)},
-          {"fmspc", HexEncode(v.pck.fmspc)},
-          {"pce_svn", v.pck.pce_svn}};
 }
 
 // fail_code: the exit code when s is not OK.
@@ -160,6 +131,23 @@ CLI::App* AddVerifyQuoteCommand(CLI::App& app, VerifyQuoteArgs* a) {
   cmd->add_option("--mrenclave", a->mrenclave, "expected MRENCLAVE (hex)");
   cmd->add_flag("--allow-debug", a->allow_debug, "accept a debug enclave");
   return cmd;
+}
+
+json VerdictJson(const Verdict& v, time_t at) {
+  return {{"tcb_status", TcbStatusName(v.tcb_status)},
+          {"platform_tcb_status", TcbStatusName(v.platform_tcb_status)},
+          {"qe_tcb_status", TcbStatusName(v.qe_tcb_status)},
+          {"advisory_ids", v.advisory_ids},
+          {"collateral_checked", v.collateral_checked},
+          {"verified_at", FormatRfc3339(at)},
+          {"mrenclave", HexEncode(v.report.mr_enclave)},
+          {"mrsigner", HexEncode(v.report.mr_signer)},
+          {"isv_prod_id", v.report.isv_prod_id},
+          {"isv_svn", v.report.isv_svn},
+          {"debug", v.report.debug()},
+          {"report_data", HexEncode(v.report.report_data)},
+          {"fmspc", HexEncode(v.pck.fmspc)},
+          {"pce_svn", v.pck.pce_svn}};
 }
 
 int RunVerifyQuote(const VerifyQuoteArgs& a, bool json_out) {

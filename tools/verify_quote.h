@@ -15,8 +15,12 @@
 #define AEX_TOOLS_VERIFY_QUOTE_H_
 
 #include <CLI/CLI.hpp>
+#include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "attest/dcap/verifier.h"
 
 namespace aex::tools {
 
@@ -34,6 +38,9 @@ struct VerifyQuoteArgs {
 
 // Registers the subcommand on `app`; its options fill *args.
 CLI::App* AddVerifyQuoteCommand(CLI::App& app, VerifyQuoteArgs* args);
+// The JSON fields of a verdict verified at `at` (tcb_status, mrenclave, ...).
+nlohmann::json VerdictJson(const dcap::Verdict& v, time_t at);
+
 // Runs it; prints a JSON document on stdout with json_out, else text on stderr.
 int RunVerifyQuote(const VerifyQuoteArgs& args, bool json_out);
 

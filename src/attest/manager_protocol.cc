@@ -1,5 +1,7 @@
 #include "attest/manager_protocol.h"
 
+#include <algorithm>
+
 namespace aex::attest {
 namespace {
 
@@ -35,10 +37,28 @@ bool ReadText(ByteReader& r, std::string* out) {
   return true;
 }
 
+// The target's sgx policy fields (manager_protocol.h, "target").
+bool ReadSgxPolicy(ByteReader& r, AttestationTarget* t) {
+  uint8_t n = 0, has_prod = 0;
+  uint16_t prod = 0;
+  if (!r.ReadU8(&n)) return false;
+  t->tcb_statuses.resize(n);
+  for (std::string& status : t->tcb_statuses) {
+    if (!r.ReadString16(&status)) return false;
+  }
+  if (!r.ReadU16(&t->min_isv_svn) || !r.ReadU8(&has_prod) || has_prod > 1 ||
+      !r.ReadU16(&prod) || !ReadField(r, &t->mrsigner) || !ReadText(r, &t->collateral_json) ||
+      !r.ReadString16(&t->collateral_name)) {
+    return false;
+  }
+  t->isv_prod_id = has_prod ? std::optional<uint16_t>(prod) : std::nullopt;
+  return true;
+}
+
 }  // namespace
 
 Bytes EncodeProvision(const std::string& node, const AttestationTarget& t) {
-  ByteWriter w(512 + t.root_ca_pem.size() + t.signer_spki.size());
+  ByteWriter w(1024 + t.root_ca_pem.size() + t.signer_spki.size() + t.collateral_json.size());
   w.PutU8(static_cast<uint8_t>(ManagerOp::kProvisionNode));
   w.PutString16(node);
   w.PutU8(static_cast<uint8_t>(t.backend));
@@ -51,6 +71,14 @@ Bytes EncodeProvision(const std::string& node, const AttestationTarget& t) {
   w.PutLengthPrefixed(AsBytes(t.root_ca_pem));
   w.PutString16(t.root_ca_name);
   w.PutLengthPrefixed(t.signer_spki);  // public: the manager never gets the signing key
+  w.PutU8(static_cast<uint8_t>(std::min<size_t>(t.tcb_statuses.size(), 255)));
+  for (size_t i = 0; i < t.tcb_statuses.size() && i < 255; ++i) w.PutString16(t.tcb_statuses[i]);
+  w.PutU16(t.min_isv_svn);
+  w.PutU8(t.isv_prod_id ? 1 : 0);
+  w.PutU16(t.isv_prod_id.value_or(0));
+  w.PutLengthPrefixed(t.mrsigner);
+  w.PutLengthPrefixed(AsBytes(t.collateral_json));
+  w.PutString16(t.collateral_name);
   return w.Take();
 }
 
@@ -61,7 +89,7 @@ Status DecodeProvision(ByteReader& r, std::string* node, AttestationTarget* t) {
       !r.ReadBytes(t->node_key.size(), &key) || !r.ReadU16(&t->vendor_id) ||
       !ReadField(r, &t->vendor_key) || !ReadField(r, &t->huk) ||
       !ReadText(r, &t->root_ca_pem) || !r.ReadString16(&t->root_ca_name) ||
-      !ReadField(r, &t->signer_spki) || !r.empty()) {
+      !ReadField(r, &t->signer_spki) || !ReadSgxPolicy(r, t) || !r.empty()) {
     return Malformed("PROVISION_NODE");
   }
   std::copy(key.begin(), key.end(), t->node_key.begin());

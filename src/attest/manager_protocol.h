@@ -22,6 +22,9 @@
 // target = u8 backend || u8 allow_simulated || u8 allow_debug || key node_key
 //          || u16 vendor_id || lp vendor_key || lp huk || lp root_ca_pem
 //          || string16 root_ca_name || lp signer_spki
+//          || u8 n || n x string16 tcb_status || u16 min_isv_svn
+//          || u8 has_isv_prod_id || u16 isv_prod_id || lp mrsigner
+//          || lp collateral_json || string16 collateral_name
 //
 // The manager never receives the sgx enclave signing key: PROVISION_NODE
 // carries the signer's public key (MRSIGNER = its SHA-256). For an sgx

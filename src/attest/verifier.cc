@@ -182,28 +182,42 @@ Result<std::shared_ptr<const dcap::VerifiedCollateral>> VerifiedCollateralFor(
   return shared;
 }
 
+// The descriptor's sgx policy as the DCAP verifier's. DEBUG is checked by
+// VerifySgx with its own message (allow_debug), MRENCLAVE against the
+// binary the deployer built.
+Result<dcap::Policy> SgxPolicy(const AttestationTarget& target) {
+  dcap::Policy p;
+  p.allow_debug = true;
+  if (!target.tcb_statuses.empty()) p.accepted_tcb_statuses.clear();
+  for (const std::string& name : target.tcb_statuses) {
+    AEX_ASSIGN_OR_RETURN(dcap::TcbStatus status, dcap::ParseTcbStatus(name));
+    p.accepted_tcb_statuses.push_back(status);
+  }
+  p.min_isv_svn = target.min_isv_svn;
+  p.isv_prod_id = target.isv_prod_id;
+  if (!target.mrsigner.empty()) {
+    if (target.mrsigner.size() != 32) return InvalidArgument("sgx: mrsigner must be 32 bytes");
+    p.mr_signer.emplace();
+    std::copy(target.mrsigner.begin(), target.mrsigner.end(), p.mr_signer->begin());
+  }
+  return p;
+}
+
 // Evidence (sgx_sign.h): len|quote v3 || len|extra; the quote is verified
 // with the DCAP verifier (attest/dcap/verifier.h) against the node's root,
 // pinned, and the collateral it carries, which that root signs.
 Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& challenge,
                           ByteSpan evidence) {
   auto fail = [](const std::string& why) { return AuthFailed("sgx quote rejected: " + why); };
-  ByteReader q(evidence);
-  ByteSpan quote, extra;
-  if (!q.ReadLengthPrefixed(&quote, 64 * 1024) || !q.ReadLengthPrefixed(&extra, 64 * 1024) ||
-      !q.empty()) {
-    return fail("malformed evidence");
-  }
-  ByteReader x(extra);
-  uint32_t module_id = 0;
-  uint64_t instance_id = 0;
-  ByteSpan module_pub;
-  if (!x.ReadU32(&module_id) || !x.ReadU64(&instance_id) || !x.ReadBytes(32, &module_pub)) {
-    return fail("malformed evidence");
-  }
-  std::string_view collateral_json(reinterpret_cast<const char*>(extra.data()) +
-                                       tee::sgx::kExtraFixed,
-                                   extra.size() - tee::sgx::kExtraFixed);
+  auto parts = ParseSgxEvidence(evidence);
+  if (!parts.ok()) return fail("malformed evidence");
+  const ByteSpan quote = parts->quote, extra = parts->extra, module_pub = parts->module_pub;
+  const uint32_t module_id = parts->module_id;
+  const uint64_t instance_id = parts->instance_id;
+  // The collateral the evidence carries, unless the deployer gives its own
+  // (the platform cannot be trusted to report its own revocation).
+  std::string_view collateral_json = parts->collateral_json;
+  if (!target.collateral_json.empty()) collateral_json = target.collateral_json;
   // 1. The trust anchor: only its public key is pinned.
   auto roots = dcap::ParsePemChain(target.root_ca_pem);
   if (!roots.ok() || roots->size() != 1) return fail("the trust anchor is not a PEM certificate");
@@ -258,9 +272,10 @@ Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& chal
                   "sgx quote rejected: the module runs as a debug enclave and the node has "
                   "allow_debug: false");
   }
-  dcap::Policy tcb;  // TCB status UpToDate; the rest is checked above
-  tcb.allow_debug = true;
-  if (Status s = dcap::CheckPolicy(*verdict, tcb); !s.ok()) return fail(s.message());
+  AEX_ASSIGN_OR_RETURN(dcap::Policy policy, SgxPolicy(target));
+  if (Status s = dcap::CheckPolicy(*verdict, policy); !s.ok()) {
+    return Status(Code::kPermissionDenied, "sgx quote rejected: " + s.message());
+  }
   // 4. Freshness: the report data binds the module's key to this request.
   if (!crypto::Equal(ByteSpan(report.report_data.data(), 32),
                      tee::sgx::ReportData(module_pub, challenge.request))) {
@@ -277,6 +292,24 @@ Result<Session> VerifySgx(const AttestationTarget& target, const Challenge& chal
 }
 
 }  // namespace
+
+Result<SgxEvidence> ParseSgxEvidence(ByteSpan evidence) {
+  SgxEvidence e;
+  ByteReader q(evidence);
+  if (!q.ReadLengthPrefixed(&e.quote, 64 * 1024) || !q.ReadLengthPrefixed(&e.extra, 64 * 1024) ||
+      !q.empty()) {
+    return InvalidArgument("sgx: malformed evidence");
+  }
+  ByteReader x(e.extra);
+  if (!x.ReadU32(&e.module_id) || !x.ReadU64(&e.instance_id) ||
+      !x.ReadBytes(32, &e.module_pub)) {
+    return InvalidArgument("sgx: malformed evidence");
+  }
+  e.collateral_json = std::string_view(reinterpret_cast<const char*>(e.extra.data()) +
+                                           tee::sgx::kExtraFixed,
+                                       e.extra.size() - tee::sgx::kExtraFixed);
+  return e;
+}
 
 Result<Bytes> SignerSpki(const std::string& signer_pem) {
   tee::sgx::Pkey signer = ParsePrivateKeyPem(signer_pem);

@@ -9,7 +9,9 @@
 #ifndef AEX_ATTEST_VERIFIER_H_
 #define AEX_ATTEST_VERIFIER_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "aex/bytes.h"
 #include "aex/status.h"
@@ -41,12 +43,35 @@ struct AttestationTarget {
   // deployment's enclave signing key (PEM; its hash is MRSIGNER).
   std::string root_ca_pem;
   std::string root_ca_name;  // for messages
+  // sgx policy beyond allow_*: the TCB statuses accepted (Intel's names;
+  // empty: UpToDate), the lowest ISVSVN, the ISVPRODID and MRSIGNER (empty
+  // or 32 bytes) required; and, when not empty, the collateral (JSON,
+  // attest/dcap/collateral.h) quotes are verified against instead of the
+  // one the evidence carries.
+  std::vector<std::string> tcb_statuses;
+  uint16_t min_isv_svn = 0;
+  std::optional<uint16_t> isv_prod_id;
+  Bytes mrsigner;
+  std::string collateral_json;
+  std::string collateral_name;  // for messages
   std::string signer_pem;
   // sgx, the attestation manager's side: the signer's public key (DER
   // SubjectPublicKeyInfo) instead of signer_pem. The manager never holds the
   // signing key: the deployer signs each request it makes (CompleteSgxRequest).
   Bytes signer_spki;
 };
+
+// sgx evidence (sgx_sign.h: len|quote || len|extra) in its parts; views
+// into the evidence. `extra` = u32 module id || u64 instance id || module
+// key (32) || collateral JSON, hashed into REPORTDATA's second half.
+struct SgxEvidence {
+  ByteSpan quote, extra;
+  uint32_t module_id = 0;
+  uint64_t instance_id = 0;
+  ByteSpan module_pub;
+  std::string_view collateral_json;
+};
+Result<SgxEvidence> ParseSgxEvidence(ByteSpan evidence);
 
 // Wipes the secrets a target holds.
 void WipeTarget(AttestationTarget* target);

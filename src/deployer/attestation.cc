@@ -13,6 +13,7 @@
 
 #include "platform/key_files.h"
 #include "platform/native/native_keys.h"
+#include "platform/service_link.h"
 #include "tls/pki.h"
 #include "util/files.h"
 #include "platform/trustzone/trustzone_keys.h"
@@ -22,9 +23,11 @@
 
 namespace aex::deploy {
 namespace fs = std::filesystem;
-Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target) {
+Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target,
+                                     Bytes* evidence_out) {
   AEX_ASSIGN_OR_RETURN(Challenge challenge, NewChallenge(target));
   AEX_ASSIGN_OR_RETURN(Bytes evidence, client.Attest(target.module_id, challenge.request));
+  if (evidence_out) *evidence_out = evidence;
   return VerifyEvidence(target, challenge, evidence);
 }
 
@@ -60,6 +63,20 @@ Result<crypto::Key> NodeKey16(const Node& node) {
 }
 
 }  // namespace
+
+Result<fs::path> CollateralFile(const fs::path& file_or_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(file_or_dir, ec)) return file_or_dir;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator(file_or_dir, ec)) {
+    if (e.path().extension() == ".json") found.push_back(e.path());
+  }
+  if (found.size() != 1) {
+    return InvalidArgument("collateral " + file_or_dir.string() +
+                           ": the folder must hold exactly one .json file");
+  }
+  return found.front();
+}
 
 fs::path SgxSignerPath(const Descriptor& d) { return d.base_dir / ".aex" / "sgx-signer.pem"; }
 
@@ -127,6 +144,22 @@ Status FillAttestationTarget(const Descriptor& d, const Node& node, const Module
       }
       target->root_ca_pem.assign(pem->begin(), pem->end());
       target->root_ca_name = node.root_ca->string();
+      target->tcb_statuses = node.tcb_statuses;
+      target->min_isv_svn = node.min_isv_svn;
+      target->isv_prod_id = node.isv_prod_id;
+      target->mrsigner = node.mrsigner.value_or(Bytes{});
+      if (node.collateral) {
+        auto file = CollateralFile(*node.collateral);
+        auto json = file.ok() ? tee::ReadFileBounded(file->string(), tee::kMaxServiceMessage)
+                              : Result<Bytes>(file.status());
+        if (!json.ok()) {
+          return FailedPrecondition(NodeError(node, "cannot read collateral " +
+                                                        node.collateral->string() + ": " +
+                                                        json.status().message()));
+        }
+        target->collateral_json.assign(json->begin(), json->end());
+        target->collateral_name = file->string();
+      }
       AEX_ASSIGN_OR_RETURN(target->signer_pem, LoadOrCreateSgxSigner(SgxSignerPath(d)));
       return Status::Ok();
     }

@@ -28,8 +28,10 @@ using attest::VerifyEvidence;
 using attest::VerifyNativeEvidence;
 using attest::WipeTarget;
 
-// NewChallenge, the node round trip, VerifyEvidence.
-Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target);
+// NewChallenge, the node round trip, VerifyEvidence; the module's answer
+// goes to *evidence when it is given.
+Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget& target,
+                                     Bytes* evidence = nullptr);
 
 // ---------------------------------------------------------------------------
 // From the descriptor to a target.
@@ -39,6 +41,10 @@ Result<attest::Session> AttestModule(NodeClient& client, const AttestationTarget
 // naming the node and the missing or unreadable field.
 Status FillAttestationTarget(const Descriptor& d, const Node& node, const Module& m,
                              AttestationTarget* target);
+
+// DCAP collateral named by a path: the file itself, or the one *.json file
+// of a folder (a node's `collateral`, `aex verify-quote --collateral`).
+Result<std::filesystem::path> CollateralFile(const std::filesystem::path& file_or_dir);
 
 // The deployment's SGX enclave signing key (ECDSA P-256, PEM): MRSIGNER of
 // every sgx module it deploys. Created (0600) on first use at `file`; safe to

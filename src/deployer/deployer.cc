@@ -395,7 +395,7 @@ Status Deployer::Deploy(const std::string& only) {
   return SaveAfter(s);
 }
 
-Status Deployer::AttestOne(const Module& m, bool again) {
+Status Deployer::AttestOne(const Module& m, bool again, Bytes* evidence) {
   AttestationTarget target;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -430,7 +430,7 @@ Status Deployer::AttestOne(const Module& m, bool again) {
     WipeTarget(&target);
     return WithContext("attest '" + m.name + "'", client.status());
   }
-  auto session = AttestModule(**client, target);
+  auto session = AttestModule(**client, target, evidence);
   WipeTarget(&target);
   if (!session.ok()) return WithContext("attest '" + m.name + "'", session.status());
   AEX_RETURN_IF_ERROR(CheckManagerProtection(m, *session));
@@ -502,6 +502,17 @@ Result<uint64_t> Deployer::NextGrant(const Module& m, crypto::Key* key) {
     AEX_RETURN_IF_ERROR(AttestOne(m, /*again=*/true));
   }
   return Internal("no session with '" + m.name + "' after attesting it");
+}
+
+Status Deployer::AttestForEvidence(const std::string& module, Bytes* evidence) {
+  const Module* m = descriptor_.FindModule(module);
+  if (m == nullptr) return NotFound("no module '" + module + "' in the descriptor");
+  if (IsManaged(module)) {
+    return FailedPrecondition("attest '" + module + "': this run attests it through the "
+                              "attestation manager, whose evidence the deployer never sees; "
+                              "run without --manager to save its evidence");
+  }
+  return SaveAfter(AttestOne(*m, /*again=*/true, evidence));
 }
 
 Status Deployer::Attest(const std::string& only) {

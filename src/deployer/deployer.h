@@ -73,6 +73,11 @@ class Deployer {
   Status Build(const std::string& only_module = "");
   Status Deploy(const std::string& only_module = "");
   Status Attest(const std::string& only_module = "");
+  // Attests `module` again with a fresh challenge, by the deployer itself
+  // (not through the attestation manager, whose evidence the deployer never
+  // sees), keeping the new session; *evidence receives what the module
+  // answered, also when it does not verify (then the error is returned).
+  Status AttestForEvidence(const std::string& module, Bytes* evidence);
   Status Connect(const std::string& only_connection = "");
   Status Register(const std::string& only_event = "");
   // Build, deploy, attest, connect and register, waiting for nodes first.
@@ -143,7 +148,8 @@ class Deployer {
   // Attests `m` unless the state says it is attested and `again` is false.
   // Keeps the session key for this run; a new instance id marks every
   // connection touching the module for re-establishment.
-  Status AttestOne(const Module& m, bool again = false);
+  // With `evidence`, attests directly and stores the module's answer there.
+  Status AttestOne(const Module& m, bool again = false, Bytes* evidence = nullptr);
   // The next grant/disable nonce under this run's session with `m` (which it
   // attests first if this run has none yet); *key receives K_s.
   // REQUIRES: the caller holds GrantLock(m.name) and not mu_.

@@ -23,6 +23,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "attest/dcap/collateral.h"
 #include "deployer/suggest.h"
 
 namespace aex::deploy {
@@ -163,6 +164,11 @@ constexpr std::string_view kNodeKeys[] = {
     "allow_simulated",
     "allow_debug",
     "root_ca",
+    "tcb_statuses",
+    "min_isv_svn",
+    "isv_prod_id",
+    "mrsigner",
+    "collateral",
     "devices",
     "tls",
 };
@@ -912,12 +918,45 @@ void WarnInapplicableNodeFields(EntryReader& r, Backend type) {
       {"aesm_host", sgx, "sgx nodes"},
       {"aesm_port", sgx, "sgx nodes"},
       {"root_ca", sgx, "sgx nodes"},
+      {"tcb_statuses", sgx, "sgx nodes"},
+      {"min_isv_svn", sgx, "sgx nodes"},
+      {"isv_prod_id", sgx, "sgx nodes"},
+      {"mrsigner", sgx, "sgx nodes"},
+      {"collateral", sgx, "sgx nodes"},
   };
   for (const Rule& rule : rules) {
     if (!rule.applies && r.Has(rule.key)) {
       r.Warning(rule.key, std::string("ignored: only ") + rule.used_by + " use it");
     }
   }
+}
+
+// The sgx attestation policy fields of a node (docs/descriptor.md).
+void ParseSgxPolicy(EntryReader& r, const fs::path& base, Node* node) {
+  if (r.StringList("tcb_statuses", &node->tcb_statuses)) {
+    for (size_t i = 0; i < node->tcb_statuses.size(); ++i) {
+      const std::string& name = node->tcb_statuses[i];
+      auto status = dcap::ParseTcbStatus(name);
+      if (!status.ok()) {
+        r.Error("tcb_statuses", "item " + std::to_string(i) + ": unknown TCB status '" + name +
+                                    "' (Intel's names: UpToDate, SWHardeningNeeded, "
+                                    "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, "
+                                    "OutOfDate, OutOfDateConfigurationNeeded)");
+      } else if (*status == dcap::TcbStatus::kRevoked) {
+        r.Error("tcb_statuses", "item " + std::to_string(i) + ": Revoked is never accepted");
+      }
+    }
+  }
+  uint64_t svn = 0;
+  if (r.Uint("min_isv_svn", Need::kOptional, 0, 65535, &svn)) {
+    node->min_isv_svn = static_cast<uint16_t>(svn);
+  }
+  r.OptionalUint("isv_prod_id", 0, &node->isv_prod_id);
+  if (r.Hex("mrsigner", &node->mrsigner) && node->mrsigner->size() != 32) {
+    r.Error("mrsigner", "must be 32 bytes (64 hex digits), got " +
+                            std::to_string(node->mrsigner->size()));
+  }
+  r.Path("collateral", base, &node->collateral);
 }
 
 Node ParseNode(const Json& j, Where where, const fs::path& base, Diagnostics* diag) {
@@ -949,6 +988,7 @@ Node ParseNode(const Json& j, Where where, const fs::path& base, Diagnostics* di
   r.Bool("allow_simulated", &node.allow_simulated);
   r.Bool("allow_debug", &node.allow_debug);
   r.Path("root_ca", base, &node.root_ca);
+  ParseSgxPolicy(r, base, &node);
   std::vector<std::string> devices;
   if (r.StringList("devices", &devices)) node.devices = std::move(devices);
   bool tls = false;

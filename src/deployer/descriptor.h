@@ -77,6 +77,16 @@ struct Node {
   bool allow_simulated = true;                         // accept a simulated platform on this node
   bool allow_debug = true;                             // accept debug-mode modules on this node
   std::optional<std::filesystem::path> root_ca;        // sgx trust anchor, resolved
+  // sgx attestation policy (docs/attestation-dcap.md, "Policy"): the TCB
+  // statuses accepted (Intel's names; empty: UpToDate only), the lowest
+  // ISVSVN, the ISVPRODID and MRSIGNER (32 bytes) required, and the
+  // collateral (a file, or a folder holding one .json) to verify quotes
+  // against instead of the one the evidence carries.
+  std::vector<std::string> tcb_statuses;
+  uint16_t min_isv_svn = 0;
+  std::optional<uint16_t> isv_prod_id;
+  std::optional<Bytes> mrsigner;
+  std::optional<std::filesystem::path> collateral;
   // Devices present on the node. Unset: not declared (any claim accepted).
   std::optional<std::vector<std::string>> devices;
   // Mutual TLS on the node's port. Unset: on, loopback included (UsesTls);

@@ -14,11 +14,14 @@
 #include "crypto/crypto.h"
 #include "deployer/interrupt.h"
 #include "deployer/node_tls.h"
+#include "deployer/subprocess.h"
 
 extern char** environ;
 
 namespace aex::deploy {
 namespace fs = std::filesystem;
+
+fs::path SgxProvisioningDir(const Descriptor& d) { return d.base_dir / ".aex" / "sgx-provisioning"; }
 
 namespace {
 
@@ -184,6 +187,15 @@ ProcessIdentity PlatformProcess(const fs::path& sock) {
   return {"aex-platform", {{"--socket", sock.string()}}};
 }
 
+// An sgx node's PCK under the deployment's root, by aex-platform itself: the
+// deployer process never holds the hierarchy's keys.
+Status ProvisionSgxPlatform(const Descriptor& d, const Node& n, const fs::path& platform_exe,
+                            const std::string& log) {
+  return RunProgram({platform_exe.string(), "--key-file", n.node_key_file->string(),
+                     "--provision", SgxProvisioningDir(d).string()},
+                    log);
+}
+
 // Starts aex-platform (unless running) with the node's key file; returns
 // its socket once it accepts connections.
 Result<fs::path> StartPlatform(const Descriptor& d, const Node& n, const fs::path& platform_exe,
@@ -193,6 +205,7 @@ Result<fs::path> StartPlatform(const Descriptor& d, const Node& n, const fs::pat
   std::error_code ec;
   fs::remove(sock, ec);
   std::string log = (StateDir(d) / "logs" / (n.name + "-platform.log")).string();
+  if (n.type == Backend::kSgx) AEX_RETURN_IF_ERROR(ProvisionSgxPlatform(d, n, platform_exe, log));
   AEX_ASSIGN_OR_RETURN(pid_t pid, SpawnDetached({platform_exe.string(), "--key-file",
                                                  n.node_key_file->string(), "--socket",
                                                  sock.string()},

@@ -25,6 +25,13 @@ Status StopLocalNodes(const Descriptor& d,
 Status RestartLocalNodes(const Descriptor& d, const std::filesystem::path& node_exe,
                          const std::function<void(const std::string&)>& progress);
 
+// The deployment's simulated SGX provisioning directory: before starting
+// the platform service of a local sgx node, `nodes start` runs
+// `aex-platform --provision` on it (platform/setup.h), so that every sgx
+// node of the deployment has a PCK of its own under one root,
+// <dir>/sgx_root_ca.pem, whose collateral is <dir>/sgx_collateral.json.
+std::filesystem::path SgxProvisioningDir(const Descriptor& d);
+
 // Where `nodes start` sends node n's output, and its modules' output.
 std::filesystem::path NodeLogFile(const Descriptor& d, const Node& n);
 std::filesystem::path ModuleLogFile(const Descriptor& d, const Node& n, const std::string& module);

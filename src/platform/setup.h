@@ -15,6 +15,7 @@
 #include <string>
 
 #include "aex/status.h"
+#include "attest/dcap/sim.h"
 
 namespace aex::tee {
 
@@ -32,6 +33,46 @@ Status EnsureKeyFile(const std::string& path);
 // temporary names and renamed, so a concurrent reader never sees half a
 // file.
 Status EnsureSimulatedPlatform(const std::string& dir);
+
+// Issues a PCK certificate of `h` (random PPID, the TCB of the default TCB
+// info's one UpToDate level: components 2, PCESVN 11) and writes the
+// platform files into `dir` with `collateral_json` as its collateral. For
+// the two functions here and for tests that need a platform of a hierarchy
+// with other options.
+Status WriteSimulatedPlatform(dcap::sim::Hierarchy& h, const std::string& collateral_json,
+                              const std::string& dir);
+
+// One simulated provisioning hierarchy per deployment, as Intel's
+// manufacturing provisions every platform under one root: run by
+// `aex-platform --provision DIR` (which `aex nodes start` invokes for each
+// local sgx node), never inside the deployer process. `deployment_dir`
+// (created 0700) holds
+//   sgx_provisioning.json  0600: the root, processor CA and TCB signing
+//                          keys and certificates, the next PCK serial and
+//                          the revoked serials: the only private keys of
+//                          the hierarchy, kept to provision later nodes and
+//                          sign CRLs;
+//   sgx_root_ca.pem        the root certificate: the deployer's trust anchor
+//                          (a node's `root_ca`);
+//   sgx_collateral.json    the current collateral, PCK CRL included (a
+//                          node's `collateral`).
+// Gives `platform_dir` a PCK of its own (random PPID) under that root,
+// unless it already has one: its files are those EnsureSimulatedPlatform
+// writes, so aex-platform then starts on them as they are. A platform
+// directory of another root (made per node by EnsureSimulatedPlatform, or by
+// another deployment) is provisioned again, replacing its files.
+// `*issued` says whether a PCK was issued. Serialised by a lock file in
+// deployment_dir.
+Status ProvisionSimulatedPlatform(const std::string& deployment_dir,
+                                  const std::string& platform_dir, bool* issued);
+
+// Puts the PCK of `platform_dir` on the deployment's PCK CRL and signs the
+// deployment's collateral again (sgx_collateral.json). The platform's own
+// copy of the collateral is left as it was: like a real platform, it cannot
+// be trusted to report its own revocation, so verifiers use the
+// deployment's (`collateral:`).
+Status RevokeSimulatedPlatform(const std::string& deployment_dir,
+                               const std::string& platform_dir);
 
 }  // namespace aex::tee
 

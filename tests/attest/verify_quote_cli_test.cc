@@ -48,13 +48,7 @@ std::string WriteTemp(const std::string& name, const std::string& data) {
 
 // A public key as a PEM file, for --root-pubkey.
 std::string WritePublicKey(const std::string& name, EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  char* pem = nullptr;
-  long n = BIO_get_mem_data(bio, &pem);
-  std::string path = WriteTemp(name, std::string(pem, static_cast<size_t>(n)));
-  BIO_free(bio);
-  return path;
+  return WriteTemp(name, aex::dcap::PublicKeyPem(key));
 }
 
 TEST(VerifyQuoteCli, RealQuoteWithItsCollateral) {

@@ -130,6 +130,17 @@ std::vector<BadCase> BadCases() {
       {"MissingModules", kNodes, "app.yaml: field 'modules': required"},
       {"MissingModuleNode", WithModule("{type: native, name: ping, sources: [a.c]}"),
        "modules[0] ('ping'): field 'node': required"},
+      // The sgx policy fields.
+      {"UnknownTcbStatus", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, tcb_statuses: [UpToDate, UpToDat]}"),
+       "nodes[0] ('n1'): field 'tcb_statuses': item 1: unknown TCB status 'UpToDat'"},
+      {"RevokedTcbStatus", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, tcb_statuses: [Revoked]}"),
+       "field 'tcb_statuses': item 0: Revoked is never accepted"},
+      {"TcbStatusesNotAList", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, tcb_statuses: UpToDate}"),
+       "field 'tcb_statuses'"},
+      {"ShortMrsigner", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, mrsigner: abcd}"),
+       "field 'mrsigner': must be 32 bytes (64 hex digits), got 2"},
+      {"IsvProdIdTooLarge", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, isv_prod_id: 65536}"), "field 'isv_prod_id'"},
+      {"NegativeMinIsvSvn", WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, min_isv_svn: -1}"), "field 'min_isv_svn'"},
       {"MissingNodeHost", WithNode("{type: sgx, name: n1, reactive_port: 1}"),
        "nodes[0] ('n1'): field 'host': required"},
       {"MissingEncryption",
@@ -583,6 +594,36 @@ TEST(DescriptorTest, YamlAndJsonGiveTheSameModel) {
     EXPECT_EQ(a.to_handler.has_value(), b.to_handler.has_value());
   }
   EXPECT_EQ(json->manager, yaml->manager);
+}
+
+TEST(DescriptorTest, SgxPolicyFields) {
+  Result<Descriptor> r = ParseDescriptor(
+      WithNode("{type: sgx, name: n1, host: h, reactive_port: 1, root_ca: ca.pem, "
+               "tcb_statuses: [UpToDate, OutOfDate], min_isv_svn: 2, isv_prod_id: 7, "
+               "mrsigner: " + std::string(64, 'a') + ", collateral: collateral/}"),
+      "app.yaml", "/base");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Node& n = r->nodes[0];
+  EXPECT_EQ(n.tcb_statuses, (std::vector<std::string>{"UpToDate", "OutOfDate"}));
+  EXPECT_EQ(n.min_isv_svn, 2);
+  EXPECT_EQ(n.isv_prod_id, std::optional<uint16_t>(7));
+  EXPECT_EQ(n.mrsigner, Bytes(32, 0xaa));
+  EXPECT_EQ(n.collateral, fs::path("/base/collateral/"));
+  EXPECT_TRUE(r->warnings.empty());
+  // Defaults: UpToDate only (empty list), any ISVSVN and ISVPRODID and
+  // MRSIGNER (beyond the deployment's signer), the evidence's collateral.
+  r = ParseDescriptor(WithNode("{type: sgx, name: n1, host: h, reactive_port: 1}"), "app.yaml",
+                      "/base");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->nodes[0].tcb_statuses.empty());
+  EXPECT_EQ(r->nodes[0].min_isv_svn, 0);
+  EXPECT_FALSE(r->nodes[0].isv_prod_id || r->nodes[0].mrsigner || r->nodes[0].collateral);
+  // On another backend they are ignored, with a warning.
+  r = ParseDescriptor(WithNode("{type: native, name: n1, host: h, reactive_port: 1, node_key: " +
+                               std::string(kKey16) + ", min_isv_svn: 1}"),
+                      "app.yaml", "/base");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(r->warnings, Contains(HasSubstr("'min_isv_svn': ignored: only sgx nodes use it")));
 }
 
 TEST(DescriptorTest, LoadsEveryBackendAndExtension) {

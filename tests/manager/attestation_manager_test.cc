@@ -284,6 +284,12 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   t.root_ca_pem = "-----BEGIN CERTIFICATE-----";
   t.root_ca_name = "ca.pem";
   t.signer_spki = {0x30, 0x59, 0x01};
+  t.tcb_statuses = {"UpToDate", "SWHardeningNeeded"};
+  t.min_isv_svn = 3;
+  t.isv_prod_id = 9;
+  t.mrsigner.assign(32, 0x5a);
+  t.collateral_json = "{\"collateral\": 1}";
+  t.collateral_name = "c.json";
   Bytes cmd = attest::EncodeProvision("node-x", t);
   ByteReader r(ByteSpan(cmd).subspan(1));
   std::string node;
@@ -301,6 +307,18 @@ TEST(ManagerProtocolTest, ProvisionRoundTripsEveryField) {
   EXPECT_EQ(u.root_ca_name, t.root_ca_name);
   EXPECT_EQ(u.signer_spki, t.signer_spki);
   EXPECT_TRUE(u.signer_pem.empty());  // never a private key
+  EXPECT_EQ(u.tcb_statuses, t.tcb_statuses);
+  EXPECT_EQ(u.min_isv_svn, 3);
+  EXPECT_EQ(u.isv_prod_id, std::optional<uint16_t>(9));
+  EXPECT_EQ(u.mrsigner, t.mrsigner);
+  EXPECT_EQ(u.collateral_json, t.collateral_json);
+  EXPECT_EQ(u.collateral_name, "c.json");
+  // No ISVPRODID required: none decoded, whatever the target held.
+  t.isv_prod_id.reset();
+  Bytes any_prod = attest::EncodeProvision("node-x", t);
+  ByteReader again(ByteSpan(any_prod).subspan(1));
+  ASSERT_TRUE(attest::DecodeProvision(again, &node, &u).ok());
+  EXPECT_FALSE(u.isv_prod_id.has_value());
   // Every truncation is refused.
   for (size_t n = 1; n < cmd.size(); ++n) {
     ByteReader cut(ByteSpan(cmd).subspan(1, n - 1));

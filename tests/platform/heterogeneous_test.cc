@@ -170,30 +170,68 @@ TEST(HeterogeneousExample, RunsAcrossFourTeesWithEventsBothWays) {
   CliRun status = app.Do("status descriptor.yaml");
   EXPECT_EQ(status.exit_code, 0) << status.output;
 
+  // One simulated SGX root per deployment: `nodes start` provisioned the
+  // sgx node under it.
+  EXPECT_EQ(ReadText(dir / "keys/sgx-node.platform/sgx_root_ca.pem"),
+            ReadText(dir / ".aex/sgx-provisioning/sgx_root_ca.pem"));
+  // The aggregator attested again, its quote saved, then verified offline;
+  // it keeps answering the dashboard's requests under its new session.
+  auto polls = [&] {
+    auto r = CallEntry(app.dir(), "dashboard", "report");
+    return r.ok() ? U32(*r, 0) : 0u;
+  };
+  const uint32_t polls_before = polls();
+  CliRun attest =
+      app.Do("--json attest descriptor.yaml --module aggregator --evidence-out quote.bin");
+  ASSERT_EQ(attest.exit_code, 0) << attest.output;
+  auto attested = nlohmann::json::parse(attest.output.substr(attest.output.find('{')), nullptr,
+                                        false);
+  ASSERT_TRUE(attested.is_object()) << attest.output;
+  EXPECT_EQ(attested.value("tcb_status", ""), "UpToDate") << attest.output;
+  EXPECT_EQ(attested.value("valid", false), true) << attest.output;
+  const std::string offline =
+      "--json verify-quote quote.bin --collateral quote.bin.collateral.json --root-pubkey "
+      "quote.bin.root.pem";
+  CliRun verified = app.Do(offline);
+  ASSERT_EQ(verified.exit_code, 0) << verified.output;
+  auto v = nlohmann::json::parse(verified.output, nullptr, false);
+  EXPECT_EQ(v.value("mrenclave", ""), attested.value("mrenclave", "")) << verified.output;
+  EXPECT_EQ(v.value("tcb_status", ""), "UpToDate") << verified.output;
+  std::string quote = ReadText(dir / "quote.bin");
+  ASSERT_GT(quote.size(), 112u);
+  quote[112] ^= 1;  // a bit of MRENCLAVE (report body at 48, MRENCLAVE at +64)
+  WriteText(dir / "quote.bin", quote);
+  CliRun flipped = app.Do(offline);
+  EXPECT_EQ(flipped.exit_code, 1) << flipped.output;
+  EXPECT_NE(flipped.output.find("quote-signature"), std::string::npos) << flipped.output;
+  EXPECT_TRUE(Eventually([&] { return polls() > polls_before + 1; }, 60)) << Logs(dir.path());
+
+  // A variant of the descriptor, `added` after the line matching `line`,
+  // is refused by `up` with `reason`, then taken down.
+  auto refused_variant = [&](const std::string& file, const std::string& line,
+                             const std::string& added, const std::string& reason) {
+    std::string variant = std::regex_replace(descriptor, std::regex("(" + line + ")"),
+                                             "$1" + added);
+    ASSERT_NE(variant, descriptor);
+    WriteText(dir / file, variant);
+    CliRun refused = app.Do("up " + file);
+    EXPECT_NE(refused.exit_code, 0) << refused.output;
+    EXPECT_NE(refused.output.find(reason), std::string::npos) << refused.output;
+    CliRun down = app.Do("down " + file);
+    EXPECT_EQ(down.exit_code, 0) << down.output;
+  };
   // Policy: a node that refuses simulated platforms refuses the attestation,
   // with the reason, and the module gets no key.
-  std::string strict = std::regex_replace(
-      descriptor, std::regex("(    vendor_id: 4661\n)"), "$1    allow_simulated: false\n");
-  ASSERT_NE(strict, descriptor);
-  WriteText(dir / "strict.yaml", strict);
-  CliRun refused = app.Do("up strict.yaml");
-  EXPECT_NE(refused.exit_code, 0) << refused.output;
-  EXPECT_NE(refused.output.find("allow_simulated: false"), std::string::npos) << refused.output;
-  CliRun strict_down = app.Do("down strict.yaml");
-  EXPECT_EQ(strict_down.exit_code, 0) << strict_down.output;
-
+  refused_variant("strict.yaml", "    vendor_id: 4661\n", "    allow_simulated: false\n",
+                  "allow_simulated: false");
+  // The sgx policy of the descriptor: the simulated enclaves have ISVSVN 0.
+  refused_variant("isv.yaml", "    allow_debug: false\n", "    min_isv_svn: 1\n",
+                  "policy-isv-svn");
   // An expected_measurement that is not the built binary's stops the module
   // before it is attested.
-  std::string pinned = std::regex_replace(
-      descriptor, std::regex("(    sources: \\[aggregator.cc\\]\n)"),
-      "$1    expected_measurement: " + std::string(64, '0') + "\n");
-  ASSERT_NE(pinned, descriptor);
-  WriteText(dir / "pinned.yaml", pinned);
-  CliRun mismatch = app.Do("up pinned.yaml");
-  EXPECT_NE(mismatch.exit_code, 0) << mismatch.output;
-  EXPECT_NE(mismatch.output.find("expected_measurement"), std::string::npos) << mismatch.output;
-  CliRun pinned_down = app.Do("down pinned.yaml");
-  EXPECT_EQ(pinned_down.exit_code, 0) << pinned_down.output;
+  refused_variant("pinned.yaml", "    sources: \\[aggregator.cc\\]\n",
+                  "    expected_measurement: " + std::string(64, '0') + "\n",
+                  "expected_measurement");
 }
 
 size_t Count(const std::string& text, const std::string& what) {

@@ -137,8 +137,35 @@ Result<Bytes> MakeCrl(X509* issuer, EVP_PKEY* signer, const std::vector<long>& r
 }
 
 Result<Hierarchy> Hierarchy::Create(const Options& o) {
+  HierarchyKeys k;
+  AEX_ASSIGN_OR_RETURN(k.root_key, NewP256Key());
+  AEX_ASSIGN_OR_RETURN(k.ca_key, NewP256Key());
+  AEX_ASSIGN_OR_RETURN(k.tcb_key, NewP256Key());
+  CertSpec spec{"aex Simulated SGX Root CA", 1, true, o.not_before, o.not_after, nullptr};
+  AEX_ASSIGN_OR_RETURN(k.root, MakeCertificate(k.root_key.get(), spec, nullptr, k.root_key.get()));
+  spec = {"aex Simulated SGX PCK Processor CA", 2, true, o.not_before, o.not_after, nullptr};
+  AEX_ASSIGN_OR_RETURN(k.ca, MakeCertificate(k.ca_key.get(), spec, k.root.get(),
+                                             k.root_key.get()));
+  spec = {"aex Simulated SGX TCB Signing", 3, false, o.not_before, o.not_after, nullptr};
+  AEX_ASSIGN_OR_RETURN(k.tcb_signer, MakeCertificate(k.tcb_key.get(), spec, k.root.get(),
+                                                     k.root_key.get()));
+  return Restore(o, std::move(k));
+}
+
+Result<Hierarchy> Hierarchy::Restore(const Options& o, HierarchyKeys keys) {
+  if (!keys.root_key || !keys.ca_key || !keys.tcb_key || !keys.root || !keys.ca ||
+      !keys.tcb_signer) {
+    return InvalidArgument("simulated hierarchy: missing keys or certificates");
+  }
+  if (X509_check_private_key(keys.root.get(), keys.root_key.get()) != 1 ||
+      X509_check_private_key(keys.ca.get(), keys.ca_key.get()) != 1 ||
+      X509_check_private_key(keys.tcb_signer.get(), keys.tcb_key.get()) != 1) {
+    ERR_clear_error();
+    return InvalidArgument("simulated hierarchy: a key is not its certificate's");
+  }
   Hierarchy h;
   h.options_ = o;
+  h.keys_ = std::move(keys);
   if (h.options_.tcb_levels.empty()) {
     TcbLevel level;
     level.sgx_components.fill(2);
@@ -148,18 +175,6 @@ Result<Hierarchy> Hierarchy::Create(const Options& o) {
     h.options_.tcb_levels.push_back(level);
   }
   if (h.options_.qe_levels.empty()) h.options_.qe_levels.push_back({8, TcbStatus::kUpToDate, {}});
-  AEX_ASSIGN_OR_RETURN(h.root_key_, NewP256Key());
-  AEX_ASSIGN_OR_RETURN(h.ca_key_, NewP256Key());
-  AEX_ASSIGN_OR_RETURN(h.tcb_key_, NewP256Key());
-  CertSpec spec{"aex Simulated SGX Root CA", 1, true, o.not_before, o.not_after, nullptr};
-  AEX_ASSIGN_OR_RETURN(h.root_, MakeCertificate(h.root_key_.get(), spec, nullptr,
-                                                h.root_key_.get()));
-  spec = {"aex Simulated SGX PCK Processor CA", 2, true, o.not_before, o.not_after, nullptr};
-  AEX_ASSIGN_OR_RETURN(h.ca_, MakeCertificate(h.ca_key_.get(), spec, h.root_.get(),
-                                              h.root_key_.get()));
-  spec = {"aex Simulated SGX TCB Signing", 3, false, o.not_before, o.not_after, nullptr};
-  AEX_ASSIGN_OR_RETURN(h.tcb_signer_, MakeCertificate(h.tcb_key_.get(), spec, h.root_.get(),
-                                                      h.root_key_.get()));
   return h;
 }
 
@@ -167,16 +182,17 @@ Result<Pck> Hierarchy::IssuePck(SgxExtension platform) {
   platform.fmspc = options_.fmspc;
   platform.pce_id = options_.pce_id;
   Pck pck;
-  pck.serial = next_serial_++;
+  pck.serial = keys_.next_serial++;
   AEX_ASSIGN_OR_RETURN(pck.key, NewP256Key());
   CertSpec spec{"aex Simulated SGX PCK Certificate", pck.serial, false, options_.not_before,
                 options_.not_after, &platform};
-  AEX_ASSIGN_OR_RETURN(pck.cert, MakeCertificate(pck.key.get(), spec, ca_.get(), ca_key_.get()));
+  AEX_ASSIGN_OR_RETURN(pck.cert, MakeCertificate(pck.key.get(), spec, keys_.ca.get(),
+                                                     keys_.ca_key.get()));
   return pck;
 }
 
 std::string Hierarchy::PckChainPem(const Pck& pck) const {
-  return CertPem(pck.cert.get()) + CertPem(ca_.get()) + CertPem(root_.get());
+  return CertPem(pck.cert.get()) + CertPem(keys_.ca.get()) + CertPem(keys_.root.get());
 }
 
 Result<std::string> Hierarchy::TcbInfoJson() const {
@@ -220,19 +236,20 @@ std::string Hierarchy::QeIdentityJson() const {
 Result<Collateral> Hierarchy::MakeCollateral() const {
   Collateral c;
   time_t crl_until = options_.crl_next_update ? options_.crl_next_update : options_.next_update;
-  std::string root_pem = CertPem(root_.get());
-  c.pck_crl_issuer_chain = CertPem(ca_.get()) + root_pem;
+  const HierarchyKeys& k = keys_;
+  std::string root_pem = CertPem(k.root.get());
+  c.pck_crl_issuer_chain = CertPem(k.ca.get()) + root_pem;
   AEX_ASSIGN_OR_RETURN(c.root_ca_crl,
-                       MakeCrl(root_.get(), root_key_.get(), {}, options_.issue_date, crl_until));
-  AEX_ASSIGN_OR_RETURN(c.pck_crl, MakeCrl(ca_.get(), ca_key_.get(), revoked_, options_.issue_date,
-                                          crl_until));
-  c.tcb_info_issuer_chain = CertPem(tcb_signer_.get()) + root_pem;
+                       MakeCrl(k.root.get(), k.root_key.get(), {}, options_.issue_date, crl_until));
+  AEX_ASSIGN_OR_RETURN(c.pck_crl, MakeCrl(k.ca.get(), k.ca_key.get(), k.revoked,
+                                          options_.issue_date, crl_until));
+  c.tcb_info_issuer_chain = CertPem(k.tcb_signer.get()) + root_pem;
   AEX_ASSIGN_OR_RETURN(c.tcb_info, TcbInfoJson());
-  AEX_ASSIGN_OR_RETURN(c.tcb_info_signature, SignRawEcdsa(tcb_key_.get(), AsBytes(c.tcb_info)));
+  AEX_ASSIGN_OR_RETURN(c.tcb_info_signature, SignRawEcdsa(k.tcb_key.get(), AsBytes(c.tcb_info)));
   c.qe_identity_issuer_chain = c.tcb_info_issuer_chain;
   c.qe_identity = QeIdentityJson();
   AEX_ASSIGN_OR_RETURN(c.qe_identity_signature,
-                       SignRawEcdsa(tcb_key_.get(), AsBytes(c.qe_identity)));
+                       SignRawEcdsa(k.tcb_key.get(), AsBytes(c.qe_identity)));
   return c;
 }
 

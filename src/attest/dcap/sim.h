@@ -68,19 +68,35 @@ struct Pck {
   long serial = 0;
 };
 
+// A hierarchy's own keys and state: what a provisioning service keeps
+// between runs to issue more PCK certificates and sign new CRLs
+// (platform/setup.cc stores them, 0600, for one deployment).
+struct HierarchyKeys {
+  EvpPkeyPtr root_key, ca_key, tcb_key;
+  X509Ptr root, ca, tcb_signer;
+  long next_serial = 100;
+  std::vector<long> revoked;  // PCK serials on the PCK CRL
+};
+
 class Hierarchy {
  public:
   static Result<Hierarchy> Create(const Options& options);
+  // A hierarchy from keys kept before. REQUIRES: keys from keys() of a
+  // hierarchy made with the same options.
+  static Result<Hierarchy> Restore(const Options& options, HierarchyKeys keys);
 
   // A PCK certificate for a platform with this TCB (ppid, components,
   // PCESVN, CPUSVN; FMSPC and PCE-ID are the hierarchy's).
   Result<Pck> IssuePck(SgxExtension platform);
   // Lists the PCK on the PCK CRL from now on.
-  void Revoke(const Pck& pck) { revoked_.push_back(pck.serial); }
+  void Revoke(const Pck& pck) { Revoke(pck.serial); }
+  void Revoke(long pck_serial) { keys_.revoked.push_back(pck_serial); }
 
   // The collateral Intel's PCS would serve, freshly signed.
   Result<Collateral> MakeCollateral() const;
-  EVP_PKEY* root_key() const { return root_key_.get(); }
+  EVP_PKEY* root_key() const { return keys_.root_key.get(); }
+  X509* root() const { return keys_.root.get(); }
+  const HierarchyKeys& keys() const { return keys_; }
   // PCK, processor CA and root certificates, PEM, as a QE carries them.
   std::string PckChainPem(const Pck& pck) const;
 
@@ -90,10 +106,7 @@ class Hierarchy {
   std::string QeIdentityJson() const;
 
   Options options_;
-  EvpPkeyPtr root_key_, ca_key_, tcb_key_;
-  X509Ptr root_, ca_, tcb_signer_;
-  long next_serial_ = 100;
-  std::vector<long> revoked_;
+  HierarchyKeys keys_;
 };
 
 // The simulated Quoting Enclave of one platform: a fresh attestation key,

@@ -130,6 +130,17 @@ Result<EvpPkeyPtr> PublicKeyFromPem(std::string_view pem) {
   return key;
 }
 
+std::string PublicKeyPem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || !key || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
+    ERR_clear_error();
+    return "";
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
 Bytes RawP256PublicKey(EVP_PKEY* key) {
   if (!key || !EVP_PKEY_is_a(key, "EC")) return {};
   unsigned char* point = nullptr;

@@ -48,6 +48,9 @@ std::string CertPem(X509* cert);
 Result<EvpPkeyPtr> P256KeyFromRaw(ByteSpan xy);
 // A public key from PEM (SubjectPublicKeyInfo).
 Result<EvpPkeyPtr> PublicKeyFromPem(std::string_view pem);
+// The PEM SubjectPublicKeyInfo of `key` (what PublicKeyFromPem reads); ""
+// on failure.
+std::string PublicKeyPem(EVP_PKEY* key);
 // x||y of a P-256 key (64 bytes); empty for another kind of key.
 Bytes RawP256PublicKey(EVP_PKEY* key);
 
