@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -433,6 +434,51 @@ void Wire(TestDeployer& d, Pair p) {
   Check("connect blast", d.Connect(*p.driver, kDriverBlastOut, *p.echo, kEchoSinkIn));
 }
 
+// GET /metrics from a node on loopback; the body's size (0 on failure).
+size_t ScrapeMetrics(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  size_t got = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) == static_cast<ssize_t>(sizeof req - 1)) {
+      char buf[16384];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got += static_cast<size_t>(n);
+    }
+  }
+  close(fd);
+  return got;
+}
+
+// Scrapes the nodes' /metrics every `period` while alive: the "metrics
+// enabled" side of the metrics-cost row (Prometheus scrapes every 15-60 s by
+// default; 10 times a second is the pessimistic case).
+class Scraper {
+ public:
+  Scraper(std::vector<uint16_t> ports, std::chrono::milliseconds period)
+      : thread_([this, ports, period] {
+          while (!stop_.load()) {
+            for (uint16_t p : ports) scraped_bytes_ += ScrapeMetrics(p);
+            ++scrapes_;
+            std::this_thread::sleep_for(period);
+          }
+        }) {}
+  ~Scraper() {
+    stop_ = true;
+    thread_.join();
+  }
+  uint64_t scrapes() const { return scrapes_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> scrapes_{0}, scraped_bytes_{0};
+  std::thread thread_;
+};
+
 pid_t ModulePid(TestDeployer& d, TestModule& m) {
   auto st = d.ModuleStatus(m);
   return st.ok() ? st->value("pid", -1) : -1;
@@ -463,6 +509,14 @@ int main(int argc, char** argv) {
   Check("start node a", a.Start());
   Check("start node b", b.Start());
   Check("start idle node", idle.Start());
+  // The metrics-cost pair: the same two nodes, serving /metrics.
+  const NodeConfig with_metrics[] = {
+      {"bench-ma", 0, "warn", {"--metrics-listen", "127.0.0.1:0"}},
+      {"bench-mb", 0, "warn", {"--metrics-listen", "127.0.0.1:0"}}};
+  NodeProcess ma(dir.Sub("ma"), with_metrics[0]);
+  NodeProcess mb(dir.Sub("mb"), with_metrics[1]);
+  Check("start node ma", ma.Start());
+  Check("start node mb", mb.Start());
 
   // Load and attest: driver and echo across nodes, and a pair on one node.
   TestDeployer d;
@@ -492,13 +546,15 @@ int main(int argc, char** argv) {
   const char* echo_bin = env_echo && *env_echo ? env_echo : AEX_BENCH_ECHO_BIN;
   Pair cross{load(a, driver_bin, "driver"), load(b, echo_bin, "echo")};
   Pair local{load(a, driver_bin, "driver-local"), load(a, echo_bin, "echo-local")};
+  Pair metered{load(ma, driver_bin, "driver-metered"), load(mb, echo_bin, "echo-metered")};
   Wire(d, cross);
   Wire(d, local);
+  Wire(d, metered);
 
   // Baselines and aex alternate in `rounds` blocks and the samples of each
   // kind are pooled, so that load from elsewhere on the machine hits all
   // kinds alike instead of whichever happened to run at a bad moment.
-  for (TestModule* m : {cross.driver, cross.echo, local.driver}) {
+  for (TestModule* m : {cross.driver, cross.echo, local.driver, metered.driver, metered.echo}) {
     Check("client", d.Client(*m->node))->set_timeout(std::chrono::seconds(60));
   }
   if (soak > 0) {
@@ -577,6 +633,38 @@ int main(int argc, char** argv) {
                 name.c_str(), name == "cross" ? "unix-tcp-unix" : "unix-unix", bare);
     Result("tput.chain_" + name + ".msgs_per_s", bare);
   }
+
+  // Metrics cost: the same cross-node blast on the pair without /metrics and
+  // on the pair serving it, scraped 10 times a second, alternating run by
+  // run. Both run the same node binary: the per-event hop stamps and
+  // histograms (aex trace, aex_node_route_seconds, ...) are always on, so
+  // this is the cost of serving and rendering the metrics while events flow.
+  std::printf("\nMetrics cost, 64-byte events across nodes, %u per run, best of %u\n", blast,
+              repeat);
+  std::vector<uint16_t> metrics_ports;
+  for (NodeProcess* n : {&ma, &mb}) {
+    auto st = Check("metrics node status", d.NodeStatus(*n));
+    metrics_ports.push_back(st.value("metrics_port", uint16_t{0}));
+  }
+  double off = 0, on = 0;
+  uint64_t scrapes = 0;
+  for (uint32_t i = 0; i < repeat; ++i) {
+    Throughput t_off = Blast(d, cross, blast, 64);
+    Throughput t_on;
+    {
+      Scraper scraper(metrics_ports, std::chrono::milliseconds(100));
+      t_on = Blast(d, metered, blast, 64);
+      scrapes += scraper.scrapes();
+    }
+    std::printf("  run %u: metrics off %9.0f events/s, on (scraped) %9.0f events/s\n", i + 1,
+                t_off.events_per_s, t_on.events_per_s);
+    if (t_off.received == t_off.sent) off = std::max(off, t_off.events_per_s);
+    if (t_on.received == t_on.sent) on = std::max(on, t_on.events_per_s);
+  }
+  std::printf("  %lu scrapes of both nodes while the metered runs ran\n",
+              static_cast<unsigned long>(scrapes));
+  Result("tput.metrics_off.events_per_s", off);
+  Result("tput.metrics_on.events_per_s", on);
 
   auto mean = [](const std::vector<double>& v) {
     double sum = 0;

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "aex_ops.h"
+#include "trace.h"
 #include "cli_doc.h"
 #include "deployer/dashboard.h"
 #include "deployer/deployer.h"
@@ -448,6 +449,13 @@ int main(int argc, char** argv) {
     c->add_option("--text", arg_text, "argument as text");
   }
   for (auto* c : {call, request}) c->add_option("--out", out_file, "write the response here");
+  aex::deploy::TraceOptions trace_opt;
+  auto* trace = add("trace", "send events through a connection and print where their time goes");
+  trace->add_option("--connection", trace_opt.connection)->required();
+  trace->add_option("--entry", trace_opt.entry,
+                    "source module entry that outputs on the connection (default: its periodic "
+                    "event's)");
+  trace->add_option("--count", trace_opt.count, "events to measure")->capture_default_str();
   auto* disable = add("disable", "disable a module (it drops all its connections)");
   disable->add_option("--module", module)->required();
   std::string to_node;
@@ -615,6 +623,7 @@ int main(int argc, char** argv) {
 
   auto opened = OpenDeployer(g, reset->parsed(),
                              status->parsed() || graph->parsed() || dashboard->parsed() ||
+                                 trace->parsed() ||
                                  (up->parsed() && plan));
   if (!opened.ok()) return Fail(g, opened.status());
   if (dashboard->parsed()) {
@@ -644,6 +653,10 @@ int main(int argc, char** argv) {
   if (up->parsed() && plan) {
     aex::cli::PrintPlan(d.Plan(), g.json_out);
     return 0;
+  }
+  if (trace->parsed()) {
+    Status t = aex::cli::RunTraceCommand(d, trace_opt, g.json_out);
+    return t.ok() ? 0 : Fail(g, t);
   }
   if (status->parsed() && watch) {
     Status w = aex::cli::RunWatch(d, interval_s, g.json_out, PrintStatus);

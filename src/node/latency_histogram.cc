@@ -13,6 +13,12 @@ void LatencyHistogram::Observe(std::chrono::steady_clock::duration d) {
   sum_ += s;
 }
 
+uint64_t WallClockNanos() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 nlohmann::json LatencyHistogram::ToJson() const {
   nlohmann::json buckets = nlohmann::json::array();
   uint64_t cumulative = 0;

@@ -101,6 +101,7 @@ void Node::SendLinkAck(Session& s, bool gap) {
 }
 
 void Node::OnLinkEvent(const std::shared_ptr<Session>& s, ByteSpan payload) {
+  const uint64_t received_at = WallClockNanos();
   auto ev = wire::LinkEvent::Parse(payload);
   if (!ev.ok()) {
     // Without a sequence number the stream cannot be resynchronised in
@@ -120,7 +121,12 @@ void Node::OnLinkEvent(const std::shared_ptr<Session>& s, ByteSpan payload) {
     case ReceiveWindow::Verdict::kDiscard: return;
     case ReceiveWindow::Verdict::kDeliver: break;
   }
-  if (!DeliverEvent(ev->op.module_id, ev->op.aux, ev->op.data)) {
+  // Stamped before the write: the module may run before Post returns.
+  const uint64_t delivered_at = WallClockNanos();
+  if (DeliverEvent(ev->op.module_id, ev->op.aux, ev->op.data)) {
+    link_transit_.ObserveBetween(ev->sent_at, received_at);
+    NoteArrival(ev->op.module_id, ev->op.aux, {ev->sent_at, received_at, delivered_at});
+  } else {
     ++counters_.events_undeliverable;
     auto key = std::make_pair(ev->op.module_id, ev->op.aux);
     auto it = s->undelivered.find(key);
@@ -131,6 +137,13 @@ void Node::OnLinkEvent(const std::shared_ptr<Session>& s, ByteSpan payload) {
     }
   }
   ScheduleAck(s);
+}
+
+void Node::NoteArrival(uint32_t module_id, uint32_t conn_id, Arrival a) {
+  // Bounded: a peer may name any connection id of a module here.
+  auto key = std::make_pair(module_id, conn_id);
+  if (arrivals_.size() >= kMaxUndeliveredKeys && !arrivals_.count(key)) return;
+  arrivals_[key] = a;
 }
 
 void Node::OnPeerUndelivered(const PeerLink* peer, const wire::Undelivered& u) {
@@ -746,6 +759,7 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
     }
     AEX_ASSIGN_OR_RETURN(device_fd, ConnectDevice(req.device, dev->second));
   }
+  CountRestart(req.name);
   uint32_t id = ++next_module_id_;
   std::string path = options_.work_dir + "/m" + std::to_string(id) + "-" + req.name;
   {
@@ -818,9 +832,23 @@ Result<Bytes> Node::ListModules(ByteSpan payload) {
   return list.Encode();
 }
 
+void Node::CountRestart(const std::string& name) {
+  bool died = died_.erase(name) > 0;
+  for (const auto& [id, m] : modules_) {
+    died |= m->spec().name == name &&
+            (m->state() == ModuleState::kExited || m->state() == ModuleState::kHung);
+  }
+  if (died) ++restarts_[name];
+}
+
 Status Node::Unload(uint32_t module_id) {
   auto m = FindModule(module_id);
   if (!m) return NotFound("no module " + std::to_string(module_id));
+  // Remembered for the next load of that name (aex up reloads a dead module).
+  if (m->state() == ModuleState::kExited || m->state() == ModuleState::kHung) {
+    died_.insert(m->spec().name);
+  }
+  std::erase_if(arrivals_, [&](const auto& kv) { return kv.first.first == module_id; });
   attest_deadlines_.erase(module_id);  // destroying the timer cancels it
   m->Kill(ModuleState::kUnloaded);
   std::erase_if(routes_, [&](const auto& kv) {
@@ -941,8 +969,11 @@ void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, 
     return;
   }
   if (type == MsgType::kEvent) {
+    const uint64_t received_at = WallClockNanos();
     bool ok = false;
+    uint64_t routed_at = 0;  // before the hand-over: the receiver may run before it returns
     if (it != routes_.end()) {
+      routed_at = WallClockNanos();
       ok = it->second.peer
                ? it->second.peer->Post(MsgType::kEvent,
                                        wire::ModuleOp{it->second.dst_module, conn_id, sealed})
@@ -950,6 +981,11 @@ void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, 
     }
     if (ok) {
       ++counters_.events_routed;
+      Route& r = it->second;
+      r.received_at = received_at;
+      r.routed_at = routed_at;
+      route_latency_.ObserveBetween(r.received_at, r.routed_at);
+      if (!r.peer) NoteArrival(r.dst_module, conn_id, {0, r.received_at, r.routed_at});
     } else {
       // Refused at the source, never dropped silently: the sender's runtime
       // counts it (outputs_refused) and so does this node.
@@ -1048,9 +1084,21 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                       {"to_module", r.dst_module},
                       {"to", r.peer ? r.peer->host() + ":" + std::to_string(r.peer->port())
                                     : std::string("local")},
-                      {"undelivered", r.undelivered}});
+                      {"undelivered", r.undelivered},
+                      {"received_at_ns", r.received_at},
+                      {"routed_at_ns", r.routed_at}});
     if (r.paused) routes.back()["held"] = r.held.size();
   }
+  auto& arrivals = (*doc)["arrivals"] = nlohmann::json::array();
+  for (const auto& [key, a] : arrivals_) {
+    arrivals.push_back({{"module", key.first},
+                        {"connection", key.second},
+                        {"sent_at_ns", a.sent_at},
+                        {"received_at_ns", a.received_at},
+                        {"delivered_at_ns", a.delivered_at}});
+  }
+  (*doc)["route_seconds"] = route_latency_.ToJson();
+  (*doc)["link_seconds"] = link_transit_.ToJson();
   auto& periodic = (*doc)["periodic"] = nlohmann::json::array();
   for (auto& [id, p] : periodic_) {
     periodic.push_back({{"id", id},
@@ -1076,6 +1124,8 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                             {"pid", m->pid()},
                             {"attested", m->attested()},
                             {"call_seconds", m->call_latency().ToJson()}};
+    auto restarts = restarts_.find(m->spec().name);
+    entry["restarts"] = restarts != restarts_.end() ? restarts->second : 0;
     if (!m->spec().device.empty()) entry["device"] = m->spec().device;
     if (!m->exit_reason().empty()) entry["reason"] = m->exit_reason();
     if (m->pending_calls() > 0) {

@@ -114,7 +114,20 @@ class Node {
     std::deque<Held> held{};
     size_t held_bytes = 0;
     uint64_t undelivered = 0;  // events the peer node reported undeliverable
+    // The last event routed: when its frame came from the module and when
+    // it was handed on (aex trace; WallClockNanos).
+    uint64_t received_at = 0, routed_at = 0;
   };
+  // The last event delivered to a module on a connection (aex trace;
+  // WallClockNanos): the sending node's stamp (0 if it came from a module of
+  // this node), when this node got it and when it wrote it to the module.
+  struct Arrival {
+    uint64_t sent_at = 0, received_at = 0, delivered_at = 0;
+  };
+  void NoteArrival(uint32_t module_id, uint32_t conn_id, Arrival a);
+  // A module named `name` is being loaded: counts a restart if an earlier
+  // instance of that name died (exited or hung) on this node.
+  void CountRestart(const std::string& name);
   struct Counters {
     uint64_t events_routed = 0;
     uint64_t events_undeliverable = 0;  // no route, module gone or queue full
@@ -257,6 +270,11 @@ class Node {
   };
   std::vector<FenceWait> fence_waits_;
   Counters counters_;
+  LatencyHistogram route_latency_;    // module's event in -> handed to the peer link or module
+  LatencyHistogram link_transit_;     // peer's send stamp -> its LINK_EVENT read here
+  std::map<std::pair<uint32_t, uint32_t>, Arrival> arrivals_;  // (module, connection)
+  std::set<std::string> died_;                 // names whose instance died, unloaded since
+  std::map<std::string, uint64_t> restarts_;   // by module name
   asio::steady_timer trim_timer_{io_};
   uint64_t trim_seen_ = 0;     // traffic count at the last tick
   uint64_t trim_done_at_ = 0;  // traffic count at the last trim

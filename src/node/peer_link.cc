@@ -44,9 +44,11 @@ bool PeerLink::Enqueue(wire::MsgType type, uint32_t request_id, const wire::Modu
   }
   Outgoing out{type, request_id, {}};
   const bool event = type == wire::MsgType::kEvent;
-  out.payload.reserve((event ? 8 : 0) + 12 + op.data.size());
+  out.payload.reserve((event ? 8 + wire::LinkEvent::kTrailerSize : 0) + 12 + op.data.size());
   if (event) out.payload.resize(8);  // the sequence number's slot
   op.AppendTo(&out.payload);
+  // The send time's slot (LinkEvent::sent_at), stamped at every send.
+  if (event) out.payload.resize(out.payload.size() + wire::LinkEvent::kTrailerSize);
   DrainBacklog();
   if (connected() && backlog_.empty() && SendOne(out)) return true;
   backlog_.push_back(std::move(out));
@@ -65,6 +67,11 @@ void PeerLink::DrainBacklog() {
   }
 }
 
+void PeerLink::StampSendTime(Outgoing& out) {
+  StoreU64(out.payload.data() + out.payload.size() - wire::LinkEvent::kTrailerSize,
+           WallClockNanos());
+}
+
 bool PeerLink::SendOne(Outgoing& out) {
   // A FENCE promises that every event before it has arrived (docs/update.md):
   // it waits until they are acknowledged, so that no resend can follow it.
@@ -75,6 +82,7 @@ bool PeerLink::SendOne(Outgoing& out) {
     return true;
   }
   StoreU64(out.payload.data(), window_.sent() + 1);
+  StampSendTime(out);
   if (!stream_->Send(wire::MsgType::kLinkEvent, 0, out.payload)) return false;
   window_.Next();
   ++stats_.sent;
@@ -253,6 +261,7 @@ void PeerLink::ResendUnacked() {
   uint64_t seq = window_.acked();
   for (Outgoing& out : unacked_) {
     StoreU64(out.payload.data(), ++seq);
+    StampSendTime(out);
     if (!stream_->Send(wire::MsgType::kLinkEvent, 0, out.payload)) {
       // The write queue is full: the connection cannot catch up in place.
       return ResetConnection(Status(Code::kResourceExhausted, "no room to resend"));

@@ -124,8 +124,9 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   bool connecting_ = false;
   bool reconnect_pending_ = false;  // retry_timer_ is waiting to Connect()
   bool stopped_ = false;
-  // A message for the peer. An event's payload starts with an 8-byte slot
-  // for its sequence number (a LinkEvent), filled in when it is sent.
+  // A message for the peer. An event's payload is a LinkEvent: it starts
+  // with an 8-byte slot for its sequence number and ends with one for its
+  // send time, both filled in when it is sent.
   struct Outgoing {
     wire::MsgType type;
     uint32_t request_id;
@@ -136,6 +137,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   // number and moves into the retransmission buffer. On failure `out` is left
   // untouched.
   bool SendOne(Outgoing& out);
+  // REQUIRES: `out` is an event (its payload ends in LinkEvent's trailer).
+  void StampSendTime(Outgoing& out);
   void DrainBacklog();
 
   std::deque<Outgoing> backlog_;  // awaiting a connection

@@ -143,6 +143,14 @@ void AddNode(const nlohmann::json& doc, const Labels& node, Exposition* out) {
            doc.value("rss_bytes", nlohmann::json()));
   out->Add("aex_node_tls", "gauge", "1 if the node's port and links use TLS.", node,
            doc.value("tls", nlohmann::json()));
+  out->AddHistogram("aex_node_route_seconds",
+                    "Time from a module's event frame read by the node to its hand-over to the "
+                    "peer link or the destination module's channel.",
+                    node, doc.value("route_seconds", nlohmann::json()));
+  out->AddHistogram("aex_node_link_transit_seconds",
+                    "Time from a peer node's send stamp on an event to its arrival here (the "
+                    "two nodes' system clocks).",
+                    node, doc.value("link_seconds", nlohmann::json()));
 }
 
 void AddPeers(const nlohmann::json& doc, const Labels& node, Exposition* out) {
@@ -197,6 +205,7 @@ void AddModules(const nlohmann::json& doc, const Labels& node,
                r.value("undelivered", nlohmann::json()));
     }
   }
+  std::map<std::string, nlohmann::json> restarts;  // by module name
   if (auto modules = doc.find("modules"); modules != doc.end() && modules->is_array()) {
     for (const auto& m : *modules) {
       Labels labels = node;
@@ -211,11 +220,25 @@ void AddModules(const nlohmann::json& doc, const Labels& node,
       out->AddHistogram("aex_module_call_seconds",
                         "Time the module took to answer an entry call or a request.", labels,
                         m.value("call_seconds", nlohmann::json()));
+      // Per name, not per instance: a dead instance may still be listed
+      // beside the one that replaced it.
+      restarts[Str(m, "name")] = m.value("restarts", nlohmann::json());
       auto stats = m.find("stats");
       if (stats == m.end() || !stats->is_object()) continue;
       for (const auto& [key, value] : stats->items()) {
         // Not counters: an identity and a flag.
         if (key == "instance_id") continue;
+        // Timestamps for aex trace, not counters.
+        if (key.ends_with("_at_ns")) continue;
+        // Cumulative nanoseconds, exposed in the base unit.
+        if (key.ends_with("_ns") && value.is_number_unsigned()) {
+          const std::string step = key.substr(0, key.size() - 3);
+          out->Add("aex_module_" + step + "_seconds_total", "counter",
+                   "Time the module's runtime spent in " + step +
+                       " (events: sealing outputs, opening inputs, input handlers).",
+                   labels, value.get<uint64_t>() / 1e9);
+          continue;
+        }
         if (key == "disabled") {
           out->Add("aex_module_disabled", "gauge", "1 if the module disabled itself.", labels,
                    value);
@@ -225,6 +248,13 @@ void AddModules(const nlohmann::json& doc, const Labels& node,
                  "Module counter " + key + " (reported by the module's runtime).", labels, value);
       }
     }
+  }
+  for (const auto& [name, count] : restarts) {
+    Labels labels = node;
+    labels.emplace_back("module", name);
+    out->Add("aex_module_restarts_total", "counter",
+             "Loads of this module name after an earlier instance of it died on this node.",
+             labels, count);
   }
   if (auto periodic = doc.find("periodic"); periodic != doc.end() && periodic->is_array()) {
     for (const auto& p : *periodic) {

@@ -346,9 +346,12 @@ Status Runtime::Accept(uint32_t conn_id, Role role, ByteSpan sealed, Connection*
 void Runtime::HandleEvent(uint32_t conn_id, ByteSpan sealed) {
   Connection* conn;
   uint64_t counter;
+  const uint64_t received = Lap(0, 0, 0);
   if (!Accept(conn_id, Role::kInput, sealed, &conn, &counter).ok()) return;
+  const uint64_t opened = Lap(ModuleStats::kOpenNs, ModuleStats::kReceivedAt, received);
   Count(ModuleStats::kEventsAccepted);
   desc_->inputs[conn->io_index].fn(plain_.data(), plain_.size());
+  Lap(ModuleStats::kHandlerNs, ModuleStats::kOpenedAt, opened);
 }
 
 Status Runtime::HandleRequest(uint32_t conn_id, ByteSpan sealed, Bytes* sealed_response) {
@@ -374,8 +377,10 @@ Status Runtime::SealAndSend(uint32_t conn_id, Connection& conn, MsgType type, ui
   if (conn.sent >= channel::kMaxCounter) return Status(Code::kResourceExhausted, "counter spent");
   const uint64_t counter = ++conn.sent;  // spent even on failure: never sealed twice
   sealed_.clear();
+  const uint64_t start = type == MsgType::kEvent ? Lap(0, 0, 0) : 0;
   AEX_RETURN_IF_ERROR(
       channel::SealEvent(*conn.aead, conn_id, Direction::kForward, counter, data, &sealed_));
+  Lap(ModuleStats::kSealNs, ModuleStats::kSealedAt, start);
   return channel_.WriteOp(type, request_id, wire::ModuleOp{module_id_, conn_id, sealed_});
 }
 

@@ -11,6 +11,7 @@
 #ifndef AEX_RUNTIME_RUNTIME_INTERNAL_H_
 #define AEX_RUNTIME_RUNTIME_INTERNAL_H_
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <unordered_map>
@@ -96,6 +97,12 @@ class Runtime {
                      ByteSpan data);
   uint8_t* Scratch();
   void Count(int field) { ++stats_.values[field]; }
+  // The system clock in ns; with `start` != 0, also records a step that began
+  // then: stats_[at] = start, stats_[total] += its duration (aex trace).
+  uint64_t Lap(int total, int at, uint64_t start) {
+    uint64_t t = std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1);
+    return start == 0 ? t : (stats_.values[total] += t - (stats_.values[at] = start), t);
+  }
 
   const aex_module_desc* desc_;
   std::unique_ptr<tee::Platform> platform_;

@@ -268,6 +268,8 @@ Bytes LinkEvent::Encode() const {
   w.PutU64(seq);
   Bytes out = w.Take();
   op.AppendTo(&out);
+  out.resize(out.size() + kTrailerSize);
+  StoreU64(out.data() + out.size() - kTrailerSize, sent_at);
   return out;
 }
 
@@ -275,7 +277,21 @@ Result<LinkEvent> LinkEvent::Parse(ByteSpan p) {
   ByteReader r(p);
   LinkEvent m;
   if (!r.ReadU64(&m.seq) || m.seq == 0) return Malformed("LINK_EVENT");
-  AEX_ASSIGN_OR_RETURN(m.op, ModuleOp::Parse(r.rest()));
+  // The ModuleOp's own length says whether the stamp follows: a sender
+  // older than the stamp sends none (sent_at stays 0).
+  const ByteSpan rest = r.rest();
+  ByteReader op(rest);
+  uint32_t module_id, conn_id, data_len;
+  if (!op.ReadU32(&module_id) || !op.ReadU32(&conn_id) || !op.ReadU32(&data_len)) {
+    return Malformed("LINK_EVENT");
+  }
+  size_t op_size = rest.size();
+  if (op.remaining() == size_t{data_len} + kTrailerSize) {
+    op_size -= kTrailerSize;
+    ByteReader trailer(rest.subspan(op_size));
+    trailer.ReadU64(&m.sent_at);
+  }
+  AEX_ASSIGN_OR_RETURN(m.op, ModuleOp::Parse(rest.first(op_size)));
   return m;
 }
 

@@ -155,11 +155,17 @@ struct AwaitFence {
 // the LINK_EVENTs of one TCP connection from 1; both ends start again at 1 on
 // a new connection.
 
-// LINK_EVENT: u64 seq || ModuleOp(dst module, conn id, sealed event).
-// REQUIRES (Parse): seq >= 1.
+// LINK_EVENT: u64 seq || ModuleOp(dst module, conn id, sealed event) ||
+// u64 sent_at. sent_at is the sending node's system clock (ns since the
+// epoch) when it handed the frame to the socket: trace metadata outside the
+// sealed event, which a lying node can only make a trace wrong with
+// (docs/observability.md). Parse also takes the older layout without it
+// (sent_at = 0); Encode always writes it. REQUIRES (Parse): seq >= 1.
 struct LinkEvent {
+  static constexpr size_t kTrailerSize = 8;  // sent_at, the frame's last bytes
   uint64_t seq = 0;
   ModuleOp op;
+  uint64_t sent_at = 0;
   Bytes Encode() const;
   static Result<LinkEvent> Parse(ByteSpan p);
 };

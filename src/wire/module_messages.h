@@ -41,12 +41,18 @@ struct ModuleOp {
 // module's node; kOutputsUndelivered: events the destination node reported it
 // could not deliver; kLost: counter values skipped between two accepted
 // events of a connection (sent by the peer module, never accepted here).
+// Timing, for `aex trace` (docs/observability.md), never in a payload:
+// kSealNs, kOpenNs, kHandlerNs are the cumulative wall-clock nanoseconds
+// spent sealing outputs, opening accepted events and in their input
+// handlers; kSealedAt is when the last output's seal began, kReceivedAt when
+// the last accepted event reached the runtime and kOpenedAt when its handler
+// began (system clock, ns since the epoch).
 struct ModuleStats {
   enum Field {
     kEventsAccepted, kRequestsHandled, kOutputsSent, kRequestsSent, kRejectedAuth,
     kRejectedReplay, kRejectedRouting, kRejectedMalformed, kGrantsAccepted, kGrantsRejected,
     kDisabled, kOutputsRefused, kOutputsUndelivered, kLost, kInstanceId, kDeferredDropped,
-    kFieldCount
+    kSealNs, kOpenNs, kHandlerNs, kSealedAt, kReceivedAt, kOpenedAt, kFieldCount
   };
   static const char* FieldName(int field);
   uint64_t values[kFieldCount] = {};

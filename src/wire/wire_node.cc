@@ -61,7 +61,9 @@ const char* ModuleStats::FieldName(int field) {
       "events_accepted", "requests_handled", "outputs_sent",       "requests_sent",
       "rejected_auth",   "rejected_replay",  "rejected_routing",   "rejected_malformed",
       "grants_accepted", "grants_rejected",  "disabled",           "outputs_refused",
-      "outputs_undelivered", "lost",        "instance_id",        "deferred_dropped"};
+      "outputs_undelivered", "lost",        "instance_id",        "deferred_dropped",
+      "seal_ns",         "open_ns",          "handler_ns",         "output_sealed_at_ns",
+      "event_received_at_ns", "event_opened_at_ns"};
   return field >= 0 && field < kFieldCount ? kNames[field] : "unknown";
 }
 

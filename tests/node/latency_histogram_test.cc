@@ -28,10 +28,12 @@ TEST(LatencyHistogramTest, BucketsAreCumulativeAndInclusive) {
   h.Observe(milliseconds(20000)); // above every bound: +Inf only
   h.Observe(-milliseconds(5));    // a negative duration counts as 0
   nlohmann::json j = h.ToJson();
-  EXPECT_EQ(j["le"][0], 0.0001);
-  EXPECT_EQ(j["buckets"][0], 2);  // 100 us and the 0
-  EXPECT_EQ(j["buckets"][1], 3);  // <= 250 us
-  EXPECT_EQ(j["buckets"][3], 4);  // <= 1 ms
+  EXPECT_EQ(j["le"][0], 0.00001);
+  EXPECT_EQ(j["buckets"][0], 1);  // the 0
+  EXPECT_EQ(j["le"][3], 0.0001);
+  EXPECT_EQ(j["buckets"][3], 2);  // 100 us and the 0
+  EXPECT_EQ(j["buckets"][4], 3);  // <= 250 us
+  EXPECT_EQ(j["buckets"][6], 4);  // <= 1 ms
   EXPECT_EQ(j["buckets"].back(), 4);  // <= 10 s: not the 20 s
   EXPECT_EQ(j["count"], 5);
   EXPECT_EQ(h.count(), 5u);

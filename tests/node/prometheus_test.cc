@@ -172,3 +172,45 @@ TEST(PrometheusTextTest, LabelValuesAreEscaped) {
 
 }  // namespace
 }  // namespace aex::node
+
+namespace aex::node {
+namespace {
+
+// aex trace's hop figures: the node histograms, the module runtime's
+// cumulative times (in seconds), its stamps left out, the restart counter.
+TEST(PrometheusTextTest, HopTimesAndRestarts) {
+  using std::chrono::microseconds;
+  nlohmann::json doc = SampleStatus();
+  LatencyHistogram route, link;
+  route.Observe(microseconds(8));    // the first bucket, 10 us
+  route.Observe(microseconds(40));   // <= 50 us
+  link.Observe(microseconds(120));
+  doc["route_seconds"] = route.ToJson();
+  doc["link_seconds"] = link.ToJson();
+  doc["modules"][0]["stats"]["seal_ns"] = 2500000000u;
+  doc["modules"][0]["stats"]["output_sealed_at_ns"] = 1764640000000000000u;
+  doc["modules"][0]["restarts"] = 2;
+  doc["modules"][1]["restarts"] = 0;
+  doc["modules"].push_back(doc["modules"][0]);  // a dead instance listed beside its successor
+  doc["modules"][2]["id"] = 3;
+  doc["modules"][2]["state"] = "exited";
+  const std::string text = PrometheusText(doc);
+  const std::string n = R"(node="edge \"1\"")";
+  EXPECT_TRUE(Has(text, "# TYPE aex_node_route_seconds histogram"));
+  EXPECT_TRUE(Has(text, "aex_node_route_seconds_bucket{" + n + R"(,le="1e-05"} 1)")) << text;
+  EXPECT_TRUE(Has(text, "aex_node_route_seconds_bucket{" + n + R"(,le="5e-05"} 2)"));
+  EXPECT_TRUE(Has(text, "aex_node_route_seconds_count{" + n + "} 2"));
+  EXPECT_TRUE(Has(text, "aex_node_link_transit_seconds_count{" + n + "} 1"));
+  const std::string m = n + R"(,module="ping",backend="sgx")";
+  EXPECT_TRUE(Has(text, "# TYPE aex_module_seal_seconds_total counter"));
+  EXPECT_TRUE(Has(text, "aex_module_seal_seconds_total{" + m + "} 2.5"));
+  EXPECT_EQ(text.find("sealed_at"), std::string::npos) << "a timestamp is not a counter";
+  EXPECT_TRUE(Has(text, "aex_module_restarts_total{" + n + R"(,module="ping"} 2)"));
+  EXPECT_TRUE(Has(text, "aex_module_restarts_total{" + n + R"(,module="pong"} 0)"));
+  EXPECT_EQ(text.find("aex_module_restarts_total{" + n + R"(,module="ping"} 2)"),
+            text.rfind("aex_module_restarts_total{" + n + R"(,module="ping"} 2)"))
+      << "once per name";
+}
+
+}  // namespace
+}  // namespace aex::node

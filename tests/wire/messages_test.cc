@@ -849,16 +849,30 @@ TEST(FrameTest, MessagesThroughFrames) {
 // Peer-link frames (docs/protocol.md, "Peer links").
 TEST(LinkMessagesTest, RoundTripAndRejection) {
   Bytes sealed = Seq(30);
-  LinkEvent ev{7, ModuleOp{3, 9, sealed}};
+  LinkEvent ev{7, ModuleOp{3, 9, sealed}, 0x0102030405060708};
   Bytes enc = ev.Encode();
+  ASSERT_EQ(enc.size(), 8 + 12 + sealed.size() + LinkEvent::kTrailerSize);
   auto back = LinkEvent::Parse(enc);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->seq, 7u);
+  EXPECT_EQ(back->sent_at, 0x0102030405060708u) << "the trace stamp, outside the sealed event";
+  EXPECT_EQ(Bytes(enc.end() - 8, enc.end()), Bytes({1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(back->op.module_id, 3u);
   EXPECT_EQ(back->op.aux, 9u);
   EXPECT_EQ(Bytes(back->op.data.begin(), back->op.data.end()), sealed);
-  for (size_t n = 0; n < enc.size(); ++n) EXPECT_FALSE(LinkEvent::Parse(Prefix(enc, n)).ok());
+  for (size_t n = 0; n < enc.size(); ++n) {
+    if (n == enc.size() - 8) continue;  // the layout without the stamp, below
+    EXPECT_FALSE(LinkEvent::Parse(Prefix(enc, n)).ok()) << n;
+  }
   EXPECT_FALSE(LinkEvent::Parse(WithTrailer(enc)).ok());
+  // The layout of senders older than the stamp: accepted, no stamp. Any
+  // other length is refused (one byte short of the stamp, one over).
+  auto old = LinkEvent::Parse(Prefix(enc, enc.size() - 8));
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->sent_at, 0u);
+  EXPECT_EQ(Bytes(old->op.data.begin(), old->op.data.end()), sealed);
+  EXPECT_FALSE(LinkEvent::Parse(Prefix(enc, enc.size() - 1)).ok());
+  EXPECT_FALSE(LinkEvent::Parse(Prefix(enc, enc.size() - 9)).ok());
   EXPECT_FALSE(LinkEvent::Parse(LinkEvent{0, ModuleOp{3, 9, sealed}}.Encode()).ok())
       << "sequence numbers start at 1";
 
