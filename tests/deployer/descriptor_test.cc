@@ -899,7 +899,10 @@ TEST(DescriptorTest, HostileInputsFailCleanly) {
   for (int i = 1; i < 10; ++i) {
     std::string prev = "*a" + std::to_string(i - 1);
     bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
-    for (int j = 0; j < 10; ++j) bomb += (j ? ", " : "") + prev;
+    for (int j = 0; j < 10; ++j) {
+      if (j > 0) bomb += ", ";
+      bomb += prev;
+    }
     bomb += "]\n";
   }
   inputs.push_back(bomb);
