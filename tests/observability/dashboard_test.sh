@@ -191,7 +191,7 @@ expect_eq "$(module_rows "$DIR/dom3.html" | awk '$1 == "pong" { print $3 }')" "d
 echo "5: aex call, request and disable ran beside the dashboard; pong shows disabled"
 
 # 6. Loopback only, unless asked.
-out=$("$AEX" dashboard "$D" --listen "0.0.0.0:$((BASE + 3))" 2>&1) &&
+out=$("$AEX" dashboard "$D" --listen "0.0.0.0:$(free_port)" 2>&1) &&
   fail "aex dashboard served on 0.0.0.0 without --allow-remote"
 grep -q "allow-remote" <<<"$out" || fail "unclear refusal: $out"
 echo "6: --listen 0.0.0.0 refused: $out"
