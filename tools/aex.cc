@@ -198,11 +198,8 @@ Status PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_
     std::ofstream out(out_file, std::ios::binary);
     out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     if (!out.flush()) return Status(Code::kIo, "cannot write " + out_file);
-    if (g.json_out) {
-      PrintJson({{"ok", true}, {"out", out_file}, {"bytes", b.size()}});
-    } else if (!g.quiet) {
-      std::cerr << "wrote " << b.size() << " byte(s) of response to " << out_file << "\n";
-    }
+    // The file may be /dev/stdout: only --json adds a document.
+    if (g.json_out) PrintJson({{"ok", true}, {"out", out_file}, {"bytes", b.size()}});
     return Status::Ok();
   }
   bool printable = std::all_of(b.begin(), b.end(), [](uint8_t c) { return c >= 32 && c < 127; });
