@@ -200,11 +200,8 @@ Status PrintBytes(const Globals& g, const aex::Bytes& b, const std::string& out_
     std::ofstream out(out_file, std::ios::binary);
     out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     if (!out.flush()) return Status(Code::kIo, "cannot write " + out_file);
-    if (g.json_out) {
-      PrintJson({{"ok", true}, {"out", out_file}, {"bytes", b.size()}});
-    } else if (!g.quiet) {
-      std::cerr << "wrote " << b.size() << " byte(s) of response to " << out_file << "\n";
-    }
+    // The file may be /dev/stdout: only --json adds a document.
+    if (g.json_out) PrintJson({{"ok", true}, {"out", out_file}, {"bytes", b.size()}});
     return Status::Ok();
   }
   bool printable = std::all_of(b.begin(), b.end(), [](uint8_t c) { return c >= 32 && c < 127; });
@@ -338,23 +335,23 @@ Status WriteGraph(const std::string& dot, const std::string& format, const std::
   }
   std::string rendered = dot;
   if (format != "dot") {
-    char tmp[] = "/tmp/aex-graph-XXXXXX";
-    int fd = mkstemp(tmp);
-    if (fd < 0) return Status(Code::kIo, "cannot create a temporary file");
-    close(fd);
-    std::ofstream(tmp) << dot;
-    const std::string target = out_file.empty() ? std::string(tmp) + "." + format : out_file;
-    Status drawn = aex::deploy::RunProgram({"dot", "-T" + format, tmp, "-o", target});
-    std::remove(tmp);
+    char tmp[] = "/tmp/aex-graph-XXXXXX";  // private (0700): its files are not raced
+    if (mkdtemp(tmp) == nullptr) return Status(Code::kIo, "cannot create a temporary folder");
+    const std::filesystem::path dir = tmp;
+    std::ofstream(dir / "graph.dot") << dot;
+    const std::string target = out_file.empty() ? (dir / ("graph." + format)).string() : out_file;
+    Status drawn =
+        aex::deploy::RunProgram({"dot", "-T" + format, (dir / "graph.dot").string(), "-o", target});
+    if (out_file.empty() && drawn.ok()) {
+      std::ifstream in(target);
+      rendered.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
     if (!drawn.ok()) {
       return Status(drawn.code(), "rendering " + format + " with Graphviz `dot` failed (is " +
                                       "graphviz installed? `aex graph D -o FILE.dot` needs " +
                                       "none): " + drawn.message());
-    }
-    if (out_file.empty()) {
-      std::ifstream in(target);
-      rendered.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      std::remove(target.c_str());
     }
   } else if (!out_file.empty()) {
     std::ofstream out(out_file);

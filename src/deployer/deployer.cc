@@ -775,26 +775,29 @@ Status Deployer::Register(const std::string& only) {
 }
 
 Status Deployer::Up() {
-  // A disabled module stays loaded but refuses every event and key: no
-  // step of up can bring it back, only a fresh instance.
-  for (const auto& [name, ms] : state_file_->state().modules) {
-    if (!ms.disabled) continue;
-    return FailedPrecondition("module '" + name + "' was disabled (`aex disable`): it refuses " +
-                              "every event and cannot be connected again. To recover, run `" +
-                              CommandLine("down") + "` (unloads the deployment), then `" +
-                              CommandLine("up") + "` (loads fresh instances)");
-  }
   auto start = Clock::now();
   timings_.clear();
-  auto t0 = Clock::now();
-  AEX_RETURN_IF_ERROR(WaitForNodes());
-  timings_["wait"] = Seconds(t0);
-  AEX_RETURN_IF_ERROR(Deploy());
-  AEX_RETURN_IF_ERROR(Attest());
-  AEX_RETURN_IF_ERROR(Connect());
-  AEX_RETURN_IF_ERROR(Register());
+  Status s = [&]() -> Status {
+    auto t0 = Clock::now();
+    AEX_RETURN_IF_ERROR(WaitForNodes());
+    timings_["wait"] = Seconds(t0);
+    AEX_RETURN_IF_ERROR(Deploy());
+    AEX_RETURN_IF_ERROR(Attest());
+    AEX_RETURN_IF_ERROR(Connect());
+    return Register();
+  }();
   timings_["total"] = Seconds(start);
-  return Status::Ok();
+  if (s.ok()) return s;
+  // A disabled instance that still runs refuses every event and key: no
+  // step of up brings it back (one its node lost is loaded anew instead).
+  for (const auto& [name, ms] : state_file_->state().modules) {
+    if (!ms.disabled) continue;
+    return Status(s.code(), s.message() + "\nmodule '" + name + "' was disabled (`aex " +
+                                "disable`) and refuses every event and key. To recover, run `" +
+                                CommandLine("down") + "` (unloads the deployment), then `" +
+                                CommandLine("up") + "` (loads fresh instances)");
+  }
+  return s;
 }
 
 Status Deployer::Down(std::vector<LeftBehind>* left) {

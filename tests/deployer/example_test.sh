@@ -47,7 +47,7 @@ case "$NAME" in
     ;;
   button-led)
     for _ in 1 2 3; do "$AEX" call "$D" --module button_driver --entry press -q; done
-    wait_for_output "3" "$AEX" call "$D" --module gateway --entry report --json --quiet \
+    wait_for_output "3" "$AEX" call "$D" --module gateway --entry report --quiet \
       --out /dev/stdout
     expect_eq "$("$AEX" call "$D" --module led_driver --entry led_state --out /dev/stdout)" "1" \
       "LED on after three toggles"

@@ -67,7 +67,7 @@ kill -0 "$pid1" || fail "nodes status reports a pid that is not running"
 # without payloads.
 run "$AEX" up "$D" -v
 expect_eq "$RC" "0" "up -v"
-grep -q "2 module(s) on 2 node(s)" <<<"$ERR" || fail "up -v gives no context: $ERR"
+grep -q "2 modules on 2 nodes" <<<"$ERR" || fail "up -v gives no context: $ERR"
 grep -qE "aex: (attest|connect) +[0-9.]+ s" <<<"$ERR" || fail "up -v gives no timings: $ERR"
 run "$AEX" status "$D" --debug --json
 expect_eq "$RC" "0" "status --debug"
