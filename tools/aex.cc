@@ -44,7 +44,27 @@ struct Globals {
   bool manager = false;
   bool verbose = false;  // -v: context and per-phase timings
   bool debug = false;    // --debug: also every frame to and from a node (no payloads)
+  // The descriptor's warnings (Descriptor::warnings), for every command.
+  std::vector<std::string> warnings;
 };
+
+// `j` with the descriptor's warnings as "warnings", when there are any.
+json WithWarnings(const Globals& g, json j) {
+  if (!g.warnings.empty()) j["warnings"] = g.warnings;
+  return j;
+}
+
+// Every command that reads a descriptor shows its warnings (fields of the
+// original tool that aex ignores, and why; docs/descriptor.md) once, here:
+// on stderr, and in --json output (WithWarnings). A descriptor that does not
+// load has none; the command itself reports why.
+void ReportDescriptorWarnings(Globals* g) {
+  if (g->descriptor.empty()) return;
+  auto d = aex::deploy::LoadDescriptor(g->descriptor);
+  if (!d.ok()) return;
+  g->warnings = d->warnings;
+  for (const auto& w : g->warnings) std::cerr << "aex: warning: " << w << "\n";
+}
 
 int ExitCode(const Status& s) {
   switch (s.code()) {
@@ -58,7 +78,9 @@ int ExitCode(const Status& s) {
 
 int Fail(const Globals& g, const Status& s) {
   if (g.json_out) {
-    std::cout << json{{"ok", false}, {"code", aex::CodeName(s.code())}, {"error", s.message()}}
+    std::cout << WithWarnings(g, json{{"ok", false},
+                                      {"code", aex::CodeName(s.code())},
+                                      {"error", s.message()}})
                      .dump(2)
               << "\n";
   } else {
@@ -416,6 +438,7 @@ int main(int argc, char** argv) {
     std::cout << aex::cli::CompletionScript(app, shell);
     return 0;
   }
+  ReportDescriptorWarnings(&g);
   if (logs->parsed()) {
     auto d = aex::deploy::LoadDescriptor(g.descriptor);
     if (!d.ok()) return Fail(g, d.status());
@@ -427,7 +450,7 @@ int main(int argc, char** argv) {
   if (validate->parsed()) {
     Status s = Deployer::Validate(g.descriptor);
     if (!s.ok()) return Fail(g, s);
-    if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
+    if (g.json_out) std::cout << WithWarnings(g, json{{"ok", true}}).dump() << "\n";
     else std::cout << g.descriptor << ": valid\n";
     return 0;
   }
@@ -552,7 +575,7 @@ int main(int argc, char** argv) {
               t.at("attest"), t.at("connect"));
     }
     if (s.ok() && g.json_out) {
-      std::cout << json{{"ok", true}, {"timings", d.timings()}}.dump(2) << "\n";
+      std::cout << WithWarnings(g, json{{"ok", true}, {"timings", d.timings()}}).dump(2) << "\n";
       return 0;
     }
   } else if (down->parsed()) s = d.Down();
@@ -627,6 +650,6 @@ int main(int argc, char** argv) {
     }
   }
   if (!s.ok()) return Fail(g, s);
-  if (g.json_out) std::cout << json{{"ok", true}}.dump() << "\n";
+  if (g.json_out) std::cout << WithWarnings(g, json{{"ok", true}}).dump() << "\n";
   return 0;
 }

@@ -137,6 +137,10 @@ class Deployer {
   // Keeps the session key for this run; a new instance id marks every
   // connection touching the module for re-establishment.
   Status AttestOne(const Module& m, bool again = false);
+  // REQUIRES: mu_ held.
+  void ForgetLinksOf(const std::string& module);
+  Status AdoptPreinstalled(const Module& m, const BuiltModule& b,
+                           const nlohmann::json& node_status);
   // The next grant/disable nonce under this run's session with `m` (which it
   // attests first if this run has none yet); *key receives K_s.
   // REQUIRES: the caller holds GrantLock(m.name) and not mu_.

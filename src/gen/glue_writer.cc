@@ -101,9 +101,15 @@ void WriteDeclarations(const ModuleManifest& m, std::string* out) {
   declare(m.handlers, "size_t", kHandlerParams);
   for (const std::string& n : m.entries) {
     switch (FormOf(m, n)) {
-      case EntryForm::kHandler: *out += "size_t " + n + "(" + std::string(kHandlerParams) + ");\n"; break;
-      case EntryForm::kData: *out += "void " + n + "(unsigned char* data, size_t len);\n"; break;
-      case EntryForm::kNoArgs: *out += "void " + n + "(void);\n"; break;
+      case EntryForm::kHandler:
+        *out += "size_t " + n + "(" + std::string(kHandlerParams) + ");\n";
+        break;
+      case EntryForm::kData:
+        *out += "void " + n + "(unsigned char* data, size_t len);\n";
+        break;
+      case EntryForm::kNoArgs:
+        *out += "void " + n + "(void);\n";
+        break;
     }
   }
   declare(m.outputs, "int", kInputParams);
