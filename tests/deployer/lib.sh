@@ -56,6 +56,10 @@ copy_example() {  # source-dir
   rm -rf "$dir/.aex" "$dir/keys"
   echo "$dir"
 }
+# A TCP port on loopback that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 # Fails if any process still runs a binary from under the directory.
 expect_no_processes_under() {  # dir
   local left

@@ -27,9 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 P1=$(free_port)
 P2=$(free_port)
 while [ "$P2" = "$P1" ]; do P2=$(free_port); done
