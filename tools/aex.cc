@@ -56,13 +56,15 @@ json WithWarnings(const Globals& g, json j) {
 
 // Every command that reads a descriptor shows its warnings (fields of the
 // original tool that aex ignores, and why; docs/descriptor.md) once, here:
-// on stderr, and in --json output (WithWarnings). A descriptor that does not
-// load has none; the command itself reports why.
+// on stderr, or with --json in the output (WithWarnings), where callers that
+// merge the two streams would otherwise get lines that are not JSON. A
+// descriptor that does not load has none; the command itself reports why.
 void ReportDescriptorWarnings(Globals* g) {
   if (g->descriptor.empty()) return;
   auto d = aex::deploy::LoadDescriptor(g->descriptor);
   if (!d.ok()) return;
   g->warnings = d->warnings;
+  if (g->json_out) return;
   for (const auto& w : g->warnings) std::cerr << "aex: warning: " << w << "\n";
 }
 
