@@ -45,6 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = aex::gen::ParseAnnotations("fuzz", files);
   if (parsed.ok()) {
     CheckRoundTrip(*parsed);
+    // Only entries have forms (the glue adapts them by name).
+    for (const auto& [name, form] : parsed->entry_forms) {
+      Check(form != aex::gen::EntryForm::kHandler);
+      Check(parsed->IndexOf(aex::gen::IoKind::kEntry, name).has_value());
+    }
   } else {
     Check(parsed.status().code() == aex::Code::kInvalidArgument);
   }

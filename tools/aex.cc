@@ -46,7 +46,23 @@ struct Globals {
   bool manager = false;
   bool verbose = false;  // -v: context and per-phase timings
   bool debug = false;    // --debug: also every frame to and from a node (no payloads)
+  // The descriptor's warnings (Descriptor::warnings), for every command.
+  std::vector<std::string> warnings;
 };
+
+// Every command that reads a descriptor shows its warnings (fields of the
+// original tool that aex ignores, and why; docs/descriptor.md) once, here:
+// on stderr; with --json not at all (callers that merge the two streams
+// would get lines that are not JSON), except in `validate`'s document. A
+// descriptor that does not load has none; the command itself reports why.
+void ReportDescriptorWarnings(Globals* g) {
+  if (g->descriptor.empty()) return;
+  auto d = aex::deploy::LoadDescriptor(g->descriptor);
+  if (!d.ok()) return;
+  g->warnings = d->warnings;
+  if (g->json_out) return;
+  for (const auto& w : g->warnings) std::cerr << "aex: warning: " << w << "\n";
+}
 
 int ExitCode(const Status& s) {
   switch (s.code()) {
@@ -527,6 +543,7 @@ int main(int argc, char** argv) {
     std::cout << aex::cli::CompletionScript(app, shell);
     return 0;
   }
+  ReportDescriptorWarnings(&g);
   if (logs->parsed()) {
     auto d = aex::deploy::LoadDescriptor(g.descriptor);
     if (!d.ok()) return Fail(g, d.status());
@@ -551,7 +568,7 @@ int main(int argc, char** argv) {
                         {"periodic_events", d->periodic_events.size()},
                         {"warnings", aex::cli::ErrorListJson(warnings, d->source_name)}});
     }
-    for (const auto& w : d->warnings) std::cerr << "aex: warning: " << w << "\n";
+    // The warnings went to stderr already (ReportDescriptorWarnings).
     std::cout << g.descriptor << ": valid (" << Count(d->modules.size(), "module") << " on "
               << Count(d->nodes.size(), "node") << ", "
               << Count(d->connections.size(), "connection") << ")\n";

@@ -12,7 +12,24 @@
 
 #include "cli_doc.h"
 #include "node/node.h"
+#include "platform/platform.h"
 #include "wire/management.h"
+
+// Fills *out from the NAME=VALUE arguments of `option`; false (after saying
+// why) if one is not of that form.
+static bool SplitNameValues(const char* option, const char* form,
+                            const std::vector<std::string>& args,
+                            std::map<std::string, std::string>* out) {
+  for (const std::string& a : args) {
+    auto eq = a.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == a.size()) {
+      fprintf(stderr, "aex-node: %s expects %s, got '%s'\n", option, form, a.c_str());
+      return false;
+    }
+    (*out)[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  return true;
+}
 
 int main(int argc, char** argv) {
   aex::node::NodeOptions opt;
@@ -37,6 +54,14 @@ int main(int argc, char** argv) {
                  "NAME=SOCKET: a device attached to this node, served by an aex-device "
                  "simulator at SOCKET (repeatable)");
   app.add_flag("--sgx-debug", opt.sgx_debug, "launch sgx modules as debug enclaves");
+  std::vector<std::string> preinstall;
+  app.add_option("--preinstall", preinstall,
+                 "NAME=BINARY: a module the node runs from its start, as a board's firmware "
+                 "would (a pre-installed module: 'deployed: true' without sources; repeatable)");
+  std::string preinstall_type = "native";
+  app.add_option("--preinstall-type", preinstall_type,
+                 "native|sgx|trustzone|sancus: the platform of the --preinstall modules")
+      ->capture_default_str();
   app.set_version_flag("--version", std::string("aex-node ") + AEX_VERSION);
   app.add_option("--name", opt.name, "node name shown in status and sent in HELLO_ACK")
       ->capture_default_str()
@@ -106,14 +131,17 @@ int main(int argc, char** argv) {
   opt.frame_timeout = std::chrono::milliseconds(frame_ms);
   opt.handshake_timeout = std::chrono::milliseconds(handshake_ms);
   opt.buffer_budget = size_t{budget_mib} << 20;
-  for (const std::string& d : devices) {
-    auto eq = d.find('=');
-    if (eq == 0 || eq == std::string::npos || eq + 1 == d.size()) {
-      fprintf(stderr, "aex-node: --device expects NAME=SOCKET, got '%s'\n", d.c_str());
-      return 2;
-    }
-    opt.devices[d.substr(0, eq)] = d.substr(eq + 1);
+  if (!SplitNameValues("--device", "NAME=SOCKET", devices, &opt.devices) ||
+      !SplitNameValues("--preinstall", "NAME=BINARY", preinstall, &opt.preinstall)) {
+    return 2;
   }
+  aex::tee::Backend backend;
+  if (!aex::tee::ParseBackend(preinstall_type, &backend)) {
+    fprintf(stderr, "aex-node: --preinstall-type: unknown platform '%s'\n",
+            preinstall_type.c_str());
+    return 2;
+  }
+  opt.preinstall_backend = static_cast<uint8_t>(backend);
   if (aex::Status s = aex::node::CheckTransportSecurity(opt); !s.ok()) {
     fprintf(stderr, "aex-node: %s\n", s.message().c_str());
     return 2;
@@ -141,6 +169,10 @@ int main(int argc, char** argv) {
   aex::Status s = node.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  if (aex::Status pre = node.LoadPreinstalled(); !pre.ok()) {
+    spdlog::error("{}", pre.ToString());
     return 1;
   }
   spdlog::info("listening on {}:{}", opt.listen_host, node.port());

@@ -207,6 +207,11 @@ static Result<gen::ModuleManifest> ParseInterface(const Descriptor& d, const Mod
 }
 
 Result<gen::ModuleManifest> ScanModule(const Descriptor& d, const Module& m) {
+  if (m.preinstalled()) {  // no sources: its endpoints are given by index
+    gen::ModuleManifest none;
+    none.name = m.name;
+    return none;
+  }
   AEX_ASSIGN_OR_RETURN(auto paths, ModuleSources(d, m));
   AEX_ASSIGN_OR_RETURN(auto files, ReadSources(paths));
   return ParseInterface(d, m, files);
@@ -384,6 +389,12 @@ Status BuildC(const Sdk& sdk, const Module& m, const BuildInputs& in, const fs::
                                     "-I", src.parent_path().string()};
     std::istringstream extra(sdk.extra_flags);
     for (std::string f; extra >> f;) cmd.push_back(f);
+    // The original framework's TrustZone modules include no header (its
+    // code generator added them): the C sources of trustzone modules get
+    // the header of its forms, which keeps aex's own forms working.
+    if (!cxx && m.type == Backend::kTrustZone) {
+      cmd.insert(cmd.end(), {"-include", "aex/ae_forms.h"});
+    }
     for (const auto& f : m.cflags) cmd.push_back(f);
     cmd.insert(cmd.end(), {"-c", src.string(), "-o", obj.string()});
     objects.push_back(obj.string());
@@ -413,8 +424,35 @@ Status BuildRust(const Sdk& sdk, const Module& m, const BuildInputs& in, const f
 
 }  // namespace
 
+// A pre-installed module is built by nobody here: its measurement is the
+// SHA-256 of `binary` (a copy of what the node runs) or expected_measurement.
+static Result<BuiltModule> PreinstalledModule(const Module& m) {
+  BuiltModule built;
+  built.name = m.name;
+  built.manifest.name = m.name;
+  built.cached = true;
+  if (m.binary) {
+    built.binary = *m.binary;
+    auto image = ReadSmallFile(*m.binary, kMaxModuleBinary);
+    if (!image.ok()) {
+      return FailedPrecondition("pre-installed module '" + m.name + "': cannot read binary " +
+                                m.binary->string() + ": " + image.status().message());
+    }
+    built.measurement = crypto::Sha256(AsBytes(*image));
+  } else if (m.expected_measurement &&
+             m.expected_measurement->size() == built.measurement.size()) {
+    std::copy(m.expected_measurement->begin(), m.expected_measurement->end(),
+              built.measurement.begin());
+  } else {
+    return FailedPrecondition("pre-installed module '" + m.name +
+                              "' needs 'binary' or 'expected_measurement'");
+  }
+  return built;
+}
+
 Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                     const fs::path& cache_dir) {
+  if (m.preinstalled()) return PreinstalledModule(m);
   AEX_ASSIGN_OR_RETURN(BuildInputs in, Inputs(d, m, sdk, cache_dir));
   BuiltModule built;
   built.name = m.name;
@@ -429,6 +467,7 @@ Result<BuiltModule> FindBuiltModule(const Descriptor& d, const Module& m, const 
 
 Result<BuiltModule> BuildModule(const Descriptor& d, const Module& m, const Sdk& sdk,
                                 const fs::path& cache_dir) {
+  if (m.preinstalled()) return PreinstalledModule(m);
   AEX_ASSIGN_OR_RETURN(BuildInputs in, Inputs(d, m, sdk, cache_dir));
   const auto& manifest = in.manifest;
   const std::string& hash = in.hash;

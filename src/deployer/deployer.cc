@@ -65,7 +65,10 @@ static Result<std::pair<Descriptor, std::map<std::string, gen::ModuleManifest>>>
   return std::make_pair(std::move(d), std::move(manifests));
 }
 
-Status Deployer::Validate(const fs::path& descriptor) { return LoadChecked(descriptor).status(); }
+Status Deployer::Validate(const fs::path& descriptor) {
+  AEX_ASSIGN_OR_RETURN(auto loaded, LoadChecked(descriptor));
+  return CheckReadyToRun(loaded.first);
+}
 
 namespace {
 
@@ -316,6 +319,10 @@ Status Deployer::Deploy(const std::string& only) {
     if (!only.empty() && m.name != only) return Status::Ok();
     const BuiltModule& b = built_.at(m.name);
     std::string measurement = HexEncode(b.measurement);
+    if (m.preinstalled()) {
+      auto status = loaded.find(m.node);
+      return AdoptPreinstalled(m, b, status == loaded.end() ? json() : status->second);
+    }
     std::optional<ModuleState> previous;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -375,17 +382,7 @@ Status Deployer::Deploy(const std::string& only) {
     state_file_->state().loading.erase(m.name);
     ModuleState& ms = state_file_->state().modules[m.name];
     ms = ModuleState{m.node, *id, b.binary.string(), measurement, 0, false};
-    sessions_.erase(m.name);
-    // A new instance has no connections yet: every connection touching it
-    // and every periodic event on it must be set up again.
-    for (const auto& c : descriptor_.connections) {
-      if (c.from_module == m.name || c.to_module == m.name) {
-        state_file_->state().connections[c.name].established = false;
-      }
-    }
-    for (const auto& e : descriptor_.periodic_events) {
-      if (e.module == m.name) state_file_->state().events[e.name].registered = false;
-    }
+    ForgetLinksOf(m.name);
     }
     Progress(ProgressLine("deploy", m.name, "module id " + std::to_string(*id) + " on " + m.node,
                           Seconds(t0)));
@@ -393,6 +390,50 @@ Status Deployer::Deploy(const std::string& only) {
   });
   timings_["deploy"] = Seconds(start);
   return SaveAfter(s);
+}
+
+// A new instance has no session and no connections yet: every connection
+// touching it and every periodic event on it must be set up again.
+void Deployer::ForgetLinksOf(const std::string& module) {
+  sessions_.erase(module);
+  for (const auto& c : descriptor_.connections) {
+    if (c.from_module == module || c.to_module == module) {
+      state_file_->state().connections[c.name].established = false;
+    }
+  }
+  for (const auto& e : descriptor_.periodic_events) {
+    if (e.module == module) state_file_->state().events[e.name].registered = false;
+  }
+}
+
+// A pre-installed module is not loaded: the node runs it already (aex-node
+// --preinstall), and the deployer records the id the node gave it, to
+// attest and connect it like any other.
+Status Deployer::AdoptPreinstalled(const Module& m, const BuiltModule& b,
+                                   const json& node_status) {
+  std::optional<uint32_t> id;
+  if (node_status.is_object() && node_status.contains("modules")) {
+    for (const auto& entry : node_status["modules"]) {
+      if (entry.value("name", "") == m.name && entry.value("state", "") == "running") {
+        id = entry.value("id", 0u);
+      }
+    }
+  }
+  if (!id || *id == 0) {
+    return FailedPrecondition("pre-installed module '" + m.name + "' is not running on node '" +
+                              m.node + "' (start the node with --preinstall " + m.name +
+                              "=<binary>; `aex nodes start` does so with the module's 'binary')");
+  }
+  const std::string measurement = HexEncode(b.measurement);
+  std::lock_guard<std::mutex> lock(mu_);
+  state_file_->state().loading.erase(m.name);
+  ModuleState& ms = state_file_->state().modules[m.name];
+  if (ms.id == *id && ms.node == m.node && ms.measurement == measurement) return Status::Ok();
+  ms = ModuleState{m.node, *id, b.binary.string(), measurement, 0, false};
+  ForgetLinksOf(m.name);
+  Progress(ProgressLine("deploy", m.name,
+                        "pre-installed: module id " + std::to_string(*id) + " on " + m.node, 0));
+  return Status::Ok();
 }
 
 Status Deployer::AttestOne(const Module& m, bool again, Bytes* evidence) {
@@ -807,6 +848,11 @@ Status Deployer::Down(std::vector<LeftBehind>* left) {
     const auto& [name, ms] = list[i];
     const Node* node = descriptor_.FindNode(ms.node);
     if (!node || ms.id == 0) return Status::Ok();
+    // A pre-installed module belongs to the node, not to the deployment.
+    if (const Module* m = descriptor_.FindModule(name); m && m->preinstalled()) {
+      Progress(ProgressLine("down", name, "pre-installed: left on " + ms.node, 0));
+      return Status::Ok();
+    }
     auto client = ClientFor(*node);
     if (!client.ok() && left) {
       std::lock_guard<std::mutex> lock(mu_);

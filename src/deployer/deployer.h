@@ -150,6 +150,10 @@ class Deployer {
   // connection touching the module for re-establishment.
   // With `evidence`, attests directly and stores the module's answer there.
   Status AttestOne(const Module& m, bool again = false, Bytes* evidence = nullptr);
+  // REQUIRES: mu_ held.
+  void ForgetLinksOf(const std::string& module);
+  Status AdoptPreinstalled(const Module& m, const BuiltModule& b,
+                           const nlohmann::json& node_status);
   // The next grant/disable nonce under this run's session with `m` (which it
   // attests first if this run has none yet); *key receives K_s.
   // REQUIRES: the caller holds GrantLock(m.name) and not mu_.

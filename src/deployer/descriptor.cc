@@ -909,12 +909,12 @@ void WarnInapplicableNodeFields(EntryReader& r, Backend type) {
   const bool sgx = type == Backend::kSgx;
   const bool sancus = type == Backend::kSancus;
   const bool trustzone = type == Backend::kTrustZone;
+  // node_key_file is used on every type: `aex nodes start` gives it to the
+  // node's platform service (on sgx, the simulated platform's keys).
   const Rule rules[] = {
-      {"module_id", !sancus, "native, sgx and trustzone nodes"},
       {"vendor_id", sancus || trustzone, "sancus and trustzone nodes"},
       {"vendor_key", sancus || trustzone, "sancus and trustzone nodes"},
       {"node_key", !sgx, "native, sancus and trustzone nodes"},
-      {"node_key_file", !sgx, "native, sancus and trustzone nodes"},
       {"aesm_host", sgx, "sgx nodes"},
       {"aesm_port", sgx, "sgx nodes"},
       {"root_ca", sgx, "sgx nodes"},
@@ -928,6 +928,14 @@ void WarnInapplicableNodeFields(EntryReader& r, Backend type) {
     if (!rule.applies && r.Has(rule.key)) {
       r.Warning(rule.key, std::string("ignored: only ") + rule.used_by + " use it");
     }
+  }
+  if (r.Has("module_id")) {
+    r.Warning("module_id", "ignored: deployment state of the original tool (aex-node numbers "
+                           "its modules itself)");
+  }
+  if (sgx && (r.Has("aesm_host") || r.Has("aesm_port"))) {
+    r.Warning(r.Has("aesm_host") ? "aesm_host" : "aesm_port",
+              "ignored: aex's sgx platform attests without AESM (docs/attestation-dcap.md)");
   }
 }
 
@@ -1004,34 +1012,64 @@ bool IsString(const Json& j) { return j.is_string(); }
 bool IsObject(const Json& j) { return j.is_object(); }
 bool IsStringOrNumber(const Json& j) { return j.is_string() || j.is_number(); }
 
+// Why each field of the original tool that aex reads but does not use is
+// ignored: every one gets a warning that says so (docs/descriptor.md).
+constexpr std::string_view kStateReason =
+    "ignored: deployment state of the original tool (aex keeps its own in .aex/)";
+
 void ParseIgnoredModuleFields(EntryReader& r, Module* module) {
   struct Field {
     std::string_view key;
     bool (*type_ok)(const Json&);
     const char* expected;
+    const char* why;
   };
   static const Field kFields[] = {
-      {"binary", IsString, "a string"},
-      {"data", IsObject, "a mapping"},
-      {"deploy_name", IsString, "a string"},
+      {"binary", IsString, "a string",
+       "ignored: aex builds the module from its sources (only a pre-installed module, "
+       "'deployed: true' without sources, uses it)"},
+      {"data", IsObject, "a mapping", "ignored: the original's generated build data"},
+      {"deploy_name", IsString, "a string",
+       "ignored: the original's name of a built Sancus file; aex names modules by 'name'"},
       // Old TrustZone result files wrote the UUID as a 128-bit integer.
-      {"uuid", IsStringOrNumber, "a string or an integer"},
-      {"vendor_key", IsString, "a string"},
-      {"ra_settings", IsString, "a string"},
-      {"symtab", IsString, "a string"},
-      {"sgxs", IsString, "a string"},
-      {"signature", IsString, "a string"},
+      {"uuid", IsStringOrNumber, "a string or an integer",
+       "ignored: the original's OP-TEE TA UUID; aex identifies a module by its measurement"},
+      {"vendor_key", IsString, "a string",
+       "ignored: the original signed SGX enclaves with it; aex's deployer signs them itself"},
+      {"ra_settings", IsString, "a string",
+       "ignored: settings of the original's EPID attestation service; aex verifies sgx "
+       "evidence against the node's root_ca"},
+      {"symtab", IsString, "a string",
+       "ignored: the original's Sancus symbol table; aex links modules itself"},
+      {"sgxs", IsString, "a string", "ignored: an SGX build artefact; aex builds the module"},
+      {"signature", IsString, "a string",
+       "ignored: an SGX build artefact; aex signs the module itself"},
   };
   for (const Field& f : kFields) {
     if (!r.Ignored(f.key, f.type_ok, f.expected)) continue;
+    if (f.key == "binary" && module->preinstalled() && module->binary) continue;  // used
     module->ignored_fields.emplace_back(f.key);
+    r.Warning(f.key, f.why);
   }
-  if (module->ignored_fields.empty()) return;
-  std::string list;
-  for (const std::string& key : module->ignored_fields) {
-    list += (list.empty() ? "'" : ", '") + key + "'";
+  for (std::string_view key : {"nonce", "attested", "port", "old_node"}) {
+    if (r.Has(key)) r.Warning(key, std::string(kStateReason));
   }
-  r.Warning("", "ignored (fields of the original tool that aex does not use): " + list);
+  if (r.Has("priority")) {
+    r.Warning("priority", "ignored: aex deploys every module before it connects any, so the "
+                          "order does not matter");
+  }
+  if (r.Has("id")) {
+    r.Warning("id", module->preinstalled()
+                        ? "ignored: aex finds a pre-installed module by its name on its node"
+                        : std::string(kStateReason));
+  }
+  if (r.Has("key")) {
+    r.Warning("key", "ignored: aex derives module keys at attestation (original state)");
+  }
+  if (module->deployed && !module->preinstalled()) {
+    r.Warning("deployed", "ignored: the module has sources, so aex builds and loads it (only "
+                          "'deployed: true' without sources marks a pre-installed module)");
+  }
 }
 
 void ParseModuleSources(EntryReader& r, const fs::path& base, bool type_known, Module* module) {
@@ -1078,6 +1116,9 @@ Module ParseModule(const Json& j, Where where, const fs::path& base, Diagnostics
   r.OptionalUint("id", 0, &module.id);
   r.Hex("key", &module.key);
   r.OptionalUint("port", 1, &module.port);
+  if (const Json* b = r.Get("binary"); b && b->is_string() && !b->get<std::string>().empty()) {
+    module.binary = Resolve(base, b->get<std::string>());
+  }
 
   ParseIgnoredModuleFields(r, &module);
   return module;
@@ -1120,6 +1161,13 @@ ParsedConnection ParseConnection(const Json& j, Where where, Diagnostics* diag) 
   r.Hex("key", &c.key);
   r.Uint("nonce", Need::kOptional, 0, UINT64_MAX, &c.nonce);
   r.Bool("established", &c.established);
+  for (std::string_view key : {"nonce", "established"}) {
+    if (r.Has(key)) r.Warning(key, std::string(kStateReason));
+  }
+  if (r.Has("key")) {
+    r.Warning("key", "not used as is: every establishment derives a fresh connection key from "
+                     "it (a fixed key with restarting counters would repeat (key, nonce))");
+  }
 
   // An established connection is state written back by a deployer: it must
   // be complete, or the next run would re-key or re-number it.
@@ -1154,6 +1202,7 @@ ParsedEvent ParseEvent(const Json& j, Where where, Diagnostics* diag) {
     e.frequency_ms = static_cast<uint32_t>(value);
   }
   r.Bool("established", &e.established);
+  if (r.Has("established")) r.Warning("established", std::string(kStateReason));
   return parsed;
 }
 
@@ -1265,6 +1314,10 @@ void ParseTopLevel(const Json& root, const fs::path& base, Descriptor* d, Diagno
     ParseManager(*m, d, diag);
   } else {
     r.Path("manager", base, &d->manager);
+    if (d->manager) {
+      r.Warning("manager", "ignored: the original's manager service file; aex's attestation "
+                           "manager is the mapping form {node: ...} (docs/tee.md)");
+    }
   }
   uint64_t value = 0;
   if (r.Uint("connections_current_id", Need::kOptional, 0, 65536, &value)) {

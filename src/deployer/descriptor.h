@@ -134,8 +134,17 @@ struct Module {
   std::optional<Bytes> key;  // module key, 16 or 32 bytes
   std::optional<uint16_t> port;
 
+  // The original's `binary`, resolved; used only by a pre-installed module.
+  std::optional<std::filesystem::path> binary;
+
   std::vector<std::string> ignored_fields;
   bool is_manager = false;  // the attestation manager, added by the deployer
+
+  // A module already on its node (the original's drivers in a Sancus
+  // board's firmware): `deployed: true` and no sources. aex builds and loads
+  // nothing; it finds the module by name on the node, attests it against
+  // `binary` or `expected_measurement`, and connects it by endpoint index.
+  bool preinstalled() const { return deployed && sources.empty() && !folder; }
 };
 
 struct Connection {
@@ -218,6 +227,12 @@ Result<Descriptor> ParseDescriptor(std::string_view text, std::string source_nam
 // ParseDescriptor already applies it; it is public for descriptors built or
 // modified in code.
 Status ValidateDescriptor(const Descriptor& descriptor);
+
+// What the nodes need to start and the modules to be attested, beyond the
+// file's own consistency (`aex validate`): an sgx node's root_ca, the binary
+// of a pre-installed module. Not part of ValidateDescriptor, which commands
+// that only read the descriptor (status, graph, logs) also apply.
+Status CheckReadyToRun(const Descriptor& descriptor);
 
 // Checks every connection endpoint and periodic-event entry against the
 // interface aex-gen extracted from the module's source (`manifests` is keyed

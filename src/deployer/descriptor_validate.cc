@@ -542,6 +542,14 @@ class Validator {
     for (const auto& source : m.sources) {
       if (source.empty()) Error(w, "sources", "a path must not be empty");
     }
+    // A pre-installed module is attested like any other: against its
+    // measurement, which aex cannot build without sources.
+    if (m.preinstalled() && !m.binary && !m.expected_measurement &&
+        Ok(w, "expected_measurement")) {
+      Error(w, "binary",
+            "required: a pre-installed module ('deployed: true' without sources) needs 'binary' "
+            "(a copy of the module's binary) or 'expected_measurement', to be attested");
+    }
   }
 
   // Driver modules get exclusive access to a device (DESIGN.md section 2):
@@ -736,6 +744,29 @@ void Validate(const Descriptor& d, Diagnostics* diag) { Validator(d, diag).Run()
 
 }  // namespace internal
 
+Status CheckReadyToRun(const Descriptor& d) {
+  internal::Diagnostics diag;
+  for (size_t i = 0; i < d.nodes.size(); ++i) {
+    const Node& n = d.nodes[i];
+    if (n.type == Backend::kSgx && !n.root_ca) {
+      diag.Error(internal::Where{internal::Section::kNodes, static_cast<int>(i)}, "root_ca",
+                 "required: sgx modules are attested against the platform's root CA "
+                 "certificate (aex-node writes it to <node_key_file>.platform/sgx_root_ca.pem)");
+    }
+  }
+  for (size_t i = 0; i < d.modules.size(); ++i) {
+    const Module& m = d.modules[i];
+    std::error_code ec;
+    if (m.preinstalled() && m.binary && !std::filesystem::is_regular_file(*m.binary, ec)) {
+      diag.Error(internal::Where{internal::Section::kModules, static_cast<int>(i)}, "binary",
+                 "no file " + internal::Quote(m.binary->string()) +
+                     " (the pre-installed module's binary: its node runs it, and it is "
+                     "attested against its SHA-256)");
+    }
+  }
+  return diag.ToStatus(d);
+}
+
 Status ValidateDescriptor(const Descriptor& descriptor) {
   internal::Diagnostics diag;
   internal::Validate(descriptor, &diag);
@@ -816,11 +847,23 @@ std::string ListHint(const std::vector<std::string>& names, IoKind kind) {
 
 class ManifestChecker {
  public:
-  ManifestChecker(const std::map<std::string, gen::ModuleManifest>& manifests,
+  ManifestChecker(const Descriptor& descriptor,
+                  const std::map<std::string, gen::ModuleManifest>& manifests,
                   internal::Diagnostics* diag)
-      : manifests_(manifests), diag_(diag) {}
+      : descriptor_(descriptor), manifests_(manifests), diag_(diag) {}
 
   void Check(Where w, const char* field, const std::string& module, IoKind kind, const IoRef& ref) {
+    const Module* m = descriptor_.FindModule(module);
+    if (m != nullptr && m->preinstalled()) {
+      // Nothing was built, so there is no manifest: as in the original,
+      // endpoints of a pre-installed module are given by index.
+      if (!ref.is_index()) {
+        diag_->Error(w, field,
+                     "module " + Quote(module) + " is pre-installed (no sources, so no manifest): "
+                     "give the " + KindSingular(kind) + " by index");
+      }
+      return;
+    }
     auto it = manifests_.find(module);
     if (it == manifests_.end()) {
       diag_->Error(w, field,
@@ -843,6 +886,7 @@ class ManifestChecker {
   }
 
  private:
+  const Descriptor& descriptor_;
   const std::map<std::string, gen::ModuleManifest>& manifests_;
   internal::Diagnostics* diag_;
 };
@@ -852,7 +896,7 @@ class ManifestChecker {
 Status ValidateAgainstManifests(const Descriptor& descriptor,
                                 const std::map<std::string, gen::ModuleManifest>& manifests) {
   internal::Diagnostics diag;
-  ManifestChecker checker(manifests, &diag);
+  ManifestChecker checker(descriptor, manifests, &diag);
   for (size_t i = 0; i < descriptor.connections.size() && !diag.full(); ++i) {
     const Connection& c = descriptor.connections[i];
     const Where w{Section::kConnections, static_cast<int>(i)};

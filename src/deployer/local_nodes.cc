@@ -324,6 +324,12 @@ Status StartLocalNodes(const Descriptor& d, const fs::path& node_exe,
                                      "--work-dir", (StateDir(d) / "nodes" / n.name).string(),
                                      "--module-log-dir", ModuleLogFile(d, n, "").parent_path().string()};
     args.insert(args.end(), device_args->begin(), device_args->end());
+    // A simulated node runs its pre-installed modules from their 'binary'.
+    for (const Module& m : d.modules) {
+      if (m.node != n.name || !m.preinstalled() || !m.binary) continue;
+      args.insert(args.end(), {"--preinstall", m.name + "=" + fs::absolute(*m.binary).string(),
+                               "--preinstall-type", BackendName(m.type)});
+    }
     if (UsesTls(n)) {  // the default: made by NodeDialer::ForDeployment above
       tls::Files files = NodeTlsFiles(d, n);
       args.insert(args.end(), {"--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca",

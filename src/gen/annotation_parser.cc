@@ -141,7 +141,8 @@ class ManifestBuilder {
   explicit ManifestBuilder(std::string_view module_name) { manifest_.name = module_name; }
 
   // REQUIRES: CheckIoName(name) is empty.
-  Status Add(IoKind kind, std::string name, Location loc) {
+  Status Add(IoKind kind, std::string name, Location loc,
+             EntryForm form = EntryForm::kHandler) {
     auto [it, inserted] = seen_.try_emplace(name, loc);
     if (!inserted) {
       return InvalidArgument(Where(loc) + "duplicate name '" + name + "' (first declared as " +
@@ -154,6 +155,7 @@ class ManifestBuilder {
                              std::to_string(ModuleManifest::kMaxPerKind) + " annotations of kind " +
                              IoKindName(kind));
     }
+    if (form != EntryForm::kHandler) manifest_.entry_forms[name] = form;
     list.push_back(std::move(name));
     return Status::Ok();
   }
@@ -264,21 +266,26 @@ class Scanner {
                                      : "unterminated character literal");
   }
 
+  // Skips the comment or literal that starts at pos_ (REQUIRES: pos_ is in
+  // the text), if one does; *skipped tells.
+  Status SkipCommentOrLiteral(bool lenient, bool* skipped) {
+    const char c = text_[pos_];
+    *skipped = true;
+    if (c == '/' && Peek(1) == '/') return SkipLineComment();
+    if (c == '/' && Peek(1) == '*') return SkipBlockComment();
+    if (c == '"' || c == '\'') return SkipQuoted(lenient);
+    *skipped = false;
+    return Status::Ok();
+  }
+
   // REQUIRES: text_[pos_] is '#' at the start of a line. Skips to the end of
   // the logical line; comments inside may span physical lines.
   Status SkipDirective() {
     ++pos_;
     while (pos_ < text_.size() && text_[pos_] != '\n') {
-      char c = text_[pos_];
-      if (c == '/' && Peek(1) == '/') {
-        AEX_RETURN_IF_ERROR(SkipLineComment());
-      } else if (c == '/' && Peek(1) == '*') {
-        AEX_RETURN_IF_ERROR(SkipBlockComment());
-      } else if (c == '"' || c == '\'') {
-        AEX_RETURN_IF_ERROR(SkipQuoted(/*lenient=*/true));
-      } else {
-        ++pos_;
-      }
+      bool skipped = false;
+      AEX_RETURN_IF_ERROR(SkipCommentOrLiteral(/*lenient=*/true, &skipped));
+      if (!skipped) ++pos_;
     }
     return Status::Ok();
   }
@@ -373,13 +380,8 @@ class Scanner {
     return Status::Ok();
   }
 
-  // Parses "( name" followed by ',' or ')' after the keyword at `start`.
-  // Arguments after the name are left to the main loop, which skips them.
-  Status ParseAnnotation(IoKind kind, std::string_view keyword, size_t start) {
-    const std::string kw(keyword);
-    AEX_RETURN_IF_ERROR(SkipBlanks());
-    if (Peek() != '(') return Error(start, "expected '(' after " + kw);
-    ++pos_;
+  // Reads a name at pos_ (after blanks) that must be followed by ',' or ')'.
+  Result<std::string> ReadName(const std::string& kw, size_t start) {
     AEX_RETURN_IF_ERROR(SkipBlanks());
     const size_t name_start = pos_;
     while (pos_ < text_.size() && IsIdentChar(text_[pos_])) ++pos_;
@@ -393,8 +395,97 @@ class Scanner {
     if (Peek() != ',' && Peek() != ')') {
       return Error(start, "expected ',' or ')' after '" + kw + "(" + name + "'");
     }
+    return name;
+  }
+
+  // Skips the rest of an argument list up to and including its ')', with
+  // nested parentheses, comments and literals. Returns the start of each
+  // argument after the first (just past its ','), at most kMaxArgs of them.
+  static constexpr size_t kMaxArgs = 8;
+  Result<std::vector<size_t>> SkipArguments(const std::string& kw, size_t start) {
+    std::vector<size_t> more;
+    size_t depth = 0;
+    while (pos_ < text_.size()) {
+      bool skipped = false;
+      AEX_RETURN_IF_ERROR(SkipCommentOrLiteral(/*lenient=*/false, &skipped));
+      if (skipped) continue;
+      const char c = text_[pos_++];
+      if (c == '(') {
+        ++depth;
+      } else if (c == ')' && depth == 0) {
+        return more;
+      } else if (c == ')') {
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        if (more.size() == kMaxArgs) return Error(start, "too many arguments to " + kw);
+        more.push_back(pos_);
+      }
+    }
+    return Error(start, "unterminated argument list of " + kw);
+  }
+
+  // Parses "( name" followed by ',' or ')' after the keyword at `start`, and
+  // tells the original framework's forms from aex's by their number of
+  // arguments: Sancus's SM_OUTPUT(module, name), SM_INPUT(module, name,
+  // data, len) and SM_ENTRY(module) followed by the function, and the
+  // TrustZone SM_ENTRY(name, data, len). Other arguments are not interpreted.
+  Status ParseAnnotation(IoKind kind, std::string_view keyword, size_t start) {
+    const std::string kw(keyword);
+    AEX_RETURN_IF_ERROR(SkipBlanks());
+    if (Peek() != '(') return Error(start, "expected '(' after " + kw);
+    ++pos_;
+    AEX_ASSIGN_OR_RETURN(std::string name, ReadName(kw, start));
+    AEX_ASSIGN_OR_RETURN(std::vector<size_t> more, SkipArguments(kw, start));
+    const size_t args = 1 + more.size();
+    const size_t end = pos_;
+    EntryForm form = EntryForm::kHandler;
+    if ((kind == IoKind::kOutput && args == 2) || (kind == IoKind::kInput && args == 4)) {
+      pos_ = more[0];  // Sancus: the first argument names the module
+      AEX_ASSIGN_OR_RETURN(name, ReadName(kw, start));
+      pos_ = end;
+    } else if (kind == IoKind::kEntry && args == 3) {
+      form = EntryForm::kData;
+    } else if (kind == IoKind::kEntry && args == 1) {
+      AEX_ASSIGN_OR_RETURN(name, ReadSancusEntry(start, &form));
+    }
     at_line_start_ = false;
-    return builder_->Add(kind, std::move(name), Location{path_, source_.LineAt(start)});
+    return builder_->Add(kind, std::move(name), Location{path_, source_.LineAt(start)}, form);
+  }
+
+  // After Sancus's SM_ENTRY(module): the declaration it qualifies, as in
+  // `void name(uint8_t* data, size_t len)` or `name(void)`. Returns the
+  // function's name (the last identifier before '(') and its form.
+  Result<std::string> ReadSancusEntry(size_t start, EntryForm* form) {
+    constexpr size_t kMaxTokens = 16;
+    std::string_view name;
+    for (size_t tokens = 0;; ++tokens) {
+      AEX_RETURN_IF_ERROR(SkipBlanks());
+      if (Peek() == '(') break;
+      if (tokens == kMaxTokens || (!IsIdentStart(Peek()) && Peek() != '*')) {
+        return Error(start, "SM_ENTRY(module): expected a function declaration after it");
+      }
+      if (Peek() == '*') {
+        ++pos_;
+        continue;
+      }
+      const size_t word = pos_;
+      while (pos_ < text_.size() && IsIdentChar(text_[pos_])) ++pos_;
+      name = std::string_view(text_).substr(word, pos_ - word);
+    }
+    if (name.empty()) return Error(start, "SM_ENTRY(module): expected the function's name");
+    std::string reason = CheckIoName(name);
+    if (!reason.empty()) return Error(start, "SM_ENTRY: '" + Printable(name) + "' " + reason);
+    ++pos_;  // '('
+    AEX_RETURN_IF_ERROR(SkipBlanks());
+    *form = EntryForm::kData;
+    if (Peek() == ')') {
+      *form = EntryForm::kNoArgs;
+    } else if (std::string_view(text_).substr(pos_, 4) == "void" && !IsIdentChar(Peek(4))) {
+      pos_ += 4;
+      AEX_RETURN_IF_ERROR(SkipBlanks());
+      if (Peek() == ')') *form = EntryForm::kNoArgs;
+    }
+    return std::string(name);
   }
 
   const std::string_view path_;

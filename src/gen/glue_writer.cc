@@ -50,6 +50,42 @@ void WriteHeader(const ModuleManifest& m, std::string* out) {
   *out += "#include <stddef.h>\n#include <stdint.h>\n\n#include \"aex/module.h\"\n\n";
 }
 
+EntryForm FormOf(const ModuleManifest& m, const std::string& entry) {
+  auto it = m.entry_forms.find(entry);
+  return it == m.entry_forms.end() ? EntryForm::kHandler : it->second;
+}
+
+// The function the table of entries points to: the application's own for
+// aex's form, else an adapter (WriteEntryAdapters).
+std::string EntrySymbol(const ModuleManifest& m, size_t i) {
+  return FormOf(m, m.entries[i]) == EntryForm::kHandler ? m.entries[i]
+                                                        : "aex_gen_entry_" + std::to_string(i);
+}
+
+// Entries in the original framework's forms return nothing and (Sancus)
+// take a writable buffer: each gets an adapter with the handler signature
+// that passes a copy of the argument and answers with no bytes. The runtime
+// calls entries one at a time, so one buffer serves them all.
+void WriteEntryAdapters(const ModuleManifest& m, std::string* out) {
+  if (m.entry_forms.empty()) return;
+  *out += "static unsigned char aex_gen_entry_arg[AEX_MAX_PAYLOAD];\n";
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    const EntryForm form = FormOf(m, m.entries[i]);
+    if (form == EntryForm::kHandler) continue;
+    out->append("static size_t ").append(EntrySymbol(m, i)).append("(")
+        .append(kHandlerParams).append(") {\n  (void)resp;\n");
+    out->append("  if (len > sizeof aex_gen_entry_arg) return cap + 1;\n");
+    if (form == EntryForm::kData) {
+      out->append("  if (len != 0) __builtin_memcpy(aex_gen_entry_arg, data, len);\n  ")
+          .append(m.entries[i]).append("(aex_gen_entry_arg, len);\n");
+    } else {
+      out->append("  (void)data;\n  ").append(m.entries[i]).append("();\n");
+    }
+    out->append("  return 0;\n}\n");
+  }
+  *out += "\n";
+}
+
 void WriteDeclarations(const ModuleManifest& m, std::string* out) {
   *out +=
       "// The application's inputs, handlers and entries and the stubs below, with\n"
@@ -63,7 +99,19 @@ void WriteDeclarations(const ModuleManifest& m, std::string* out) {
   };
   declare(m.inputs, "void", kInputParams);
   declare(m.handlers, "size_t", kHandlerParams);
-  declare(m.entries, "size_t", kHandlerParams);
+  for (const std::string& n : m.entries) {
+    switch (FormOf(m, n)) {
+      case EntryForm::kHandler:
+        *out += "size_t " + n + "(" + std::string(kHandlerParams) + ");\n";
+        break;
+      case EntryForm::kData:
+        *out += "void " + n + "(unsigned char* data, size_t len);\n";
+        break;
+      case EntryForm::kNoArgs:
+        *out += "void " + n + "(void);\n";
+        break;
+    }
+  }
   declare(m.outputs, "int", kInputParams);
   declare(m.requests, "int", kRequestParams);
   *out += "}  // extern \"C\"\n\n";
@@ -72,7 +120,8 @@ void WriteDeclarations(const ModuleManifest& m, std::string* out) {
 // Emits `static const TYPE TABLE[] = {...};` with one row per name, or
 // nothing for an empty kind (C++ has no zero-length arrays).
 void WriteTable(const std::vector<std::string>& names, std::string_view type,
-                std::string_view table, bool with_fn, std::string* out) {
+                std::string_view table, bool with_fn, std::string* out,
+                const std::vector<std::string>* symbols = nullptr) {
   if (names.empty()) return;
   *out += "static const " + std::string(type) + " " + std::string(table) + "[] = {\n";
   for (size_t i = 0; i < names.size(); ++i) {
@@ -80,7 +129,8 @@ void WriteTable(const std::vector<std::string>& names, std::string_view type,
     // chains here (-Wrestrict), as in the annotation parser.
     out->append("    ");
     if (with_fn) {
-      out->append("{").append(CString(names[i])).append(", &").append(names[i]).append("}");
+      out->append("{").append(CString(names[i])).append(", &");
+      out->append(symbols ? (*symbols)[i] : names[i]).append("}");
     } else {
       out->append(CString(names[i]));
     }
@@ -102,7 +152,9 @@ void WriteDescriptor(const ModuleManifest& m, std::string* out) {
   WriteTable(m.outputs, "char* const", "aex_gen_outputs", false, out);
   WriteTable(m.requests, "char* const", "aex_gen_requests", false, out);
   WriteTable(m.handlers, "aex_handler_slot", "aex_gen_handlers", true, out);
-  WriteTable(m.entries, "aex_handler_slot", "aex_gen_entries", true, out);
+  std::vector<std::string> entry_symbols;
+  for (size_t i = 0; i < m.entries.size(); ++i) entry_symbols.push_back(EntrySymbol(m, i));
+  WriteTable(m.entries, "aex_handler_slot", "aex_gen_entries", true, out, &entry_symbols);
   *out += "\nextern \"C\" const aex_module_desc aex_module = {\n";
   *out += "    .name = " + CString(m.name) + ",\n";
   *out += DescField("inputs", "aex_gen_inputs", m.inputs.size());
@@ -131,6 +183,7 @@ std::string WriteGlue(const ModuleManifest& manifest) {
   std::string out;
   WriteHeader(manifest, &out);
   WriteDeclarations(manifest, &out);
+  WriteEntryAdapters(manifest, &out);
   WriteDescriptor(manifest, &out);
   WriteStubs(manifest, &out);
   return out;

@@ -6,6 +6,7 @@
 #ifndef AEX_GEN_MANIFEST_H_
 #define AEX_GEN_MANIFEST_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,15 @@ namespace aex::gen {
 enum class IoKind { kInput, kOutput, kRequest, kHandler, kEntry };
 const char* IoKindName(IoKind kind);  // "input", "output", ...
 
+// How an entry is written. aex's own form, SM_ENTRY(name, data, len, resp,
+// cap), is a handler. The original framework's forms (docs/modules.md,
+// "Modules of the original framework") return nothing: the TrustZone form
+// SM_ENTRY(name, data, len) and the Sancus form
+// `SM_ENTRY(module) void name(uint8_t* data, size_t len)` are kData, Sancus's
+// `SM_ENTRY(module) void name(void)` is kNoArgs. The glue adapts them; they
+// answer with an empty response.
+enum class EntryForm { kHandler, kData, kNoArgs };
+
 struct ModuleManifest {
   std::string name;
   std::vector<std::string> inputs;
@@ -25,6 +35,9 @@ struct ModuleManifest {
   std::vector<std::string> requests;
   std::vector<std::string> handlers;
   std::vector<std::string> entries;
+  // Entries not in the kHandler form, by name. Only the glue needs it: it is
+  // not part of the JSON, since the interface (names, indexes) is the same.
+  std::map<std::string, EntryForm> entry_forms;
 
   const std::vector<std::string>& List(IoKind kind) const;
   std::vector<std::string>& List(IoKind kind);

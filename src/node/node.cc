@@ -730,6 +730,30 @@ std::shared_ptr<ModuleProcess> Node::FindModule(uint32_t id) {
 
 Result<Bytes> Node::LoadModule(ByteSpan payload) {
   AEX_ASSIGN_OR_RETURN(wire::LoadModule req, wire::LoadModule::Parse(payload));
+  AEX_ASSIGN_OR_RETURN(uint32_t id, Load(req, /*preinstalled=*/false));
+  ByteWriter w;
+  w.PutU32(id);
+  return w.Take();
+}
+
+Status Node::LoadPreinstalled() {
+  for (const auto& [name, path] : options_.preinstall) {
+    std::ifstream in(path, std::ios::binary);
+    std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + path);
+    if (image.empty()) return Status(Code::kIo, "pre-installed module '" + name + "': " + path +
+                                                    " is missing or empty");
+    wire::LoadModule req;
+    req.name = name;
+    req.backend = options_.preinstall_backend;
+    req.binary = AsBytes(image);
+    AEX_ASSIGN_OR_RETURN(uint32_t id, Load(req, /*preinstalled=*/true));
+    spdlog::info("pre-installed module {} '{}' from {}", id, name, path);
+  }
+  return Status::Ok();
+}
+
+Result<uint32_t> Node::Load(const wire::LoadModule& req, bool preinstalled) {
   for (char c : req.name) {
     // Same rule as the descriptor and aex-gen; the stored file name is
     // prefixed ("m<id>-"), so a leading '.' cannot escape the work dir.
@@ -795,11 +819,9 @@ Result<Bytes> Node::LoadModule(ByteSpan payload) {
   if (!proc.ok()) return proc.status();
   modules_[id] = *proc;
   if (!req.device.empty()) devices_[req.device] = id;
-  ArmAttestDeadline(*proc);
+  if (!preinstalled) ArmAttestDeadline(*proc);
   spdlog::info("loaded module {} '{}' (pid {})", id, req.name, (*proc)->pid());
-  ByteWriter w;
-  w.PutU32(id);
-  return w.Take();
+  return id;
 }
 
 void Node::ArmAttestDeadline(const std::shared_ptr<ModuleProcess>& m) {

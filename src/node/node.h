@@ -22,6 +22,7 @@
 #include "node/module_process.h"
 #include "node/peer_link.h"
 #include "tls/tls.h"
+#include "wire/management.h"
 
 namespace aex::node {
 
@@ -37,6 +38,12 @@ struct NodeOptions {
   // The node itself holds no platform secret.
   std::string platform_socket;
   bool sgx_debug = false;    // launch sgx modules as debug enclaves
+  // Modules the node runs from its start, as on a board whose firmware
+  // holds them (the original framework's pre-installed drivers): name ->
+  // binary, of type preinstall_backend (aex::tee::Backend as u8). They have
+  // no load tag and no attestation deadline (docs/porting-from-ae.md).
+  std::map<std::string, std::string> preinstall;
+  uint8_t preinstall_backend = 0;
   std::string name = "node";
   // The deployment this node serves (aex nodes start passes the id the
   // deployer derives from the descriptor), "" when started by hand. Both
@@ -94,6 +101,8 @@ class Node {
   ~Node();
 
   Status Start();
+  // Loads options.preinstall. REQUIRES: Start() succeeded.
+  Status LoadPreinstalled();
   void Stop();
   uint16_t port() const { return port_; }
   // The port /metrics is served on; 0 when off.
@@ -200,6 +209,7 @@ class Node {
   void ReplyTo(const std::weak_ptr<Session>& s, uint32_t id, const Status& st,
                ByteSpan payload = {});
   Result<Bytes> LoadModule(ByteSpan payload);
+  Result<uint32_t> Load(const wire::LoadModule& req, bool preinstalled);
   Status Unload(uint32_t module_id);
   // Unloads module `id` (this very process) if it is still unattested.
   void ArmAttestDeadline(const std::shared_ptr<ModuleProcess>& m);

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 const fs::path kTestdata = AEX_TESTDATA_DIR;
@@ -553,11 +554,124 @@ TEST(DescriptorTest, LoadsOriginalNativePingPongJson) {
 
   // The original-only fields are accepted but reported as ignored.
   EXPECT_THAT(d.warnings,
-              Contains(HasSubstr("ping_pong_native.json: modules[0] ('ping'): ignored (fields of "
-                                 "the original tool that aex does not use): 'vendor_key', "
-                                 "'ra_settings'")));
+              Contains(HasSubstr("ping_pong_native.json: modules[0] ('ping'): field 'ra_settings': "
+                                 "ignored: settings of the original's EPID attestation service")));
   EXPECT_THAT(d.warnings, Contains(HasSubstr("nodes[0] ('node_native_1'): field 'aesm_host': "
                                              "ignored: only sgx nodes use it")));
+}
+
+// The corpus of the original tool's fields (testdata/ae_fields.json: every
+// field of its schema, on nodes and modules of each type, connections and
+// periodic events): each is used, or named in a warning that says why aex
+// ignores it.
+TEST(DescriptorTest, EveryOriginalFieldIsUsedOrWarnedAbout) {
+  Result<Descriptor> r = LoadDescriptor(kTestdata / "ae_fields.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {": field 'manager'", "ignored: the original's manager service file"},
+      {"nodes[0] ('native'): field 'aesm_host'", "ignored: only sgx nodes use it"},
+      {"nodes[0] ('native'): field 'aesm_port'", "ignored: only sgx nodes use it"},
+      {"nodes[0] ('native'): field 'module_id'", "ignored: deployment state"},
+      {"nodes[1] ('sgx'): field 'aesm_host'", "ignored: aex's sgx platform attests without AESM"},
+      {"nodes[1] ('sgx'): field 'module_id'", "ignored: deployment state"},
+      {"nodes[2] ('sancus'): field 'module_id'", "ignored: deployment state"},
+      {"nodes[3] ('trustzone'): field 'module_id'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'features'", "cargo features apply to Rust modules"},
+      {"modules[0] ('ping'): field 'binary'", "aex builds the module from its sources"},
+      {"modules[0] ('ping'): field 'data'", "the original's generated build data"},
+      {"modules[0] ('ping'): field 'deployed'", "the module has sources, so aex builds"},
+      {"modules[0] ('ping'): field 'attested'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'nonce'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'id'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'key'", "aex derives module keys at attestation"},
+      {"modules[0] ('ping'): field 'port'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'old_node'", "ignored: deployment state"},
+      {"modules[0] ('ping'): field 'priority'", "before it connects any"},
+      {"modules[1] ('db'): field 'vendor_key'", "aex's deployer signs them itself"},
+      {"modules[1] ('db'): field 'ra_settings'", "EPID attestation service"},
+      {"modules[1] ('db'): field 'sgxs'", "an SGX build artefact"},
+      {"modules[1] ('db'): field 'signature'", "an SGX build artefact"},
+      {"modules[2] ('led_driver'): field 'binary'", "aex builds the module"},  // empty
+      {"modules[2] ('led_driver'): field 'id'", "finds a pre-installed module by its name"},
+      {"modules[2] ('led_driver'): field 'symtab'", "Sancus symbol table"},
+      {"modules[2] ('led_driver'): field 'nonce'", "ignored: deployment state"},
+      {"modules[2] ('led_driver'): field 'key'", "aex derives module keys at attestation"},
+      {"modules[3] ('button'): field 'deploy_name'", "name of a built Sancus file"},
+      {"modules[4] ('gateway'): field 'uuid'", "OP-TEE TA UUID"},
+      {"connections[1] ('c1'): field 'key'", "derives a fresh connection key"},
+      {"connections[1] ('c1'): field 'nonce'", "ignored: deployment state"},
+      {"connections[1] ('c1'): field 'established'", "ignored: deployment state"},
+      {"periodic-events[0] ('tick'): field 'established'", "ignored: deployment state"},
+  };
+  for (const auto& [where, why] : expected) {
+    EXPECT_THAT(r->warnings, Contains(AllOf(HasSubstr(where), HasSubstr(why))))
+        << where << ": " << why;
+  }
+  EXPECT_EQ(r->warnings.size(), expected.size()) << ::testing::PrintToString(r->warnings);
+  // Used fields: the pre-installed module, its measurement and the state
+  // aex reads (ids, counters) are in the model.
+  EXPECT_TRUE(r->modules[2].preinstalled());
+  EXPECT_FALSE(r->modules[0].preinstalled());  // deployed, but has sources
+  EXPECT_TRUE(r->modules[2].expected_measurement.has_value());
+}
+
+TEST(DescriptorTest, PreinstalledModuleNeedsAMeasurement) {
+  const std::string text = R"({"nodes": [{"type": "sancus", "name": "s", "host": "127.0.0.1",
+      "reactive_port": 6000, "vendor_id": 1, "vendor_key": "0b7bf3ae40880a8be430d0da34fb76f0"}],
+      "modules": [{"type": "sancus", "name": "led", "node": "s", "deployed": true,
+                   "files": [], "binary": ""}]})";
+  Result<Descriptor> r = ParseDescriptor(text, "pre.json", "/tmp");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("pre.json: modules[0] ('led'): field 'binary': required: a "
+                        "pre-installed module"));
+  std::string with_binary = text;
+  with_binary.replace(with_binary.find("\"binary\": \"\""), 12, "\"binary\": \"led.bin\"");
+  r = ParseDescriptor(with_binary, "pre.json", "/tmp");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->modules[0].binary, fs::path("/tmp/led.bin"));
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front();  // binary is used
+}
+
+TEST(DescriptorTest, PreinstalledEndpointsAreIndexes) {
+  const std::string text = R"({"nodes": [{"type": "native", "name": "n", "host": "127.0.0.1",
+      "reactive_port": 6000, "node_key": "00112233445566778899aabbccddeeff"}],
+      "modules": [{"type": "native", "name": "led", "node": "n", "deployed": true, "files": [],
+                   "binary": "led.bin"},
+                  {"type": "native", "name": "gw", "node": "n", "sources": ["gw.c"]}],
+      "connections": [{"from_module": "gw", "from_output": "o", "to_module": "led",
+                       "to_input": 1, "encryption": "aes"},
+                      {"from_module": "gw", "from_output": "o", "to_module": "led",
+                       "to_input": "toggle", "encryption": "aes"}]})";
+  Result<Descriptor> r = ParseDescriptor(text, "pre.json", "/tmp");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  gen::ModuleManifest gw;
+  gw.name = "gw";
+  gw.outputs = {"o"};
+  gen::ModuleManifest led;  // nothing was built
+  led.name = "led";
+  Status s = ValidateAgainstManifests(*r, {{"gw", gw}, {"led", led}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("connections[1] ('conn1'): field 'to_input': module 'led' "
+                                     "is pre-installed (no sources, so no manifest): give the "
+                                     "input by index"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("connections[0]")));
+}
+
+TEST(DescriptorTest, ReadyToRunNeedsRootCaAndPreinstalledBinary) {
+  const std::string text = R"({"nodes": [{"type": "sgx", "name": "s", "host": "127.0.0.1",
+      "reactive_port": 6000}, {"type": "native", "name": "n", "host": "127.0.0.1",
+      "reactive_port": 6001, "node_key": "00112233445566778899aabbccddeeff"}],
+      "modules": [{"type": "native", "name": "led", "node": "n", "deployed": true,
+                   "files": [], "binary": "no-such-file.bin"}]})";
+  Result<Descriptor> r = ParseDescriptor(text, "run.json", "/tmp");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();  // consistent: status, graph work
+  Status s = CheckReadyToRun(*r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("run.json: nodes[0] ('s'): field 'root_ca': required: sgx "
+                                     "modules are attested against the platform's root CA"));
+  EXPECT_THAT(s.message(), HasSubstr("run.json: modules[0] ('led'): field 'binary': no file "
+                                     "'/tmp/no-such-file.bin'"));
 }
 
 TEST(DescriptorTest, YamlAndJsonGiveTheSameModel) {

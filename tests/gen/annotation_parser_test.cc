@@ -126,6 +126,65 @@ TEST(AnnotationParserTest, HandlesCrlfAndNoTrailingNewline) {
   EXPECT_EQ(r->outputs, Names{"yes"});
 }
 
+// --- The original framework's forms (aex/ae_forms.h) -----------------------
+
+TEST(AnnotationParserTest, SancusForms) {
+  auto r = ParseOne(
+      "#include <sancus/reactive.h>\n"
+      "SM_OUTPUT(button_driver, button_pressed);\n"
+      "SM_INPUT(button_driver, trigger, data, len) { button_pressed(data, len); }\n"
+      "SM_ENTRY(button_driver) void init(uint8_t* input_data, size_t len) {}\n"
+      "void SM_ENTRY(button_driver) start(void) {}\n"
+      "SM_ENTRY(button_driver) static unsigned char * /* c */ poll() { return 0; }\n"
+      "static int SM_DATA(button_driver) count;\n"
+      "static void SM_FUNC(button_driver) helper(void) {}\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outputs, Names{"button_pressed"});
+  EXPECT_EQ(r->inputs, Names{"trigger"});
+  EXPECT_EQ(r->entries, (Names{"init", "start", "poll"}));
+  EXPECT_EQ(r->entry_forms.at("init"), EntryForm::kData);
+  EXPECT_EQ(r->entry_forms.at("start"), EntryForm::kNoArgs);
+  EXPECT_EQ(r->entry_forms.at("poll"), EntryForm::kNoArgs);
+}
+
+TEST(AnnotationParserTest, TrustZoneForms) {
+  auto r = ParseOne(
+      "SM_OUTPUT(toggle_led);\n"
+      "SM_INPUT(button_pressed, data, data_len) { DMSG(\"pressed\\n\"); toggle_led(NULL, 0); }\n"
+      "SM_ENTRY(entry1, data, data_len) { OUTPUT(toggle_led, data, data_len); }\n"
+      "SM_ENTRY(native, data, len, resp, cap) { return 0; }\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outputs, Names{"toggle_led"});
+  EXPECT_EQ(r->inputs, Names{"button_pressed"});
+  EXPECT_EQ(r->entries, (Names{"entry1", "native"}));
+  EXPECT_EQ(r->entry_forms.at("entry1"), EntryForm::kData);
+  EXPECT_EQ(r->entry_forms.count("native"), 0u);  // aex's own form
+}
+
+TEST(AnnotationParserTest, FormsNestedArgumentsDoNotCount) {
+  // Commas inside parentheses, literals and comments are not separators.
+  auto r = ParseOne("SM_INPUT(in, f(a, b), g(\",\", /* , */ ',')) {}\nSM_OUTPUT(o /* , x */);\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inputs, Names{"in"});  // three arguments: aex's form
+  EXPECT_EQ(r->outputs, Names{"o"});
+}
+
+TEST(AnnotationParserTest, FormErrors) {
+  ExpectError(ParseOne("SM_OUTPUT(mod, 1x);"), "m.c:1", "'1x' is not a C identifier");
+  ExpectError(ParseOne("\nSM_INPUT(mod, aex_in, d, l) {}"), "m.c:2", "'aex_in' is reserved");
+  ExpectError(ParseOne("SM_ENTRY(mod) ;"), "m.c:1", "expected a function declaration");
+  ExpectError(ParseOne("SM_ENTRY(mod) ("), "m.c:1", "expected the function's name");
+  ExpectError(ParseOne("SM_ENTRY(mod) void int(void) {}"), "m.c:1", "keyword");
+  ExpectError(ParseOne("SM_ENTRY(mod)"), "m.c:1", "expected a function declaration");
+  ExpectError(ParseOne("SM_ENTRY(mod) a b c d e f g h i j k l m n o p q r(void)"), "m.c:1",
+              "expected a function declaration");
+  ExpectError(ParseOne("SM_INPUT(in, d, l"), "m.c:1", "unterminated argument list of SM_INPUT");
+  ExpectError(ParseOne("SM_HANDLER(h, a, b, c, d, e, f, g, h, i) {}"), "m.c:1",
+              "too many arguments to SM_HANDLER");
+  ExpectError(ParseOne("SM_OUTPUT(a, \"b);"), "m.c:1", "unterminated string literal");
+  ExpectError(ParseOne("SM_OUTPUT(m, x);\nSM_OUTPUT(x);"), "m.c:2", "duplicate name 'x'");
+}
+
 // --- Errors, each with its line number -------------------------------------
 
 TEST(AnnotationParserTest, MissingParenthesis) {

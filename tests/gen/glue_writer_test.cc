@@ -146,6 +146,26 @@ TEST(GlueWriterTest, EmptyModule) {
   }
 }
 
+TEST(GlueWriterTest, AdaptsEntriesOfTheOriginalForms) {
+  ModuleManifest m;
+  m.name = "ae";
+  m.entries = {"handler", "with_data", "no_args"};
+  m.entry_forms = {{"with_data", EntryForm::kData}, {"no_args", EntryForm::kNoArgs}};
+  std::string glue = WriteGlue(m);
+  EXPECT_TRUE(Contains(glue, "void with_data(unsigned char* data, size_t len);")) << glue;
+  EXPECT_TRUE(Contains(glue, "void no_args(void);")) << glue;
+  EXPECT_TRUE(Contains(glue, "{\"handler\", &handler},")) << glue;
+  EXPECT_TRUE(Contains(glue, "{\"with_data\", &aex_gen_entry_1},")) << glue;
+  EXPECT_TRUE(Contains(glue, "{\"no_args\", &aex_gen_entry_2},")) << glue;
+  // The argument is copied into a writable buffer, bounded by its size.
+  EXPECT_TRUE(Contains(glue, "if (len > sizeof aex_gen_entry_arg) return cap + 1;")) << glue;
+  EXPECT_TRUE(Contains(glue, "with_data(aex_gen_entry_arg, len);")) << glue;
+  EXPECT_TRUE(Contains(glue, "  no_args();\n  return 0;")) << glue;
+  // Without such entries, no buffer.
+  m.entry_forms.clear();
+  EXPECT_FALSE(Contains(WriteGlue(m), "aex_gen_entry_arg"));
+}
+
 TEST(GlueWriterTest, Deterministic) {
   EXPECT_EQ(WriteGlue(TestManifest()), WriteGlue(TestManifest()));
 }
