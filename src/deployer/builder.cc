@@ -433,7 +433,7 @@ static Result<BuiltModule> PreinstalledModule(const Module& m) {
   built.cached = true;
   if (m.binary) {
     built.binary = *m.binary;
-    auto image = ReadSmallFile(*m.binary, kMaxModuleBinary);
+    auto image = ReadSmallFile(*m.binary, wire::kMaxModuleBinary);
     if (!image.ok()) {
       return FailedPrecondition("pre-installed module '" + m.name + "': cannot read binary " +
                                 m.binary->string() + ": " + image.status().message());

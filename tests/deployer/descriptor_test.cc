@@ -1011,8 +1011,9 @@ TEST(DescriptorTest, HostileInputsFailCleanly) {
   // An alias bomb: a billion leaves from a few hundred bytes.
   std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 10; ++i) {
-    std::string prev = "*a" + std::to_string(i - 1);
-    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    const std::string prev = "*a" + std::to_string(i - 1);
+    const std::string index = std::to_string(i);
+    bomb.append("a").append(index).append(": &a").append(index).append(" [");
     for (int j = 0; j < 10; ++j) {
       if (j > 0) bomb += ", ";
       bomb += prev;
