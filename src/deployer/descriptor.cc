@@ -1102,7 +1102,20 @@ Module ParseModule(const Json& j, Where where, const fs::path& base, Diagnostics
   ParseModuleSources(r, base, !diag->Failed(where, "type"), &module);
   r.StringList("cflags", &module.cflags);
   r.StringList("ldflags", &module.ldflags);
-  r.StringList("features", &module.features);
+  if (r.StringList("features", &module.features) && !module.features.empty()) {
+    // A Rust module is a folder with a Cargo.toml (deployer/rust_crate.h);
+    // on anything else the field would be silently meaningless.
+    std::error_code ec;
+    const bool crate =
+        module.sources.empty() && module.folder &&
+        fs::is_regular_file((module.folder->is_absolute() ? *module.folder : base / *module.folder) /
+                                "Cargo.toml",
+                            ec);
+    if (!crate) {
+      r.Warning("features", "ignored: cargo features apply to Rust modules (a folder with a "
+                            "Cargo.toml); this one is built from C/C++");
+    }
+  }
   std::string text;
   if (r.String("device", Need::kOptional, &text)) module.device = text;
   r.Hex("expected_measurement", &module.expected_measurement);
