@@ -73,6 +73,7 @@ int RunAttestEvidence(deploy::Deployer& d, const std::string& module, const std:
     }
   }
   const Status& s = attested.ok() ? saved : attested;
+  doc["ok"] = s.ok();
   doc["valid"] = s.ok();
   if (!s.ok()) doc["error"] = s.message();
   if (json_out) {
