@@ -144,6 +144,14 @@ std::vector<int64_t> Column(const std::vector<TraceSample>& samples, int hop) {
   return out;
 }
 
+// In microseconds; 0 for no values.
+double Mean(const std::vector<int64_t>& values) {
+  if (values.empty()) return 0;
+  double total = 0;
+  for (int64_t v : values) total += static_cast<double>(v);
+  return total / static_cast<double>(values.size()) / 1000.0;
+}
+
 // Whether `hop` has samples on this path.
 bool Measured(const TracePath& path, int hop) { return hop != kHopPeerLink || path.cross_node(); }
 
@@ -151,14 +159,17 @@ bool Measured(const TracePath& path, int hop) { return hop != kHopPeerLink || pa
 
 json TraceReport::ToJson() const {
   json hops = json::array();
-  double sum = 0;
+  double sum = 0, sum_of_means = 0;
   for (int h = 0; h < kHopCount; ++h) {
     if (!Measured(path, h)) continue;
     auto col = Column(samples, h);
     double median = Us(Percentile(col, 50));
+    double mean = Mean(col);
     sum += median;
+    sum_of_means += mean;
     hops.push_back({{"hop", TraceHopName(h)},
                     {"median_us", median},
+                    {"mean_us", mean},
                     {"p99_us", Us(Percentile(col, 99))}});
   }
   auto e2e = Column(samples, -1);
@@ -170,7 +181,13 @@ json TraceReport::ToJson() const {
           {"discarded", discarded},
           {"hops", hops},
           {"sum_of_medians_us", sum},
-          {"end_to_end", {{"median_us", Us(Percentile(e2e, 50))}, {"p99_us", Us(Percentile(e2e, 99))}}}};
+          // Means add up where medians need not (a skewed hop under load):
+          // their sum is the check that the hops cover the whole path.
+          {"sum_of_means_us", sum_of_means},
+          {"end_to_end",
+           {{"median_us", Us(Percentile(e2e, 50))},
+            {"mean_us", Mean(e2e)},
+            {"p99_us", Us(Percentile(e2e, 99))}}}};
 }
 
 std::string TraceReport::ToTable() const {
