@@ -867,7 +867,8 @@ TEST(LinkMessagesTest, RoundTripAndRejection) {
   EXPECT_FALSE(LinkEvent::Parse(WithTrailer(enc)).ok());
   // The layout of senders older than the stamp: accepted, no stamp. Any
   // other length is refused (one byte short of the stamp, one over).
-  auto old = LinkEvent::Parse(Prefix(enc, enc.size() - 8));
+  const Bytes old_layout = Prefix(enc, enc.size() - 8);  // the parse's spans point into it
+  auto old = LinkEvent::Parse(old_layout);
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ(old->sent_at, 0u);
   EXPECT_EQ(Bytes(old->op.data.begin(), old->op.data.end()), sealed);
