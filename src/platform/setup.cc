@@ -24,7 +24,6 @@
 
 namespace aex::tee {
 namespace fs = std::filesystem;
-namespace sgx = tee::sgx;
 
 std::string DefaultPlatformDir(const std::string& key_file) {
   fs::path p(key_file);
