@@ -12,6 +12,7 @@
 #include "gen/annotation_parser.h"
 #include "gen/rust_glue.h"
 #include "platform/platform.h"
+#include "util/files.h"
 #include "wire/frame.h"
 
 #if !defined(AEX_SDK_INCLUDE_DIR) || !defined(AEX_SDK_SOURCE_DIR)
@@ -27,18 +28,6 @@ namespace {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = getenv(name);
   return v && *v ? v : fallback;
-}
-
-Result<std::string> ReadSmallFile(const fs::path& p, size_t max) {
-  std::error_code ec;
-  auto size = fs::file_size(p, ec);
-  if (ec) return Status(Code::kNotFound, "cannot read " + p.string());
-  if (size > max) return Status(Code::kResourceExhausted, p.string() + " is too large");
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + p.string());
-  return ss.str();
 }
 
 // A built module binary, bounded by what a node loads (LOAD_MODULE's limit,

@@ -7,6 +7,7 @@
 #include "deployer/builder.h"
 #include "deployer/subprocess.h"
 #include "gen/rust_glue.h"
+#include "util/files.h"
 
 namespace aex::deploy {
 namespace fs = std::filesystem;
@@ -16,18 +17,6 @@ namespace {
 constexpr size_t kMaxCrateFiles = 512;
 constexpr size_t kMaxCrateFileBytes = size_t{8} << 20;
 constexpr size_t kMaxCrateBytes = size_t{32} << 20;
-
-Result<std::string> ReadBounded(const fs::path& p, size_t max) {
-  std::error_code ec;
-  auto size = fs::file_size(p, ec);
-  if (ec) return Status(Code::kNotFound, "cannot read " + p.string());
-  if (size > max) return Status(Code::kResourceExhausted, p.string() + " is too large");
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + p.string());
-  return ss.str();
-}
 
 Status WriteText(const fs::path& p, const std::string& text) {
   std::error_code ec;
@@ -106,7 +95,7 @@ Result<RustCrate> ReadRustCrate(const fs::path& dir) {
                     "crate " + dir.string() + " has more than " +
                         std::to_string(kMaxCrateFiles) + " files");
     }
-    AEX_ASSIGN_OR_RETURN(std::string text, ReadBounded(it->path(), kMaxCrateFileBytes));
+    AEX_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(it->path(), kMaxCrateFileBytes));
     total += text.size();
     if (total > kMaxCrateBytes) {
       return Status(Code::kResourceExhausted, "crate " + dir.string() + " is too large");
@@ -201,7 +190,7 @@ Result<fs::path> BuildRustStaticLib(const Sdk& sdk, const Module& m, const RustC
   }
   Status built = RunProgram(cmd, log.string());
   if (!built.ok()) {
-    auto text = ReadBounded(log, kMaxCrateBytes);
+    auto text = ReadSmallFile(log, kMaxCrateBytes);
     std::string missing = text.ok() ? MissingCrate(*text) : "";
     if (!missing.empty()) {
       std::string package = missing;

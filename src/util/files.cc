@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace aex {
@@ -35,6 +37,18 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view d
   }
   unlink(tmp.c_str());  // after link (kKeep) or a failure; gone already after rename
   return ok ? Status::Ok() : Status(Code::kIo, "cannot write " + path.string());
+}
+
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, size_t max) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Status(Code::kNotFound, "cannot read " + path.string());
+  if (size > max) return Status(Code::kResourceExhausted, path.string() + " is too large");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (!in.good() && !in.eof()) return Status(Code::kIo, "cannot read " + path.string());
+  return ss.str();
 }
 
 }  // namespace aex

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "aex/status.h"
@@ -26,6 +27,11 @@ enum class IfExists {
 // the temporary file is removed and `path` is untouched.
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view data, mode_t mode,
                            IfExists if_exists = IfExists::kReplace);
+
+// Reads a whole file of at most `max` bytes: kNotFound if it cannot be
+// read, kResourceExhausted (naming the file) if it is larger, before any of
+// it is read.
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, size_t max);
 
 }  // namespace aex
 

@@ -6,20 +6,7 @@
 # never loads. Also checks the descriptor's warnings for the original fields.
 # usage: ae_example_test.sh AEX_BIN EXAMPLE_DIR
 source "$(dirname "$0")/lib.sh"
-AEX=$1
-DIR=$(copy_example "$2")
-D="$DIR/descriptor.json"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# Ports of this run, free now (the example's own are fixed for its README).
-for port in 6201 6202 6203 6204; do
-  sed -i "s/\"reactive_port\": $port\b/\"reactive_port\": $(free_port)/" "$D"
-done
+setup_example "$1" "$2" descriptor.json
 
 # `aex validate` checks what `up` needs: the pre-installed module's binary.
 "$AEX" validate "$D" 2>"$DIR/warnings.txt" >/dev/null && fail "validate without the binary"

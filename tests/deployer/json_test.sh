@@ -10,19 +10,14 @@ source "$(dirname "$0")/lib.sh"
 AEX=$1
 DOC="$3/operations.md"
 SHAPE="$(dirname "$0")/json_shape.py"
-DIR=$(copy_example "$2/ping-pong")
-D="$DIR/descriptor.yaml"
+setup_example "$AEX" "$2/ping-pong"
 BG=()
-cleanup() {
+on_exit() {
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
 }
-trap cleanup EXIT
-# Ports of their own (other tests use 5001-5002, 5111-5112, 5301-5399, 5501-5799 below 5761).
+NODE1_PORT=${PORTS[0]}
 # A 13-character node name: the status table must still line up.
-sed -i 's/5001/5761/; s/5002/5762/; s/node2/node-thirteen/' "$D"
+sed -i 's/node2/node-thirteen/' "$D"
 # A direct connection to an input, for `aex output`.
 python3 - "$D" <<'EOF'
 import sys
@@ -153,7 +148,7 @@ json_check "a rule error names its entry and field" '
 # --- up with the nodes down: says what it waits for, then how to start them.
 run "$AEX" up "$D" --wait 1
 expect_rc 1 "up with the nodes down"
-grep -q "waiting for node 'node1' at 127.0.0.1:5761" <<<"$ERR" || fail "no wait line: $ERR"
+grep -q "waiting for node 'node1' at 127.0.0.1:$NODE1_PORT" <<<"$ERR" || fail "no wait line: $ERR"
 grep -q "aex nodes start $D" <<<"$ERR" || fail "no nodes start hint: $ERR"
 run "$AEX" up "$D" --wait 1 --json
 expect_rc 1 "up --json with the nodes down"
@@ -173,8 +168,8 @@ shape plan
 # --- a node that cannot start says why (its log's last line), not only "see LOG".
 python3 -c 'import socket, signal, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 5761)); s.listen(1); open(sys.argv[1], "w").close(); signal.pause()' \
-  "$DIR/squatting" &
+s.bind(("127.0.0.1", int(sys.argv[2]))); s.listen(1); open(sys.argv[1], "w").close()
+signal.pause()' "$DIR/squatting" "$NODE1_PORT" &
 SQUAT=$!
 BG+=("$SQUAT")
 wait_until "the port squatter" test -e "$DIR/squatting"

@@ -61,16 +61,17 @@ copy_example() {  # source-dir
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# Gives every node of a descriptor a free port of its own in place of its
-# fixed reactive_port; sets PORTS to the new ports in the nodes' order.
+# Gives every node of a descriptor (YAML or JSON) a free port of its own in
+# place of its fixed reactive_port; sets PORTS to the new ports in the nodes'
+# order.
 give_free_ports() {  # descriptor
   local port new used=" "
   PORTS=()
-  for port in $(grep -oE 'reactive_port: *[0-9]+' "$1" | grep -oE '[0-9]+$'); do
+  for port in $(grep -oE 'reactive_port"?: *[0-9]+' "$1" | grep -oE '[0-9]+$'); do
     new=$(free_port)
     while [[ "$used" == *" $new "* ]]; do new=$(free_port); done
     used+="$new "
-    sed -i -E "0,/(reactive_port: *)$port\b/s//\1$new/" "$1"
+    sed -i -E "0,/(reactive_port\"?: *)$port\b/s//\1$new/" "$1"
     PORTS+=("$new")
   done
   [ "${#PORTS[@]}" -gt 0 ] || fail "no reactive_port in $1"
@@ -79,13 +80,14 @@ give_free_ports() {  # descriptor
 # folder (copy_example) with free ports (give_free_ports), and on exit takes
 # the deployment down (or resets the nodes when `down` fails, e.g. on a
 # corrupt state file), stops the nodes, runs the test's own `on_exit EXIT_CODE`
-# if it defines one, and removes the folder. Sets AEX, DIR, D (the descriptor), STATE
-# (its state file) and PORTS.
-setup_example() {  # aex-binary example-dir
+# if it defines one, and removes the folder. Sets AEX, DIR, D (the descriptor,
+# descriptor.yaml unless named), STATE (its state file) and PORTS.
+setup_example() {  # aex-binary example-dir [descriptor-file-name]
   AEX=$1
   DIR=$(copy_example "$2")
-  D="$DIR/descriptor.yaml"
-  STATE="$DIR/.aex/descriptor.state.json"
+  local name=${3:-descriptor.yaml}
+  D="$DIR/$name"
+  STATE="$DIR/.aex/${name%.*}.state.json"
   trap teardown_example EXIT
   give_free_ports "$D"
 }

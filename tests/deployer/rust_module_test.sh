@@ -14,18 +14,10 @@
 source "$(dirname "$0")/lib.sh"
 AEX=$1
 shift
+# The descriptor is written per backend below (write_descriptor, free ports).
 DIR=$(copy_example "$(dirname "$0")/testdata/rust-app")
 D="$DIR/descriptor.yaml"
-cleanup() {
-  "$AEX" down "$D" -q >/dev/null 2>&1 || true
-  "$AEX" nodes stop "$D" -q >/dev/null 2>&1 || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+trap teardown_example EXIT
 
 # The node of rusty for one backend, with what that backend's node needs.
 rust_node() {  # backend port
