@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Deploys AE's ping and pong native modules on two AE event managers and
+measures event round trips, speaking the event managers' wire protocol the
+way AE's deployer (reactive-tools, native nodes) does. Used by
+bench/ae_compare.sh; not part of aex.
+
+  driver.py ports                      two free base ports P (P and P+1 free)
+  driver.py run --em1 P1 --em2 P2 --ping-bin B --ping-info J --pong-bin B
+                --pong-info J [--warmup N] [--iterations N] [--rounds R]
+                [--size S]
+  driver.py reset --em P               kill the modules an event manager runs
+
+Wire format (AE's reactive_net): command = [code u8][len u16][payload],
+result = [code u8][len u16][payload], big endian; LoadSM is [3][size u32][exe]
+with no u16 length. One TCP connection per command, as the deployer does.
+"""
+
+import argparse
+import base64
+import json
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+ADD_CONNECTION, CALL_ENTRYPOINT, LOAD_SM, RESET = 0, 1, 3, 4
+ENTRY_SET_KEY = 0
+ENC_AES = 0
+RESULT_OK = 0
+LOOPBACK = "127.0.0.1"
+
+
+def free_base():
+    """A port P with P and P+1 free on loopback: AE's event manager listens
+    on P and its module with id 1 on P+1."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000)
+        socks = []
+        try:
+            for p in (base, base + 1):
+                s = socket.socket()
+                s.bind((LOOPBACK, p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    sys.exit("driver.py: no free port pair found")
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("event manager closed the connection")
+        buf += chunk
+    return buf
+
+
+def send_command(port, code, payload, raw=False):
+    """One command on a fresh connection; returns (result code, payload)."""
+    with socket.create_connection((LOOPBACK, port), timeout=30) as s:
+        head = struct.pack("!B", code)
+        if not raw:
+            head += struct.pack("!H", len(payload))
+        s.sendall(head + payload)
+        code, size = struct.unpack("!BH", recv_exact(s, 3))
+        return code, recv_exact(s, size)
+
+
+def wait_listening(port, deadline_s=30):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            socket.create_connection((LOOPBACK, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"driver.py: nothing listens on {port} after {deadline_s} s")
+
+
+class Module:
+    def __init__(self, em_port, info_path, binary):
+        with open(info_path) as f:
+            info = json.load(f)
+        self.em_port = em_port
+        self.id = info["id"]
+        self.key = base64.b64decode(info["key"])
+        self.info = info
+        self.binary = binary
+        self.nonce = 0  # the module's deployment nonce, as reactive-tools keeps it
+
+    def load(self):
+        with open(self.binary, "rb") as f:
+            exe = f.read()
+        code, _ = send_command(self.em_port, LOAD_SM, struct.pack("!I", len(exe)) + exe, raw=True)
+        if code != RESULT_OK:
+            sys.exit(f"driver.py: LoadSM failed with code {code}")
+
+    def call(self, entry, arg=b""):
+        return send_command(self.em_port, CALL_ENTRYPOINT,
+                            struct.pack("!HH", self.id, entry) + arg)
+
+    def set_key(self, conn_id, io_index, conn_key, deadline_s=30):
+        """reactive-tools' SGXBase.set_key: the connection key sealed under the
+        module key, AES-GCM with a zero IV and the deployment nonce in the AD.
+        Retried until the freshly spawned module listens."""
+        end = time.monotonic() + deadline_s
+        while True:
+            ad = struct.pack("!BHHH", ENC_AES, conn_id, io_index, self.nonce)
+            sealed = AESGCM(self.key).encrypt(b"\0" * 12, conn_key, ad)
+            code, _ = self.call(ENTRY_SET_KEY, ad + sealed)
+            if code == RESULT_OK:
+                self.nonce += 1
+                return
+            if time.monotonic() > end:
+                sys.exit(f"driver.py: set_key on module {self.id} failed with code {code}")
+            time.sleep(0.05)
+
+
+def connect(from_em, conn_id, to_module, to_em):
+    """reactive-tools' Node.connect: tell the sender's event manager where
+    events of conn_id go."""
+    payload = struct.pack("!HHBH", conn_id, to_module.id, int(from_em == to_em), to_em) + \
+        socket.inet_aton(LOOPBACK)
+    code, _ = send_command(from_em, ADD_CONNECTION, payload)
+    if code != RESULT_OK:
+        sys.exit(f"driver.py: AddConnection failed with code {code}")
+
+
+def tcp_active_opens():
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("ActiveOpens")])
+
+
+def percentile(sorted_us, q):
+    # Same rank rule as bench/latency.cc's Summarize.
+    i = int(q * (len(sorted_us) - 1) + 0.5)
+    return sorted_us[min(i, len(sorted_us) - 1)]
+
+
+def run(a):
+    ping = Module(a.em1, a.ping_info, a.ping_bin)
+    pong = Module(a.em2, a.pong_info, a.pong_bin)
+    for em in (a.em1, a.em2):
+        wait_listening(em)
+    ping.load()
+    pong.load()
+
+    # Two connections, fresh 16-byte keys, as a descriptor with
+    # ping.send_ping -> pong.recv_ping and pong.send_pong -> ping.recv_pong.
+    wiring = [(0, ping, "outputs", "send_ping", pong, "inputs", "recv_ping"),
+              (1, pong, "outputs", "send_pong", ping, "inputs", "recv_pong")]
+    for conn_id, src, src_kind, src_io, dst, dst_kind, dst_io in wiring:
+        key = os.urandom(16)
+        src.set_key(conn_id, src.info[src_kind][src_io], key)
+        dst.set_key(conn_id, dst.info[dst_kind][dst_io], key)
+        connect(src.em_port, conn_id, dst, dst.em_port)
+
+    start_entry = ping.info["entrypoints"]["start"]
+    results_entry = ping.info["entrypoints"]["results"]
+    samples = []
+    opens = 0
+    for r in range(a.rounds):
+        warmup = a.warmup if r == 0 else 0
+        opens_before = tcp_active_opens()
+        code, _ = ping.call(start_entry, struct.pack("!III", warmup, a.iterations, a.size))
+        if code != RESULT_OK:
+            sys.exit(f"driver.py: start failed with code {code}")
+        end = time.monotonic() + 300
+        while True:
+            code, body = ping.call(results_entry)
+            if code != RESULT_OK or len(body) < 8:
+                sys.exit(f"driver.py: results failed with code {code}")
+            done, n = struct.unpack("!II", body[:8])
+            if done >= warmup + a.iterations:
+                break
+            if time.monotonic() > end:
+                sys.exit(f"driver.py: only {done} of {warmup + a.iterations} round trips "
+                         "came back (an event was lost)")
+            time.sleep(0.05)
+        opens += tcp_active_opens() - opens_before
+        samples += [v / 1000.0 for v in struct.unpack(f"!{n}I", body[8:8 + 4 * n])]
+
+    samples.sort()
+    n = len(samples)
+    p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
+    print(f"AE native event round trip, 2 event managers, {a.size}-byte events: "
+          f"p50 {p50:.1f} us  p99 {p99:.1f} us  min {samples[0]:.1f} us  (n={n})")
+    # System-wide counter: other processes' connections add to it.
+    per_rt = opens / (a.rounds * a.iterations + a.warmup)
+    print(f"TCP connections opened per round trip (system-wide ActiveOpens): {per_rt:.2f}")
+    print(f"RESULT ae.rtt.p50_us {p50:.6g}")
+    print(f"RESULT ae.rtt.p99_us {p99:.6g}")
+    print(f"RESULT ae.rtt.min_us {samples[0]:.6g}")
+    print(f"RESULT ae.tcp_opens_per_rtt {per_rt:.6g}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("ports")
+    r = sub.add_parser("run")
+    r.add_argument("--em1", type=int, required=True)
+    r.add_argument("--em2", type=int, required=True)
+    for m in ("ping", "pong"):
+        r.add_argument(f"--{m}-bin", required=True)
+        r.add_argument(f"--{m}-info", required=True)
+    r.add_argument("--warmup", type=int, default=200)
+    r.add_argument("--iterations", type=int, default=2000)
+    r.add_argument("--rounds", type=int, default=5)
+    r.add_argument("--size", type=int, default=32)
+    rs = sub.add_parser("reset")
+    rs.add_argument("--em", type=int, required=True)
+    a = p.parse_args()
+    if a.cmd == "ports":
+        first = free_base()
+        second = free_base()
+        while abs(second - first) < 2:
+            second = free_base()
+        print(first, second)
+    elif a.cmd == "run":
+        if not 0 < a.iterations <= 16380:
+            sys.exit("driver.py: --iterations must be 1..16380")
+        run(a)
+    else:
+        code, _ = send_command(a.em, RESET, b"")
+        sys.exit(0 if code == RESULT_OK else 1)
+
+
+if __name__ == "__main__":
+    main()
