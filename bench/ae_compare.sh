@@ -21,8 +21,9 @@
 # simple-logger,ctrlc,tempfile,lazy-static,openssl,generic-array,bindgen,cc}-dev.
 #
 # --iterations N  measured round trips per round (default 2000, at most 16380)
-# --rounds R      rounds (default 5); AE pools all of them
-# --size S        event payload in bytes (default 32, as aex's benchmark)
+# --rounds R      rounds (default 5), split around aex's run; pooled
+# --size S        AE's event payload in bytes (default 32: aex's benchmark
+#                 always sends 32)
 # --aex-build DIR aex build tree with aex_latency_bench (default
 #                 $AEX_BENCH_BUILD_DIR or <repo>/build-bench, as bench/run)
 # --no-aex-build  do not configure/build that tree if the binary is missing
@@ -46,7 +47,7 @@ while [[ $# -gt 0 ]]; do
     --size) SIZE="$2"; shift ;;
     --aex-build) AEX_BUILD="$2"; shift ;;
     --no-aex-build) AEX_DO_BUILD=0 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "ae_compare: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -161,7 +162,18 @@ cargo_build "$AE_BUILD/gen/ping"
 cargo_build "$AE_BUILD/gen/pong"
 BIN="$CARGO_TARGET_DIR/release"
 
-# ----------------------------------------------------------------- AE run
+if [[ ! -x "$AEX_BUILD/bin/aex_latency_bench" ]]; then
+  [[ $AEX_DO_BUILD == 1 ]] || die "$AEX_BUILD/bin/aex_latency_bench is missing"
+  say "building aex_latency_bench in $AEX_BUILD"
+  [[ -f "$AEX_BUILD/build.ninja" ]] ||
+    cmake -S "$SRC" -B "$AEX_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DAEX_BUILD_TESTS=ON -DAEX_BUILD_BENCH=ON >/dev/null
+  nice -n 15 cmake --build "$AEX_BUILD" --target aex_latency_bench >&2
+fi
+
+# -------------------------------------------------------------------- run
+# AE's rounds are split around aex's benchmark (which interleaves bare TCP,
+# aex on 2 nodes and on 1 node by itself), so that both see the same load.
 PIDS=()
 cleanup() {
   for port in "$EM1" "$EM2"; do  # Reset kills the modules the manager spawned
@@ -173,6 +185,7 @@ cleanup() {
 trap cleanup EXIT
 OUT="$AE_BUILD/results"
 mkdir -p "$OUT"
+rm -f "$OUT/ae-samples.txt"
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 for i in 1 2; do
   port=$([[ $i == 1 ]] && echo "$EM1" || echo "$EM2")
@@ -180,37 +193,39 @@ for i in 1 2; do
     >"$OUT/em$i.log" 2>&1 &
   PIDS+=($!)
 done
-say "AE: deploy (LoadSM, set_key, AddConnection) and $ROUNDS x $ITERATIONS round trips"
-nice -n 15 "$PY" "$HERE/driver.py" run --em1 "$EM1" --em2 "$EM2" \
+say "AE: deploy ping and pong (LoadSM, set_key, AddConnection)"
+"$PY" "$HERE/driver.py" deploy --em1 "$EM1" --em2 "$EM2" \
   --ping-bin "$BIN/ping" --ping-info "$AE_BUILD/gen/ping.json" \
-  --pong-bin "$BIN/pong" --pong-info "$AE_BUILD/gen/pong.json" \
-  --iterations "$ITERATIONS" --rounds "$ROUNDS" --size "$SIZE" | tee "$OUT/ae.txt"
-cleanup
-trap - EXIT
-
-# ---------------------------------------------------------------- aex run
-if [[ ! -x "$AEX_BUILD/bin/aex_latency_bench" ]]; then
-  [[ $AEX_DO_BUILD == 1 ]] || die "$AEX_BUILD/bin/aex_latency_bench is missing"
-  say "building aex_latency_bench in $AEX_BUILD"
-  [[ -f "$AEX_BUILD/build.ninja" ]] ||
-    cmake -S "$SRC" -B "$AEX_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DAEX_BUILD_TESTS=ON -DAEX_BUILD_BENCH=ON >/dev/null
-  nice -n 15 cmake --build "$AEX_BUILD" --target aex_latency_bench >&2
-fi
+  --pong-bin "$BIN/pong" --pong-info "$AE_BUILD/gen/pong.json"
+ae_measure() {  # ae_measure ROUNDS
+  nice -n 15 "$PY" "$HERE/driver.py" measure --em1 "$EM1" \
+    --ping-info "$AE_BUILD/gen/ping.json" --samples "$OUT/ae-samples.txt" \
+    --iterations "$ITERATIONS" --rounds "$1" --size "$SIZE"
+}
+say "AE: $(( (ROUNDS + 1) / 2 )) x $ITERATIONS round trips"
+ae_measure $(( (ROUNDS + 1) / 2 ))
 say "aex: aex_latency_bench (bare TCP, aex two nodes and one node, interleaved)"
 nice -n 15 "$AEX_BUILD/bin/aex_latency_bench" --iterations $((ITERATIONS * ROUNDS)) \
   --blast 20000 --repeat 1 >"$OUT/aex.txt"
 grep -E 'bare TCP|event round trip' "$OUT/aex.txt" >&2 || true
+if (( ROUNDS / 2 > 0 )); then
+  say "AE: $(( ROUNDS / 2 )) x $ITERATIONS round trips"
+  ae_measure $(( ROUNDS / 2 ))
+fi
+cleanup
+trap - EXIT
+"$PY" "$HERE/driver.py" summarize --samples "$OUT/ae-samples.txt" | tee "$OUT/ae.txt" >&2
 
 # ------------------------------------------------------------------ table
 "$PY" - "$OUT/ae.txt" "$OUT/aex.txt" "$LOAD" "$SIZE" <<'EOF' | tee "$OUT/table.txt"
-import sys
+import re, sys
 r = {}
 for path in sys.argv[1:3]:
     for line in open(path):
-        if line.startswith("RESULT "):
-            _, k, v = line.split()
-            r[k] = float(v)
+        # (a node's log line may run into a RESULT line: take the well-formed ones)
+        m = re.fullmatch(r"RESULT (\S+) ([-+0-9.e]+)\n?", line)
+        if m:
+            r[m[1]] = float(m[2])
 load, size = sys.argv[3], sys.argv[4]
 tcp = ("bare TCP ping-pong, 2 processes", "lat.tcp.rtt")
 rows = [("AE native, 2 event managers", "ae.rtt"),

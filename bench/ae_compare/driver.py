@@ -5,9 +5,12 @@ way AE's deployer (reactive-tools, native nodes) does. Used by
 bench/ae_compare.sh; not part of aex.
 
   driver.py ports                      two free base ports P (P and P+1 free)
-  driver.py run --em1 P1 --em2 P2 --ping-bin B --ping-info J --pong-bin B
-                --pong-info J [--warmup N] [--iterations N] [--rounds R]
-                [--size S]
+  driver.py deploy --em1 P1 --em2 P2 --ping-bin B --ping-info J --pong-bin B
+                   --pong-info J
+  driver.py measure --em1 P1 --ping-info J --samples FILE [--warmup N]
+                    [--iterations N] [--rounds R] [--size S]
+                                       appends round trips (us) to FILE
+  driver.py summarize --samples FILE   prints p50/p99 and RESULT lines
   driver.py reset --em P               kill the modules an event manager runs
 
 Wire format (AE's reactive_net): command = [code u8][len u16][payload],
@@ -147,7 +150,7 @@ def percentile(sorted_us, q):
     return sorted_us[min(i, len(sorted_us) - 1)]
 
 
-def run(a):
+def deploy(a):
     ping = Module(a.em1, a.ping_info, a.ping_bin)
     pong = Module(a.em2, a.pong_info, a.pong_bin)
     for em in (a.em1, a.em2):
@@ -165,6 +168,9 @@ def run(a):
         dst.set_key(conn_id, dst.info[dst_kind][dst_io], key)
         connect(src.em_port, conn_id, dst, dst.em_port)
 
+
+def measure(a):
+    ping = Module(a.em1, a.ping_info, None)
     start_entry = ping.info["entrypoints"]["start"]
     results_entry = ping.info["entrypoints"]["results"]
     samples = []
@@ -189,14 +195,27 @@ def run(a):
             time.sleep(0.05)
         opens += tcp_active_opens() - opens_before
         samples += [v / 1000.0 for v in struct.unpack(f"!{n}I", body[8:8 + 4 * n])]
+    with open(a.samples, "a") as f:
+        f.write("".join(f"{v:.3f}\n" for v in samples))
+        # System-wide counter: other processes' connections add to it.
+        f.write(f"# tcp_opens {opens} round_trips {a.rounds * a.iterations + a.warmup}\n")
 
+
+def summarize(a):
+    samples, opens, trips = [], 0, 0
+    with open(a.samples) as f:
+        for line in f:
+            if line.startswith("#"):
+                _, _, o, _, t = line.split()
+                opens, trips = opens + int(o), trips + int(t)
+            else:
+                samples.append(float(line))
     samples.sort()
     n = len(samples)
     p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
-    print(f"AE native event round trip, 2 event managers, {a.size}-byte events: "
+    print(f"AE native event round trip, 2 event managers: "
           f"p50 {p50:.1f} us  p99 {p99:.1f} us  min {samples[0]:.1f} us  (n={n})")
-    # System-wide counter: other processes' connections add to it.
-    per_rt = opens / (a.rounds * a.iterations + a.warmup)
+    per_rt = opens / trips
     print(f"TCP connections opened per round trip (system-wide ActiveOpens): {per_rt:.2f}")
     print(f"RESULT ae.rtt.p50_us {p50:.6g}")
     print(f"RESULT ae.rtt.p99_us {p99:.6g}")
@@ -208,16 +227,21 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("ports")
-    r = sub.add_parser("run")
-    r.add_argument("--em1", type=int, required=True)
-    r.add_argument("--em2", type=int, required=True)
+    d = sub.add_parser("deploy")
+    d.add_argument("--em1", type=int, required=True)
+    d.add_argument("--em2", type=int, required=True)
     for m in ("ping", "pong"):
-        r.add_argument(f"--{m}-bin", required=True)
-        r.add_argument(f"--{m}-info", required=True)
-    r.add_argument("--warmup", type=int, default=200)
-    r.add_argument("--iterations", type=int, default=2000)
-    r.add_argument("--rounds", type=int, default=5)
-    r.add_argument("--size", type=int, default=32)
+        d.add_argument(f"--{m}-bin", required=True)
+        d.add_argument(f"--{m}-info", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--em1", type=int, required=True)
+    m.add_argument("--ping-info", required=True)
+    m.add_argument("--samples", required=True)
+    m.add_argument("--warmup", type=int, default=200)
+    m.add_argument("--iterations", type=int, default=2000)
+    m.add_argument("--rounds", type=int, default=5)
+    m.add_argument("--size", type=int, default=32)
+    sub.add_parser("summarize").add_argument("--samples", required=True)
     rs = sub.add_parser("reset")
     rs.add_argument("--em", type=int, required=True)
     a = p.parse_args()
@@ -227,10 +251,14 @@ def main():
         while abs(second - first) < 2:
             second = free_base()
         print(first, second)
-    elif a.cmd == "run":
+    elif a.cmd == "deploy":
+        deploy(a)
+    elif a.cmd == "measure":
         if not 0 < a.iterations <= 16380:
             sys.exit("driver.py: --iterations must be 1..16380")
-        run(a)
+        measure(a)
+    elif a.cmd == "summarize":
+        summarize(a)
     else:
         code, _ = send_command(a.em, RESET, b"")
         sys.exit(0 if code == RESULT_OK else 1)
