@@ -161,6 +161,7 @@ cargo_build "$S/event-manager-sgx"
 cargo_build "$AE_BUILD/gen/ping"
 cargo_build "$AE_BUILD/gen/pong"
 BIN="$CARGO_TARGET_DIR/release"
+cc -O2 -Wall -Wextra -Werror -o "$AE_BUILD/conn_chain" "$HERE/conn_chain.c"
 
 if [[ ! -x "$AEX_BUILD/bin/aex_latency_bench" ]]; then
   [[ $AEX_DO_BUILD == 1 ]] || die "$AEX_BUILD/bin/aex_latency_bench is missing"
@@ -204,6 +205,8 @@ ae_measure() {  # ae_measure ROUNDS
 }
 say "AE: $(( (ROUNDS + 1) / 2 )) x $ITERATIONS round trips"
 ae_measure $(( (ROUNDS + 1) / 2 ))
+say "bare chain with AE's topology, a new TCP connection per hop"
+nice -n 15 "$AE_BUILD/conn_chain" $((ITERATIONS * ROUNDS)) "$SIZE" | tee "$OUT/chain.txt" >&2
 say "aex: aex_latency_bench (bare TCP, aex two nodes and one node, interleaved)"
 nice -n 15 "$AEX_BUILD/bin/aex_latency_bench" --iterations $((ITERATIONS * ROUNDS)) \
   --blast 20000 --repeat 1 >"$OUT/aex.txt"
@@ -217,29 +220,42 @@ trap - EXIT
 "$PY" "$HERE/driver.py" summarize --samples "$OUT/ae-samples.txt" | tee "$OUT/ae.txt" >&2
 
 # ------------------------------------------------------------------ table
-"$PY" - "$OUT/ae.txt" "$OUT/aex.txt" "$LOAD" "$SIZE" <<'EOF' | tee "$OUT/table.txt"
+"$PY" - "$OUT/ae.txt" "$OUT/chain.txt" "$OUT/aex.txt" "$LOAD" "$SIZE" <<'EOF' | tee "$OUT/table.txt"
 import re, sys
 r = {}
-for path in sys.argv[1:3]:
+for path in sys.argv[1:4]:
     for line in open(path):
         # (a node's log line may run into a RESULT line: take the well-formed ones)
         m = re.fullmatch(r"RESULT (\S+) ([-+0-9.e]+)\n?", line)
         if m:
             r[m[1]] = float(m[2])
-load, size = sys.argv[3], sys.argv[4]
-tcp = ("bare TCP ping-pong, 2 processes", "lat.tcp.rtt")
+        # aex_latency_bench prints the minimum only in its text lines
+        m = re.search(r"(bare TCP ping-pong|unix-tcp-unix|event round trip, (two|one) node)"
+                      r".* min +([0-9.]+) us", line)
+        if m:
+            key = {"two": "lat.cross.rtt", "one": "lat.local.rtt"}.get(m[2]) or \
+                ("lat.tcp.rtt" if m[1].startswith("bare") else "lat.chain2.rtt")
+            r[key + ".min_us"] = float(m[3])
+load, size = sys.argv[4], sys.argv[5]
 rows = [("AE native, 2 event managers", "ae.rtt"),
+        ("  its floor: bare chain, conn. per hop", "chain_conn.rtt"),
         ("aex, 2 nodes", "lat.cross.rtt"),
-        ("aex, 1 node", "lat.local.rtt"), tcp]
+        ("  its floor: bare chain unix-tcp-unix", "lat.chain2.rtt"),
+        ("aex, 1 node", "lat.local.rtt"),
+        ("bare TCP ping-pong, 2 processes", "lat.tcp.rtt")]
 print(f"AE native vs aex, event round trip, {size}-byte events, loopback "
       f"(load average before: {load})\n")
-print(f"| {'':34} | {'p50':>9} | {'p99':>9} | {'p50 / aex 2 nodes':>17} | {'p50 / TCP':>9} |")
-print(f"|{'-' * 36}|{'-' * 11}|{'-' * 11}|{'-' * 19}|{'-' * 11}|")
+cols = ("p50", "p99", "min")
+print(f"| {'round trip':38} | " + " | ".join(f"{c:>9}" for c in cols) +
+      " | p50 / aex 2 nodes | p50 / TCP | min / aex 2 nodes |")
+print(f"|{'-' * 40}|" + "|".join("-" * 11 for _ in cols) + f"|{'-' * 19}|{'-' * 11}|{'-' * 19}|")
 for label, k in rows:
-    p50, p99 = r[k + ".p50_us"], r[k + ".p99_us"]
-    vs_aex = p50 / r["lat.cross.rtt.p50_us"]
-    vs_tcp = p50 / r["lat.tcp.rtt.p50_us"]
-    print(f"| {label:34} | {p50:6.1f} us | {p99:6.1f} us | {vs_aex:16.2f}x | {vs_tcp:8.2f}x |")
+    v = [r.get(f"{k}.{c}_us", float("nan")) for c in cols]
+    vs_aex = v[0] / r["lat.cross.rtt.p50_us"]
+    vs_tcp = v[0] / r["lat.tcp.rtt.p50_us"]
+    min_vs_aex = v[2] / r.get("lat.cross.rtt.min_us", float("nan"))
+    print(f"| {label:38} | " + " | ".join(f"{x:6.1f} us" for x in v) +
+          f" | {vs_aex:16.2f}x | {vs_tcp:8.2f}x | {min_vs_aex:16.2f}x |")
 print(f"\np99 AE / aex 2 nodes: {r['ae.rtt.p99_us'] / r['lat.cross.rtt.p99_us']:.2f}x; "
       f"TCP connections opened per AE round trip (system-wide count): "
       f"{r['ae.tcp_opens_per_rtt']:.2f}")
