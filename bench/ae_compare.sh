@@ -6,7 +6,7 @@
 # by side with the original framework").
 #
 #   AE_SRC=DIR bench/ae_compare.sh [--iterations N] [--rounds R] [--size S]
-#                                  [--aex-build DIR] [--no-aex-build]
+#                                  [--blast N] [--aex-build DIR] [--no-aex-build]
 #
 # AE_SRC holds checkouts of AE's repositories (GitHub organisation
 # AuthenticExecution), each in a folder of its name: event-manager-sgx,
@@ -24,6 +24,7 @@
 # --rounds R      rounds (default 5), split around aex's run; pooled
 # --size S        AE's event payload in bytes (default 32: aex's benchmark
 #                 always sends 32)
+# --blast N       events of AE's throughput burst (default 5000; aex's: 20000)
 # --aex-build DIR aex build tree with aex_latency_bench (default
 #                 $AEX_BENCH_BUILD_DIR or <repo>/build-bench, as bench/run)
 # --no-aex-build  do not configure/build that tree if the binary is missing
@@ -40,14 +41,16 @@ ITERATIONS=2000
 ROUNDS=5
 SIZE=32
 AEX_DO_BUILD=1
+BLAST=5000
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --iterations) ITERATIONS="$2"; shift ;;
     --rounds) ROUNDS="$2"; shift ;;
     --size) SIZE="$2"; shift ;;
+    --blast) BLAST="$2"; shift ;;
     --aex-build) AEX_BUILD="$2"; shift ;;
     --no-aex-build) AEX_DO_BUILD=0 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "ae_compare: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -188,16 +191,27 @@ OUT="$AE_BUILD/results"
 mkdir -p "$OUT"
 rm -f "$OUT/ae-samples.txt"
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
-for i in 1 2; do
-  port=$([[ $i == 1 ]] && echo "$EM1" || echo "$EM2")
-  EM_PORT="$port" EM_SGX=false EM_LOG=warn nice -n 15 "$BIN/event_manager" \
-    >"$OUT/em$i.log" 2>&1 &
-  PIDS+=($!)
-done
-say "AE: deploy ping and pong (LoadSM, set_key, AddConnection)"
-"$PY" "$HERE/driver.py" deploy --em1 "$EM1" --em2 "$EM2" \
-  --ping-bin "$BIN/ping" --ping-info "$AE_BUILD/gen/ping.json" \
-  --pong-bin "$BIN/pong" --pong-info "$AE_BUILD/gen/pong.json"
+start_ae() {  # start_ae EM_THREADS: both event managers, then deploy as reactive-tools
+  local i port
+  for i in 1 2; do
+    port=$([[ $i == 1 ]] && echo "$EM1" || echo "$EM2")
+    EM_PORT="$port" EM_SGX=false EM_LOG=warn EM_THREADS="$1" nice -n 15 \
+      "$BIN/event_manager" >>"$OUT/em$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  say "AE: deploy ping and pong (LoadSM, set_key, AddConnection), EM_THREADS=$1"
+  "$PY" "$HERE/driver.py" deploy --em1 "$EM1" --em2 "$EM2" \
+    --ping-bin "$BIN/ping" --ping-info "$AE_BUILD/gen/ping.json" \
+    --pong-bin "$BIN/pong" --pong-info "$AE_BUILD/gen/pong.json"
+}
+ae_throughput() {  # ae_throughput LABEL
+  say "AE: throughput, a burst of $BLAST 64-byte events ($1)"
+  "$PY" "$HERE/driver.py" throughput --em1 "$EM1" --em2 "$EM2" --events "$BLAST" \
+    --label "$1" --ping-info "$AE_BUILD/gen/ping.json" \
+    --pong-info "$AE_BUILD/gen/pong.json" | tee -a "$OUT/ae-tput.txt" >&2
+}
+rm -f "$OUT/em1.log" "$OUT/em2.log" "$OUT/ae-tput.txt"
+start_ae 16  # the event manager's default
 ae_measure() {  # ae_measure ROUNDS
   nice -n 15 "$PY" "$HERE/driver.py" measure --em1 "$EM1" \
     --ping-info "$AE_BUILD/gen/ping.json" --samples "$OUT/ae-samples.txt" \
@@ -215,15 +229,23 @@ if (( ROUNDS / 2 > 0 )); then
   say "AE: $(( ROUNDS / 2 )) x $ITERATIONS round trips"
   ae_measure $(( ROUNDS / 2 ))
 fi
+ae_throughput pool
+# Again with one worker per event manager: connections are then handled in
+# the order they were accepted.
+cleanup
+PIDS=()
+start_ae 1
+ae_throughput 1thread
 cleanup
 trap - EXIT
 "$PY" "$HERE/driver.py" summarize --samples "$OUT/ae-samples.txt" | tee "$OUT/ae.txt" >&2
 
 # ------------------------------------------------------------------ table
-"$PY" - "$OUT/ae.txt" "$OUT/chain.txt" "$OUT/aex.txt" "$LOAD" "$SIZE" <<'EOF' | tee "$OUT/table.txt"
+T=("$OUT/ae.txt" "$OUT/chain.txt" "$OUT/aex.txt" "$OUT/ae-tput.txt")
+"$PY" - "${T[@]}" "$LOAD" "$SIZE" <<'EOF' | tee "$OUT/table.txt"
 import re, sys
 r = {}
-for path in sys.argv[1:4]:
+for path in sys.argv[1:5]:
     for line in open(path):
         # (a node's log line may run into a RESULT line: take the well-formed ones)
         m = re.fullmatch(r"RESULT (\S+) ([-+0-9.e]+)\n?", line)
@@ -236,7 +258,7 @@ for path in sys.argv[1:4]:
             key = {"two": "lat.cross.rtt", "one": "lat.local.rtt"}.get(m[2]) or \
                 ("lat.tcp.rtt" if m[1].startswith("bare") else "lat.chain2.rtt")
             r[key + ".min_us"] = float(m[3])
-load, size = sys.argv[4], sys.argv[5]
+load, size = sys.argv[5], sys.argv[6]
 rows = [("AE native, 2 event managers", "ae.rtt"),
         ("  its floor: bare chain, conn. per hop", "chain_conn.rtt"),
         ("aex, 2 nodes", "lat.cross.rtt"),
@@ -259,4 +281,11 @@ for label, k in rows:
 print(f"\np99 AE / aex 2 nodes: {r['ae.rtt.p99_us'] / r['lat.cross.rtt.p99_us']:.2f}x; "
       f"TCP connections opened per AE round trip (system-wide count): "
       f"{r['ae.tcp_opens_per_rtt']:.2f}")
+print(f"\nThroughput, 64-byte events, 2 nodes: aex {r['tput.cross.events_per_s']:.0f} events/s")
+for label, what in (("pool", "16 workers, default"), ("1thread", "EM_THREADS=1")):
+    k = f"ae.tput.{label}."
+    print(f"  AE, {what}: {r[k + 'events_per_s']:.0f} events/s, "
+          f"{r[k + 'delivered']:.0f} of {r[k + 'sent']:.0f} delivered "
+          f"(sender {r[k + 'sender_per_s']:.0f}/s); single events after the burst: "
+          f"{r[k + 'alone_after']:.0f} of 3 delivered")
 EOF

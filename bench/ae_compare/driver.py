@@ -10,6 +10,8 @@ bench/ae_compare.sh; not part of aex.
   driver.py measure --em1 P1 --ping-info J --samples FILE [--warmup N]
                     [--iterations N] [--rounds R] [--size S]
                                        appends round trips (us) to FILE
+  driver.py throughput --em1 P1 --em2 P2 --ping-info J --pong-info J
+                       [--events N]    events/s of a burst from ping to pong
   driver.py summarize --samples FILE   prints p50/p99 and RESULT lines
   driver.py reset --em P               kill the modules an event manager runs
 
@@ -78,15 +80,18 @@ def send_command(port, code, payload, raw=False):
         return code, recv_exact(s, size)
 
 
-def wait_listening(port, deadline_s=30):
+def send_command_when_listening(port, code, payload, raw=False, deadline_s=30):
+    """send_command, retried while nothing listens on port yet (a process
+    just started). Probing with an empty connection instead would make the
+    event manager log an error."""
     end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
+    while True:
         try:
-            socket.create_connection((LOOPBACK, port), timeout=1).close()
-            return
-        except OSError:
+            return send_command(port, code, payload, raw)
+        except ConnectionRefusedError:
+            if time.monotonic() > end:
+                sys.exit(f"driver.py: nothing listens on {port} after {deadline_s} s")
             time.sleep(0.05)
-    sys.exit(f"driver.py: nothing listens on {port} after {deadline_s} s")
 
 
 class Module:
@@ -103,7 +108,8 @@ class Module:
     def load(self):
         with open(self.binary, "rb") as f:
             exe = f.read()
-        code, _ = send_command(self.em_port, LOAD_SM, struct.pack("!I", len(exe)) + exe, raw=True)
+        code, _ = send_command_when_listening(self.em_port, LOAD_SM,
+                                              struct.pack("!I", len(exe)) + exe, raw=True)
         if code != RESULT_OK:
             sys.exit(f"driver.py: LoadSM failed with code {code}")
 
@@ -153,15 +159,15 @@ def percentile(sorted_us, q):
 def deploy(a):
     ping = Module(a.em1, a.ping_info, a.ping_bin)
     pong = Module(a.em2, a.pong_info, a.pong_bin)
-    for em in (a.em1, a.em2):
-        wait_listening(em)
     ping.load()
     pong.load()
 
-    # Two connections, fresh 16-byte keys, as a descriptor with
-    # ping.send_ping -> pong.recv_ping and pong.send_pong -> ping.recv_pong.
+    # Three connections, fresh 16-byte keys, as a descriptor with
+    # ping.send_ping -> pong.recv_ping, pong.send_pong -> ping.recv_pong and
+    # ping.send_blast -> pong.recv_blast (throughput).
     wiring = [(0, ping, "outputs", "send_ping", pong, "inputs", "recv_ping"),
-              (1, pong, "outputs", "send_pong", ping, "inputs", "recv_pong")]
+              (1, pong, "outputs", "send_pong", ping, "inputs", "recv_pong"),
+              (2, ping, "outputs", "send_blast", pong, "inputs", "recv_blast")]
     for conn_id, src, src_kind, src_io, dst, dst_kind, dst_io in wiring:
         key = os.urandom(16)
         src.set_key(conn_id, src.info[src_kind][src_io], key)
@@ -199,6 +205,55 @@ def measure(a):
         f.write("".join(f"{v:.3f}\n" for v in samples))
         # System-wide counter: other processes' connections add to it.
         f.write(f"# tcp_opens {opens} round_trips {a.rounds * a.iterations + a.warmup}\n")
+
+
+def throughput(a):
+    """ping emits a.events 64-byte events in a loop; pong counts them.
+    events/s = delivered / (last arrival - first send), as aex's benchmark
+    computes it. A single event before and three after the burst show
+    whether the connection still carries events."""
+    ping = Module(a.em1, a.ping_info, None)
+    pong = Module(a.em2, a.pong_info, None)
+    stats_entry = pong.info["entrypoints"]["blast_stats"]
+
+    def stats():
+        code, body = pong.call(stats_entry)
+        if code != RESULT_OK or len(body) != 12:
+            sys.exit(f"driver.py: blast_stats failed with code {code}")
+        return struct.unpack("!IQ", body)
+
+    def blast(n):
+        """Sends n events; returns (first send, last send returned, delivered,
+        last arrival) once all arrived or nothing more did for 2 s."""
+        before, _ = stats()
+        code, body = ping.call(ping.info["entrypoints"]["blast"], struct.pack("!I", n))
+        if code != RESULT_OK or len(body) != 16:
+            sys.exit(f"driver.py: blast failed with code {code}")
+        first_send, last_send = struct.unpack("!QQ", body)
+        got, last_arrival = stats()
+        quiet_since = time.monotonic()
+        while got - before < n and time.monotonic() - quiet_since < 2:
+            time.sleep(0.05)
+            now_got, last_arrival = stats()
+            if now_got != got:
+                got, quiet_since = now_got, time.monotonic()
+        return first_send, last_send, got - before, last_arrival
+
+    # One event alone first: the connection works.
+    _, _, alone_before, _ = blast(1)
+    first_send, last_send, delivered, last_arrival = blast(a.events)
+    # Then single events again, each alone on an idle system.
+    alone_after = sum(blast(1)[2] for _ in range(3))
+    per_s = delivered / max(last_arrival - first_send, 1) * 1e6
+    sender_per_s = a.events / max(last_send - first_send, 1) * 1e6
+    print(f"AE throughput, 64-byte events, 2 event managers ({a.label}): {per_s:.0f} events/s "
+          f"({delivered} of {a.events} delivered); sender {sender_per_s:.0f} events/s; "
+          f"single events delivered before the burst {alone_before} of 1, after it "
+          f"{alone_after} of 3")
+    for key, v in (("events_per_s", per_s), ("sender_per_s", sender_per_s),
+                   ("delivered", delivered), ("sent", a.events),
+                   ("alone_after", alone_after)):
+        print(f"RESULT ae.tput.{a.label}.{key} {v:.6g}")
 
 
 def summarize(a):
@@ -241,6 +296,13 @@ def main():
     m.add_argument("--iterations", type=int, default=2000)
     m.add_argument("--rounds", type=int, default=5)
     m.add_argument("--size", type=int, default=32)
+    t = sub.add_parser("throughput")
+    t.add_argument("--em1", type=int, required=True)
+    t.add_argument("--em2", type=int, required=True)
+    t.add_argument("--ping-info", required=True)
+    t.add_argument("--pong-info", required=True)
+    t.add_argument("--events", type=int, default=5000)
+    t.add_argument("--label", default="pool", help="names the RESULT lines")
     sub.add_parser("summarize").add_argument("--samples", required=True)
     rs = sub.add_parser("reset")
     rs.add_argument("--em", type=int, required=True)
@@ -257,6 +319,8 @@ def main():
         if not 0 < a.iterations <= 16380:
             sys.exit("driver.py: --iterations must be 1..16380")
         measure(a)
+    elif a.cmd == "throughput":
+        throughput(a)
     elif a.cmd == "summarize":
         summarize(a)
     else:

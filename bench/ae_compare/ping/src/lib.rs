@@ -86,3 +86,30 @@ pub fn results(_data : &[u8]) -> ResultMessage {
     }
     success(Some(out))
 }
+
+fn unix_us() -> u64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_micros() as u64,
+        Err(_) => 0,
+    }
+}
+
+//@ sm_output(send_blast)
+
+// Throughput: sends [count u32] 64-byte events on send_blast in a loop.
+// Result: [first send u64][last send returned u64], wall clock in us (the
+// receiver stamps arrivals with the same clock, on the same machine).
+//@ sm_entry
+pub fn blast(data : &[u8]) -> ResultMessage {
+    if data.len() != 4 {
+        return failure(ResultCode::IllegalPayload, None);
+    }
+    let payload = [0xa5u8; 64];
+    let first = unix_us();
+    for _ in 0..be32(data) {
+        send_blast(&payload);
+    }
+    let mut out = first.to_be_bytes().to_vec();
+    out.extend_from_slice(&unix_us().to_be_bytes());
+    success(Some(out))
+}
