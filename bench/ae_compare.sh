@@ -65,6 +65,7 @@ for r in "${AE_REPOS[@]}"; do
   [[ -d "$AE_SRC/$r" ]] || die "$AE_SRC/$r is missing (see --help)"
 done
 PY=/usr/bin/python3  # Debian's: the generator's and driver's modules are Debian packages
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ next to the sources
 for tool in /usr/bin/cargo /usr/bin/rustc "$PY"; do
   [[ -x "$tool" ]] || die "$tool is missing (apt-get install cargo rustc python3)"
 done
