@@ -279,6 +279,7 @@ void Node::TrimWhenIdle() {
                              counters_.sessions_accepted + counters_.frames_rejected;
     if (traffic == trim_seen_ && traffic != trim_done_at_) {
       malloc_trim(0);  // a quiet second after activity
+      for (auto& [id, m] : modules_) m->ReleaseRingPages();
       trim_done_at_ = traffic;
     }
     trim_seen_ = traffic;
@@ -1145,6 +1146,7 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                             {"state", ModuleStateName(m->state())},
                             {"pid", m->pid()},
                             {"attested", m->attested()},
+                            {"refused", m->refused()},
                             {"call_seconds", m->call_latency().ToJson()}};
     auto restarts = restarts_.find(m->spec().name);
     entry["restarts"] = restarts != restarts_.end() ? restarts->second : 0;
