@@ -180,8 +180,8 @@ Result<std::shared_ptr<ModuleProcess>> ModuleProcess::Spawn(
       [weak](const wire::Frame& f) {
         if (auto p = weak.lock()) p->OnFrame(f);
       },
-      [weak](const Status&) {
-        if (auto p = weak.lock()) p->OnClosed();
+      [weak](const Status& why) {
+        if (auto p = weak.lock()) p->OnClosed(why);
       });
   return proc;
 }
@@ -242,14 +242,14 @@ void ModuleProcess::FailAll(const Status& why) {
   for (auto& [id, p] : pending) p.done({why, {}});
 }
 
-void ModuleProcess::OnClosed() {
+void ModuleProcess::OnClosed(const Status& why) {
   if (state_ == ModuleState::kRunning) {
     state_ = ModuleState::kExited;
     const std::string& corrupt = stream_->socket().corruption();
-    if (!corrupt.empty()) {
-      // It broke its ring: kill it, and this reason stays (the wait status
-      // would only say SIGKILL).
-      exit_reason_ = corrupt + "; killed";
+    if (!why.ok() && (!corrupt.empty() || !stream_->socket().module_gone())) {
+      // It broke its channel (a corrupt ring, a frame over the limit): kill
+      // it, and this reason stays (the wait status would only say SIGKILL).
+      exit_reason_ = (corrupt.empty() ? why.message() : corrupt) + "; killed";
       if (pid_ > 0) kill(pid_, SIGKILL);
     } else {
       closed_first_ = true;

@@ -104,7 +104,8 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
     bool timed = false;  // counts in call_latency_
   };
   void OnFrame(const wire::Frame& frame);
-  void OnClosed();
+  // The channel ended; a failure (`why`) means the module broke it.
+  void OnClosed(const Status& why);
   void FailAll(const Status& why);
 
   asio::io_context& io_;

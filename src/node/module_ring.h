@@ -82,6 +82,8 @@ class ModuleRing {
   Result<size_t> CopySome(bool down, uint8_t* p, size_t n);
   // Why the ring was found corrupt; empty if it was not.
   const std::string& corruption() const { return corruption_; }
+  // True once the module's end of the socketpair is closed (it exited).
+  bool module_gone() const { return gone_; }
   // Drops the node's page-table entries of the rings (a quiet node's RSS);
   // the bytes stay in the memfd.
   void ReleasePages();
@@ -103,12 +105,12 @@ class ModuleRing {
     asio::error_code ec;
     size_t done = 0;
     if (!Attempt(down, p, n, &ec, &done)) {
-      bell_.async_wait(asio::socket_base::wait_read,
-                       [this, down, p, n, h = std::move(handler)](const asio::error_code& e) mutable {
-                         if (e) return h(e, size_t{0});
-                         DrainBell();
-                         Pass(down, p, n, std::move(h));
-                       });
+      auto retry = [this, down, p, n, h = std::move(handler)](const asio::error_code& e) mutable {
+        if (e) return h(e, size_t{0});
+        DrainBell();
+        Pass(down, p, n, std::move(h));
+      };
+      bell_.async_wait(asio::socket_base::wait_read, std::move(retry));
       return;
     }
     asio::post(bell_.get_executor(), [h = std::move(handler), ec, done]() mutable { h(ec, done); });

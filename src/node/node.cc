@@ -622,11 +622,16 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
     if (!delivered) ++counters_.events_undeliverable;
     if (f.request_id != 0) {  // the deployer asks for a delivery confirmation
       ++s->unanswered;
+      auto m = op.ok() ? FindModule(op->module_id) : nullptr;
+      const bool running = m && m->state() == ModuleState::kRunning;
       ReplyTo(s, f.request_id,
               delivered ? Status::Ok()
-                        : (op.ok() ? Unavailable("module " + std::to_string(op->module_id) +
-                                                 " is not running on this node")
-                                   : op.status()));
+              : !op.ok() ? op.status()
+              : running  ? Status(Code::kResourceExhausted,
+                                  "module " + std::to_string(op->module_id) +
+                                      " refused the event: its queue is full")
+                         : Unavailable("module " + std::to_string(op->module_id) +
+                                       " is not running on this node"));
     }
     return;
   }

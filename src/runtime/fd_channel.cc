@@ -18,15 +18,12 @@ Status FdChannel::Move(Word theirs, uint8_t* p, size_t n) {
   while (n > 0) {
     const uint64_t at = At(theirs).load(std::memory_order_acquire), avail = at + room - mine;
     if (at - seen > mine + kSize - room - seen) return Unavailable("node corrupted the channel");
-    if ((seen = at) + room == mine) {
-      AEX_RETURN_IF_ERROR(Wait(theirs, at));
-      continue;
-    }
     const size_t k = std::min<uint64_t>(n, avail);
+    if ((seen = at) + room == mine) AEX_RETURN_IF_ERROR(Wait(theirs, at));  // k == 0
     Copy(shared_ + (up ? kUp : kDown), mine, p, k, up);
     At(up ? kUpHead : kDownTail).store(mine += k, std::memory_order_release);
     p += k, n -= k;
-    Ring();
+    if (k > 0) Ring();
   }
   return Status::Ok();
 }
@@ -41,25 +38,21 @@ Status FdChannel::ReadBody(Bytes* body) {
   return Move(kDownHead, body->data(), len);
 }
 
-void FdChannel::Arm() {
+// Armed, fence, a second look, then asleep: the node rings after whatever it
+// publishes once it sees the word set.
+Status FdChannel::Wait(Word w, uint64_t seen) {
   At(kModuleWaiting).store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-}
-
-Status FdChannel::Wait(Word w, uint64_t seen) {
-  Arm();
   if (At(w).load(std::memory_order_acquire) != seen) return Status::Ok();
   uint8_t bell[64];
-  ssize_t n = read(fd_, bell, sizeof bell);
-  if (n == 0 || (n < 0 && errno != EINTR)) return Unavailable("node closed the module channel");
-  return Status::Ok();
+  const ssize_t n = read(fd_, bell, sizeof bell);
+  return n > 0 || (n < 0 && errno == EINTR) ? Status::Ok() : Unavailable("node closed the channel");
 }
 
+// A full socket buffer drops the bell: bells are waiting there already.
 void FdChannel::Ring() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (At(kNodeWaiting).load(std::memory_order_relaxed) != 0 && At(kNodeWaiting).exchange(0) != 0) {
-    (void)send(fd_, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);  // full: bells wait there already
-  }
+  if (At(kNodeWaiting).exchange(0) != 0) (void)send(fd_, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 // Sends out_ and empties it, whatever happens: a failed write leaves the

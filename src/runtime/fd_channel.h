@@ -37,13 +37,12 @@ class FdChannel {
   std::atomic_ref<uint64_t> At(wire::ring::Word w) { return wire::ring::At(shared_, w); }
   // Sleeps unless word w has moved from `seen` (spurious wake-ups happen).
   Status Wait(wire::ring::Word w, uint64_t seen);
-  void Arm();   // sets this side's waiting word
   void Ring();  // after progress: wakes the node if it sleeps
 
   int fd_;
   uint8_t* shared_;
-  uint64_t down_tail_ = 0, up_head_ = 0;  // ours
-  uint64_t down_head_ = 0, up_tail_ = 0;  // the node's, as last seen
+  // Ours (down_tail_, up_head_) and the node's as last seen (down_head_, up_tail_).
+  uint64_t down_tail_ = 0, up_head_ = 0, down_head_ = 0, up_tail_ = 0;
   Bytes out_;
 };
 

@@ -10,7 +10,8 @@ namespace aex::runtime {
 bool FdChannel::HasFrame() {
   // Armed before looking, so that whatever the node sends after this look
   // rings the doorbell a poll on fd() waits for; old doorbells are drained.
-  Arm();
+  At(wire::ring::kModuleWaiting).store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   uint8_t bell[64];
   if (recv(fd_, bell, sizeof bell, MSG_DONTWAIT) == 0) return true;  // gone: ReadBody says so
   const uint64_t avail = At(wire::ring::kDownHead).load(std::memory_order_acquire) - down_tail_;

@@ -57,17 +57,10 @@ void Runtime::Reply(uint32_t request_id, const Status& status, ByteSpan payload)
 
 void Runtime::Dispatch(const Bytes& body) {
   auto frame = wire::ParseFrameBody(body);
-  if (!frame.ok()) {
-    Count(ModuleStats::kRejectedMalformed);
-    return;
-  }
+  // Results only answer this module's own requests (IssueRequest); a stray
+  // one must not be answered, or the node could match it to its own call.
+  if (!frame.ok() || frame->type == MsgType::kResult) return Count(ModuleStats::kRejectedMalformed);
   const uint32_t id = frame->request_id;
-  if (frame->type == MsgType::kResult) {
-    // Results only answer this module's own requests (IssueRequest); a stray
-    // one must not be answered, or the node could match it to its own call.
-    Count(ModuleStats::kRejectedMalformed);
-    return;
-  }
   if (frame->type == MsgType::kEventRefused) {
     // Data empty: our node refused one event of ours. Data u32 n: the
     // destination node could not deliver n. Diagnostics: the node may lie.

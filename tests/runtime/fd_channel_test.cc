@@ -6,6 +6,7 @@
 
 #include "runtime/fd_channel.h"
 #include "wire/management.h"
+#include "../ring_node.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -25,80 +26,32 @@ namespace {
 using namespace wire::ring;
 using wire::MsgType;
 
-// The node's side, done by hand: its own indices, the doorbell protocol.
+// The node's side: tests/ring_node.h, plus direct access to the words.
 class FdChannelTest : public testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds_), 0);
-    shared_.assign(kBytes / 8, 0);
-  }
-  void TearDown() override {
-    for (int& fd : fds_) {
-      if (fd >= 0) close(fd);
-      fd = -1;
-    }
-  }
-  uint8_t* shared() { return reinterpret_cast<uint8_t*>(shared_.data()); }
+  void SetUp() override { ASSERT_TRUE(node_.Create().ok()); }
+  uint8_t* shared() { return node_.shared(); }
+  int module_fd() const { return node_.ModuleFds().first; }
   std::atomic_ref<uint64_t> Word(wire::ring::Word w) { return At(shared(), w); }
-  void CloseNode() {
-    close(fds_[1]);
-    fds_[1] = -1;
+  void CloseNode() { node_.CloseNodeEnd(); }
+  static testing_ring::RingNode::Clock::time_point Deadline() {
+    return testing_ring::RingNode::Clock::now() + std::chrono::seconds(30);
   }
-  // The node rings when the module waits (FdChannel sets kModuleWaiting).
-  void NodeRing() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (Word(kModuleWaiting).exchange(0) != 0) {
-      ASSERT_EQ(send(fds_[1], "", 1, MSG_NOSIGNAL), 1);
-    }
-  }
-  // Sleeps on the doorbell like the node (armed, then a second look).
-  void NodeSleep(const std::function<bool()>& ready) {
-    Word(kNodeWaiting).store(1);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (ready()) return;
-    pollfd p{fds_[1], POLLIN, 0};
-    ASSERT_EQ(poll(&p, 1, 10000), 1) << "no doorbell from the module";
-    uint8_t b[64];
-    ASSERT_GT(recv(fds_[1], b, sizeof b, MSG_DONTWAIT), 0);
-  }
-  // Writes raw bytes into `down`, waiting for room as a node would.
-  void NodeWrite(ByteSpan b) {
-    size_t done = 0;
-    while (done < b.size()) {
-      const uint64_t tail = Word(kDownTail).load();
-      const size_t k = std::min(b.size() - done, kSize - (down_head_ - tail));
-      if (k == 0) {
-        NodeSleep([&] { return Word(kDownTail).load() != tail; });
-        continue;
-      }
-      Copy(shared() + kDown, down_head_, const_cast<uint8_t*>(b.data()) + done, k, true);
-      Word(kDownHead).store(down_head_ += k);
-      done += k;
-      NodeRing();
-    }
-  }
-  // Reads exactly n raw bytes out of `up`, waiting for them.
+  void NodeWrite(ByteSpan b) { ASSERT_TRUE(node_.Write(b, Deadline()).ok()); }
+  // Exactly n bytes out of `up`, waiting for them.
   Bytes NodeRead(size_t n) {
-    Bytes b(n);
-    size_t done = 0;
-    while (done < n) {
-      const uint64_t head = Word(kUpHead).load();
-      const size_t k = std::min<uint64_t>(n - done, head - up_tail_);
-      if (k == 0) {
-        NodeSleep([&] { return Word(kUpHead).load() != head; });
-        continue;
-      }
-      Copy(shared() + kUp, up_tail_, b.data() + done, k, false);
-      Word(kUpTail).store(up_tail_ += k);
-      done += k;
-      NodeRing();
+    while (got_.size() < n) {
+      Status s = node_.Read(&got_, Deadline());
+      if (!s.ok()) break;
     }
-    return b;
+    Bytes out(got_.begin(), got_.begin() + static_cast<std::ptrdiff_t>(std::min(n, got_.size())));
+    got_.erase(got_.begin(), got_.begin() + static_cast<std::ptrdiff_t>(out.size()));
+    return out;
   }
+  uint64_t NodeConsumed() { return Word(kUpTail).load(); }
 
-  int fds_[2] = {-1, -1};
-  std::vector<uint64_t> shared_;  // stands for the memfd mapping
-  uint64_t down_head_ = 0, up_tail_ = 0;
+  testing_ring::RingNode node_;
+  Bytes got_;
 };
 
 Bytes Pattern(size_t n, uint8_t seed) {
@@ -108,14 +61,14 @@ Bytes Pattern(size_t n, uint8_t seed) {
 }
 
 TEST_F(FdChannelTest, WriteProducesAFrame) {
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   const Bytes payload = {1, 2, 3};
   ASSERT_TRUE(ch.Write(MsgType::kResult, 9, payload).ok());
   EXPECT_EQ(NodeRead(12), wire::EncodeFrame(MsgType::kResult, 9, payload));
 }
 
 TEST_F(FdChannelTest, WriteOpEqualsWriteOfEncodedOp) {
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   const Bytes data = Pattern(100, 1);
   wire::ModuleOp op{7, 0x01020304, data};
   ASSERT_TRUE(ch.WriteOp(MsgType::kEvent, 0, op).ok());
@@ -132,7 +85,7 @@ TEST_F(FdChannelTest, ReadsSeveralFramesFromOneWrite) {
     wire::AppendFrame(MsgType::kEvent, i, Pattern(i * 3, static_cast<uint8_t>(i)), &stream);
   }
   NodeWrite(stream);
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   for (uint32_t i = 1; i <= 50; ++i) {
     Bytes body;
     ASSERT_TRUE(ch.ReadBody(&body).ok()) << i;
@@ -154,7 +107,7 @@ TEST_F(FdChannelTest, FramesLargerThanTheRingBothWays) {
                    size_t{65536}}) {
     payloads.push_back(Pattern(n, static_cast<uint8_t>(n)));
   }
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   std::thread node([&] {
     for (size_t i = 0; i < payloads.size(); ++i) {
       NodeWrite(wire::EncodeFrame(MsgType::kEvent, static_cast<uint32_t>(i + 1), payloads[i]));
@@ -178,14 +131,14 @@ TEST_F(FdChannelTest, FramesLargerThanTheRingBothWays) {
     ASSERT_TRUE(ch.Write(MsgType::kResult, static_cast<uint32_t>(i + 1), payloads[i]).ok());
   }
   node.join();
-  EXPECT_EQ(Word(kUpHead).load(), up_tail_);
-  EXPECT_GT(up_tail_, 4 * kSize);  // wrapped many times
+  EXPECT_EQ(Word(kUpHead).load(), NodeConsumed());
+  EXPECT_GT(NodeConsumed(), 4 * kSize);  // wrapped many times
 }
 
 // A full `up` ring: the module sleeps (kModuleWaiting set) until the node
 // frees room and rings; nothing is lost or duplicated.
 TEST_F(FdChannelTest, FullUpRingWaitsForRoom) {
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   const Bytes payload = Pattern(kSize / 2, 3);
   std::atomic<int> written{0};
   std::thread module([&] {
@@ -196,12 +149,12 @@ TEST_F(FdChannelTest, FullUpRingWaitsForRoom) {
   });
   // The second frame does not fit until the node reads: the module sleeps.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while ((Word(kModuleWaiting).load() == 0 || Word(kUpHead).load() - up_tail_ != kSize) &&
+  while ((Word(kModuleWaiting).load() == 0 || Word(kUpHead).load() - NodeConsumed() != kSize) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
   }
   EXPECT_EQ(Word(kModuleWaiting).load(), 1u);
-  EXPECT_EQ(Word(kUpHead).load() - up_tail_, kSize);  // full
+  EXPECT_EQ(Word(kUpHead).load() - NodeConsumed(), kSize);  // full
   EXPECT_EQ(written, 1);
   for (int i = 0; i < 4; ++i) {
     const Bytes expected = wire::EncodeFrame(MsgType::kEvent, static_cast<uint32_t>(i), payload);
@@ -214,16 +167,16 @@ TEST_F(FdChannelTest, FullUpRingWaitsForRoom) {
 // HasFrame tells the runtime's poll loop whether ReadBody would block, and
 // arms the doorbell when it would.
 TEST_F(FdChannelTest, HasFrameReportsWholeFramesAndArms) {
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   EXPECT_FALSE(ch.HasFrame());
   EXPECT_EQ(Word(kModuleWaiting).load(), 1u);
-  EXPECT_EQ(ch.fd(), fds_[0]);
+  EXPECT_EQ(ch.fd(), module_fd());
   Bytes stream;
   for (uint32_t i = 1; i <= 2; ++i) wire::AppendFrame(MsgType::kEvent, i, Pattern(10, 1), &stream);
   Bytes third = wire::EncodeFrame(MsgType::kEvent, 3, Pattern(10, 1));
   stream.insert(stream.end(), third.begin(), third.begin() + 8);
   NodeWrite(stream);  // rings: the module was armed
-  pollfd p{fds_[0], POLLIN, 0};
+  pollfd p{module_fd(), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 0), 1);
   Bytes body;
   EXPECT_TRUE(ch.HasFrame());  // and drains the doorbell
@@ -245,14 +198,14 @@ TEST_F(FdChannelTest, OversizedLengthHeaderRejected) {
   uint8_t h[4];
   StoreU32(h, static_cast<uint32_t>(wire::kMaxFrameBody + 1));
   NodeWrite(ByteSpan(h, 4));
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kResourceExhausted);
 }
 
 TEST_F(FdChannelTest, ShortBodyLengthRejected) {
   NodeWrite(Bytes{0, 0, 0, 4, 1, 0, 0, 0});
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kProtocol);
 }
@@ -262,7 +215,7 @@ TEST_F(FdChannelTest, NodeGoneMidFrame) {
   f.resize(f.size() - 10);
   NodeWrite(f);
   CloseNode();
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
 }
@@ -272,15 +225,15 @@ TEST_F(FdChannelTest, NodeGoneMidFrame) {
 // channel like the node's exit, without reading outside the ring.
 TEST_F(FdChannelTest, HostileNodeIndicesEndTheChannel) {
   {
-    FdChannel ch(fds_[0], shared());
+    FdChannel ch(module_fd(), shared());
     Word(kDownHead).store(kSize + 1);
     Bytes body;
     EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
     EXPECT_TRUE(ch.HasFrame());  // "do not wait": ReadBody reports it
   }
   {
-    shared_.assign(kBytes / 8, 0);
-    FdChannel ch(fds_[0], shared());
+    ASSERT_TRUE(node_.Create().ok());
+    FdChannel ch(module_fd(), shared());
     NodeWrite(wire::EncodeFrame(MsgType::kEvent, 1, Pattern(10, 1)));
     Bytes body;
     ASSERT_TRUE(ch.ReadBody(&body).ok());
@@ -288,8 +241,8 @@ TEST_F(FdChannelTest, HostileNodeIndicesEndTheChannel) {
     EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
   }
   for (uint64_t tail : {uint64_t{1000}, ~uint64_t{0}}) {
-    shared_.assign(kBytes / 8, 0);
-    FdChannel ch(fds_[0], shared());
+    ASSERT_TRUE(node_.Create().ok());
+    FdChannel ch(module_fd(), shared());
     ASSERT_TRUE(ch.Write(MsgType::kResult, 1, Pattern(100, 2)).ok());  // head 109
     Word(kUpTail).store(tail);  // "consumed" more than was written
     EXPECT_EQ(ch.Write(MsgType::kResult, 2, {}).code(), Code::kUnavailable) << tail;
@@ -298,7 +251,7 @@ TEST_F(FdChannelTest, HostileNodeIndicesEndTheChannel) {
 
 TEST_F(FdChannelTest, WriteToFullRingOfAGoneNodeFails) {
   signal(SIGPIPE, SIG_IGN);
-  FdChannel ch(fds_[0], shared());
+  FdChannel ch(module_fd(), shared());
   const Bytes payload = Pattern(kSize, 1);
   CloseNode();
   EXPECT_EQ(ch.Write(MsgType::kResult, 1, payload).code(), Code::kUnavailable);
