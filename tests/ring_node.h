@@ -48,7 +48,14 @@ class RingNode {
       return Status(Code::kIo, "cannot make a module ring");
     }
     node_fd_ = fds[0];
-    module_fd_ = fds[1];
+    // The module's ends above 10, so that placing them at 3 and 6 in the
+    // child never overwrites one with the other.
+    module_fd_ = fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+    close(fds[1]);
+    const int memfd = fcntl(memfd_, F_DUPFD_CLOEXEC, 10);
+    close(memfd_);
+    memfd_ = memfd;
+    if (module_fd_ < 0 || memfd_ < 0) return Status(Code::kIo, "cannot move the module's ends");
     void* p = mmap(nullptr, wire::ring::kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
     if (p == MAP_FAILED) return Status(Code::kIo, "cannot map the module ring");
     shared_ = static_cast<uint8_t*>(p);

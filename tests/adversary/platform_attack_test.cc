@@ -132,9 +132,9 @@ class HostileModule {
     int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_ = fork();
     if (pid_ == 0) {
+      if (log_fd >= 0) dup2(log_fd, 2);  // first: the log may sit at 3 or 6
       dup2(channel_.ModuleFds().first, 3);
       dup2(channel_.ModuleFds().second, 6);
-      if (log_fd >= 0) dup2(log_fd, 2);
       execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
