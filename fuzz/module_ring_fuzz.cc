@@ -115,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 4: {  // the node sends a frame to the module
         const uint32_t id = static_cast<uint32_t>(in.Take(4));
-        stream->Send(aex::wire::MsgType::kEvent, id, Bytes(in.Take(3) % (3 * ring::kSize / 2), 0x5a));
+        const Bytes payload(in.Take(3) % (3 * ring::kSize / 2), 0x5a);
+        stream->Send(aex::wire::MsgType::kEvent, id, payload);
         break;
       }
       case 5:

@@ -97,8 +97,8 @@ class RingNode {
         AEX_RETURN_IF_ERROR(Sleep(wire::ring::kDownTail, tail, deadline));
         continue;
       }
-      wire::ring::Copy(shared_ + wire::ring::kDown, down_head_, const_cast<uint8_t*>(b.data()) + done,
-                       k, true);
+      uint8_t* from = const_cast<uint8_t*>(b.data()) + done;
+      wire::ring::Copy(shared_ + wire::ring::kDown, down_head_, from, k, true);
       Word(wire::ring::kDownHead).store(down_head_ += k);
       done += k;
       Ring();

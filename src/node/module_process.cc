@@ -125,8 +125,8 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   if (own_uid) {
     const uid_t uid = kModuleUidBase + static_cast<uid_t>(getpid());
     const gid_t gid = static_cast<gid_t>(uid);
-    if (fchown(kModuleExeFd, uid, gid) != 0 || fchmod(kModuleExeFd, 0500) != 0 || setgroups(0, nullptr) != 0 ||
-        setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+    if (fchown(kModuleExeFd, uid, gid) != 0 || fchmod(kModuleExeFd, 0500) != 0 ||
+        setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
       _exit(126);
     }
   }

@@ -29,9 +29,11 @@ Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
   posix_spawn_file_actions_adddup2(&actions, channel->ModuleFds().second, 6);
   std::vector<std::string> args = {binary};
   for (const std::string& a : testing_ring::RingNode::ModuleArgs()) args.push_back(a);
-  args.insert(args.end(),
-              {"--aex-module-id", std::to_string(module_id), "--aex-platform-socket", platform_socket});
-  if (!sgx_sigstruct.empty()) args.insert(args.end(), {"--aex-sgx-sigstruct", HexEncode(sgx_sigstruct)});
+  args.insert(args.end(), {"--aex-module-id", std::to_string(module_id), "--aex-platform-socket",
+                           platform_socket});
+  if (!sgx_sigstruct.empty()) {
+    args.insert(args.end(), {"--aex-sgx-sigstruct", HexEncode(sgx_sigstruct)});
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -125,7 +125,9 @@ TEST_F(ModuleRingTest, EchoesFramesLargerThanTheRing) {
 TEST_F(ModuleRingTest, DeliversWhatADeadModuleLeftThenEnds) {
   {
     runtime::FdChannel ch(module_fd_, module_shared_);
-    for (uint32_t i = 1; i <= 3; ++i) ASSERT_TRUE(ch.Write(MsgType::kEvent, i, Pattern(50, 1)).ok());
+    for (uint32_t i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(ch.Write(MsgType::kEvent, i, Pattern(50, 1)).ok());
+    }
   }
   CloseModule();
   stream_->Start([&](const wire::Frame& f) { got_.emplace_back(f.request_id, Bytes()); },
