@@ -45,7 +45,9 @@ class ByteReader {
   bool Skip(size_t n);
 
  private:
-  bool ReadUint(size_t n, uint64_t* out);
+  // Big-endian, sizeof(T) bytes: under every fixed-width read.
+  template <typename T>
+  bool ReadUint(T* out);
   ByteSpan data_;
 };
 
@@ -55,9 +57,9 @@ class ByteWriter {
   explicit ByteWriter(size_t reserve) { out_.reserve(reserve); }
 
   void PutU8(uint8_t v) { out_.push_back(v); }
-  void PutU16(uint16_t v);
-  void PutU32(uint32_t v);
-  void PutU64(uint64_t v);
+  void PutU16(uint16_t v) { PutUint(2, v); }
+  void PutU32(uint32_t v) { PutUint(4, v); }
+  void PutU64(uint64_t v) { PutUint(8, v); }
   void PutBytes(ByteSpan b) { out_.insert(out_.end(), b.begin(), b.end()); }
   // u32 length + bytes.
   void PutLengthPrefixed(ByteSpan b);
@@ -69,6 +71,7 @@ class ByteWriter {
   size_t size() const { return out_.size(); }
 
  private:
+  void PutUint(size_t n, uint64_t v);  // big-endian, the low n bytes of v
   Bytes out_;
 };
 

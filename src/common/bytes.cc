@@ -2,12 +2,13 @@
 
 namespace aex {
 
-bool ByteReader::ReadUint(size_t n, uint64_t* out) {
-  if (data_.size() < n) return false;
+template <typename T>
+bool ByteReader::ReadUint(T* out) {
+  if (data_.size() < sizeof(T)) return false;
   uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = (v << 8) | data_[i];
-  data_ = data_.subspan(n);
-  *out = v;
+  for (size_t i = 0; i < sizeof(T); ++i) v = (v << 8) | data_[i];
+  data_ = data_.subspan(sizeof(T));
+  *out = static_cast<T>(v);
   return true;
 }
 
@@ -36,49 +37,18 @@ bool ByteReader::ReadString16(std::string* out) {
   return true;
 }
 
-bool ByteReader::ReadU8(uint8_t* out) {
-  uint64_t v;
-  if (!ReadUint(1, &v)) return false;
-  *out = static_cast<uint8_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU16(uint16_t* out) {
-  uint64_t v;
-  if (!ReadUint(2, &v)) return false;
-  *out = static_cast<uint16_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU32(uint32_t* out) {
-  uint64_t v;
-  if (!ReadUint(4, &v)) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
-
-bool ByteReader::ReadU64(uint64_t* out) { return ReadUint(8, out); }
+bool ByteReader::ReadU8(uint8_t* out) { return ReadUint(out); }
+bool ByteReader::ReadU16(uint16_t* out) { return ReadUint(out); }
+bool ByteReader::ReadU32(uint32_t* out) { return ReadUint(out); }
+bool ByteReader::ReadU64(uint64_t* out) { return ReadUint(out); }
 
 bool ByteReader::Skip(size_t n) {
   ByteSpan ignored;
   return ReadBytes(n, &ignored);
 }
 
-void ByteWriter::PutU16(uint16_t v) {
-  out_.push_back(static_cast<uint8_t>(v >> 8));
-  out_.push_back(static_cast<uint8_t>(v));
-}
-
-void ByteWriter::PutU32(uint32_t v) {
-  uint8_t b[4];
-  StoreU32(b, v);
-  out_.insert(out_.end(), b, b + 4);
-}
-
-void ByteWriter::PutU64(uint64_t v) {
-  uint8_t b[8];
-  StoreU64(b, v);
-  out_.insert(out_.end(), b, b + 8);
+void ByteWriter::PutUint(size_t n, uint64_t v) {
+  for (size_t i = n; i-- > 0;) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
 void ByteWriter::PutLengthPrefixed(ByteSpan b) {

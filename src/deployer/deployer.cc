@@ -1127,6 +1127,7 @@ json Deployer::StatusReport() {
           j["state"] = live.value("state", "unknown");
           if (live.contains("stats")) j["stats"] = live["stats"];
           if (live.contains("restarts")) j["restarts"] = live["restarts"];
+          if (live.contains("refused")) j["refused"] = live["refused"];
           // Restarted behind the deployer's back: `aex up` re-attests and re-keys it.
           uint64_t instance = live.contains("stats")
                                   ? live["stats"].value("instance_id", uint64_t{0})

@@ -1,5 +1,6 @@
 // ModuleProcess: one loaded module, running as its own process (the enclave
-// boundary) and reached only through its socketpair channel.
+// boundary) and reached only through its channel (module_ring.h: rings in
+// shared memory, a socketpair for doorbell and liveness).
 //
 // The node sends it management messages and events and matches the module's
 // replies to pending calls; a call that gets no reply within the timeout
@@ -18,10 +19,13 @@
 #include <string>
 
 #include "node/frame_stream.h"
+#include "node/module_ring.h"
 #include "node/latency_histogram.h"
 #include "wire/messages.h"
 
 namespace aex::node {
+
+using ModuleStream = FrameStream<ModuleRing>;
 
 // A module's answer: a Result frame's code, message and payload (owned).
 struct ModuleReply {
@@ -83,6 +87,11 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   // or not, or a request for a handler) to its Result: the module's own
   // time, its channel and its runtime's open/seal (aex_module_call_seconds).
   const LatencyHistogram& call_latency() const { return call_latency_; }
+  // Posts and calls refused because the module's queue was full (it does
+  // not take what the node sends).
+  uint64_t refused() const { return refused_; }
+  // Drops the node's page-table entries of the module's rings (idle trim).
+  void ReleaseRingPages();
 
   ModuleProcess(asio::io_context& io, ModuleSpawn spec, pid_t pid,
                 std::chrono::milliseconds timeout);
@@ -95,14 +104,15 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
     bool timed = false;  // counts in call_latency_
   };
   void OnFrame(const wire::Frame& frame);
-  void OnClosed();
+  // The channel ended; a failure (`why`) means the module broke it.
+  void OnClosed(const Status& why);
   void FailAll(const Status& why);
 
   asio::io_context& io_;
   ModuleSpawn spec_;
   pid_t pid_;
   std::chrono::milliseconds timeout_;
-  std::shared_ptr<UnixStream> stream_;
+  std::shared_ptr<ModuleStream> stream_;
   FrameHandler on_frame_;
   std::map<uint32_t, Pending> pending_;
   uint32_t next_id_ = 0;
@@ -111,6 +121,7 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   bool attested_ = false;
   std::string exit_reason_;
   LatencyHistogram call_latency_;
+  uint64_t refused_ = 0;
 };
 
 }  // namespace aex::node

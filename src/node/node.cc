@@ -279,6 +279,7 @@ void Node::TrimWhenIdle() {
                              counters_.sessions_accepted + counters_.frames_rejected;
     if (traffic == trim_seen_ && traffic != trim_done_at_) {
       malloc_trim(0);  // a quiet second after activity
+      for (auto& [id, m] : modules_) m->ReleaseRingPages();
       trim_done_at_ = traffic;
     }
     trim_seen_ = traffic;
@@ -621,11 +622,16 @@ void Node::OnSessionFrame(const std::shared_ptr<Session>& s, const wire::Frame& 
     if (!delivered) ++counters_.events_undeliverable;
     if (f.request_id != 0) {  // the deployer asks for a delivery confirmation
       ++s->unanswered;
+      auto m = op.ok() ? FindModule(op->module_id) : nullptr;
+      const bool running = m && m->state() == ModuleState::kRunning;
       ReplyTo(s, f.request_id,
               delivered ? Status::Ok()
-                        : (op.ok() ? Unavailable("module " + std::to_string(op->module_id) +
-                                                 " is not running on this node")
-                                   : op.status()));
+              : !op.ok() ? op.status()
+              : running  ? Status(Code::kResourceExhausted,
+                                  "module " + std::to_string(op->module_id) +
+                                      " refused the event: its queue is full")
+                         : Unavailable("module " + std::to_string(op->module_id) +
+                                       " is not running on this node"));
     }
     return;
   }
@@ -1145,6 +1151,7 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
                             {"state", ModuleStateName(m->state())},
                             {"pid", m->pid()},
                             {"attested", m->attested()},
+                            {"refused", m->refused()},
                             {"call_seconds", m->call_latency().ToJson()}};
     auto restarts = restarts_.find(m->spec().name);
     entry["restarts"] = restarts != restarts_.end() ? restarts->second : 0;

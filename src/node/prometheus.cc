@@ -217,6 +217,10 @@ void AddModules(const nlohmann::json& doc, const Labels& node,
                with_state, 1);
       out->Add("aex_module_attested", "gauge", "1 once the deployer attested the module.", labels,
                m.value("attested", nlohmann::json()));
+      out->Add("aex_module_refused_total", "counter",
+               "Events and calls refused because the module's queue was full (it does not take "
+               "what its node sends).",
+               labels, m.value("refused", nlohmann::json()));
       out->AddHistogram("aex_module_call_seconds",
                         "Time the module took to answer an entry call or a request.", labels,
                         m.value("call_seconds", nlohmann::json()));

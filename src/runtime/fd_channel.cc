@@ -1,59 +1,64 @@
 #include "runtime/fd_channel.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
-
-#include <cstring>
 
 namespace aex::runtime {
 
-Status FdChannel::Fill(size_t need) {
-  if (in_pos_ > 0 && in_pos_ == in_.size()) {
-    in_.clear();
-    in_pos_ = 0;
-  }
-  while (in_.size() - in_pos_ < need) {
-    if (in_pos_ > (1u << 20)) {  // compact consumed bytes
-      in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_pos_));
-      in_pos_ = 0;
-    }
-    size_t at = in_.size();
-    size_t want = std::max<size_t>(need - (at - in_pos_), 64 * 1024);
-    in_.resize(at + want);
-    ssize_t n = read(fd_, in_.data() + at, want);
-    if (n <= 0) {
-      in_.resize(at);
-      if (n < 0 && errno == EINTR) continue;
-      return Unavailable("node closed the module channel");
-    }
-    in_.resize(at + static_cast<size_t>(n));
+using namespace wire::ring;
+
+// Up: ours is up_head_, the node's word kUpTail must lie in [its last value,
+// up_head_]. Down: ours is down_tail_, kDownHead in [its last value,
+// down_tail_ + kSize].
+Status FdChannel::Move(Word theirs, uint8_t* p, size_t n) {
+  const bool up = theirs == kUpTail;
+  const uint64_t room = up ? kSize : 0;
+  uint64_t &mine = up ? up_head_ : down_tail_, &seen = up ? up_tail_ : down_head_;
+  while (n > 0) {
+    const uint64_t at = At(theirs).load(std::memory_order_acquire), avail = at + room - mine;
+    if (at - seen > mine + kSize - room - seen) return Unavailable("node corrupted the channel");
+    const size_t k = std::min<uint64_t>(n, avail);
+    if ((seen = at) + room == mine) AEX_RETURN_IF_ERROR(Wait(theirs, at));  // k == 0
+    Copy(shared_ + (up ? kUp : kDown), mine, p, k, up);
+    At(up ? kUpHead : kDownTail).store(mine += k, std::memory_order_release);
+    p += k, n -= k;
+    if (k > 0) Ring();
   }
   return Status::Ok();
 }
 
+// The length is read once, from our copy: the node may rewrite the ring.
 Status FdChannel::ReadBody(Bytes* body) {
-  AEX_RETURN_IF_ERROR(Fill(wire::kFrameHeaderSize));
+  uint8_t header[wire::kFrameHeaderSize];
   uint32_t len;
-  AEX_RETURN_IF_ERROR(wire::ParseFrameLength(
-      ByteSpan(in_.data() + in_pos_, wire::kFrameHeaderSize), &len));
-  AEX_RETURN_IF_ERROR(Fill(wire::kFrameHeaderSize + len));
-  const uint8_t* p = in_.data() + in_pos_ + wire::kFrameHeaderSize;
-  body->assign(p, p + len);
-  in_pos_ += wire::kFrameHeaderSize + len;
-  return Status::Ok();
+  AEX_RETURN_IF_ERROR(Move(kDownHead, header, sizeof header));
+  AEX_RETURN_IF_ERROR(wire::ParseFrameLength(ByteSpan(header, sizeof header), &len));
+  body->resize(len);
+  return Move(kDownHead, body->data(), len);
+}
+
+// Armed, fence, a second look, then asleep: the node rings after whatever it
+// publishes once it sees the word set.
+Status FdChannel::Wait(Word w, uint64_t seen) {
+  At(kModuleWaiting).store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (At(w).load(std::memory_order_acquire) != seen) return Status::Ok();
+  uint8_t bell[64];
+  const ssize_t n = read(fd_, bell, sizeof bell);
+  return n > 0 || (n < 0 && errno == EINTR) ? Status::Ok() : Unavailable("node closed the channel");
+}
+
+// A full socket buffer drops the bell: bells are waiting there already.
+void FdChannel::Ring() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (At(kNodeWaiting).exchange(0) != 0) (void)send(fd_, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 // Sends out_ and empties it, whatever happens: a failed write leaves the
 // channel dead, and no half frame is sent again.
 Status FdChannel::WriteAll() {
-  size_t done = 0;
-  Status s;
-  while (done < out_.size() && s.ok()) {
-    ssize_t n = write(fd_, out_.data() + done, out_.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) s = Unavailable("cannot write to the module channel");
-    done += n > 0 ? static_cast<size_t>(n) : 0;
-  }
+  Status s = Move(kUpTail, out_.data(), out_.size());
   out_.clear();
   return s;
 }

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <string>
 
@@ -56,17 +57,10 @@ void Runtime::Reply(uint32_t request_id, const Status& status, ByteSpan payload)
 
 void Runtime::Dispatch(const Bytes& body) {
   auto frame = wire::ParseFrameBody(body);
-  if (!frame.ok()) {
-    Count(ModuleStats::kRejectedMalformed);
-    return;
-  }
+  // Results only answer this module's own requests (IssueRequest); a stray
+  // one must not be answered, or the node could match it to its own call.
+  if (!frame.ok() || frame->type == MsgType::kResult) return Count(ModuleStats::kRejectedMalformed);
   const uint32_t id = frame->request_id;
-  if (frame->type == MsgType::kResult) {
-    // Results only answer this module's own requests (IssueRequest); a stray
-    // one must not be answered, or the node could match it to its own call.
-    Count(ModuleStats::kRejectedMalformed);
-    return;
-  }
   if (frame->type == MsgType::kEventRefused) {
     // Data empty: our node refused one event of ours. Data u32 n: the
     // destination node could not deliver n. Diagnostics: the node may lie.
@@ -400,13 +394,14 @@ int Runtime::EmitOutput(uint16_t index, ByteSpan data) {
 }
 
 int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
-  uint32_t fd = 0;
+  uint32_t fd = ~0u, ring = ~0u;  // invalid unless given
   tee::ModuleContext ctx;
-  bool have_fd = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--aex-fd") {
-      have_fd = ParseU32(argv[i + 1], &fd);
+      ParseU32(argv[i + 1], &fd);
+    } else if (flag == "--aex-ring") {
+      ParseU32(argv[i + 1], &ring);
     } else if (flag == "--aex-module-id") {
       ParseU32(argv[i + 1], &ctx.module_id);
     } else if (flag == "--aex-platform-socket") {
@@ -420,7 +415,9 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
       if (ParseU32(argv[i + 1], &dev)) g_device_fd = static_cast<int>(dev);
     }
   }
-  if (!have_fd || ctx.module_id == 0) {
+  void* shared = mmap(nullptr, wire::ring::kBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      static_cast<int>(ring), 0);
+  if (fd == ~0u || shared == MAP_FAILED || ctx.module_id == 0) {
     fprintf(stderr, "%s: an aex module is started by aex-node, not by hand\n", desc->name);
     return 2;
   }
@@ -433,7 +430,8 @@ int ModuleMain(int argc, char** argv, const aex_module_desc* desc) {
             static_cast<unsigned>(s.code()), s.message().c_str());
     return 1;
   }
-  Runtime runtime(desc, std::move(platform), static_cast<int>(fd), ctx.module_id);
+  Runtime runtime(desc, std::move(platform), static_cast<int>(fd),
+                  static_cast<uint8_t*>(shared), ctx.module_id);
   g_runtime = &runtime;
   if (g_device_fd >= 0 && aex_device_event && aex_watch_fd) {
     aex_watch_fd(g_device_fd, [](int, void*) { aex_device_event(); }, nullptr);

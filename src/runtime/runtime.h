@@ -14,7 +14,8 @@
 namespace aex::runtime {
 
 // Entry point of a module executable. Arguments (set by the node):
-//   --aex-fd N  --aex-module-id N  [--aex-platform-socket PATH] [--aex-sgx-debug 0|1]
+//   --aex-fd N (doorbell)  --aex-ring N (memfd, wire/ring.h)  --aex-module-id N
+//   [--aex-platform-socket PATH] [--aex-sgx-debug 0|1]
 int ModuleMain(int argc, char** argv, const aex_module_desc* desc);
 
 }  // namespace aex::runtime

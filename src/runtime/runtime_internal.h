@@ -38,10 +38,10 @@ struct Connection {
 class Runtime {
  public:
   Runtime(const aex_module_desc* desc, std::unique_ptr<tee::Platform> platform, int fd,
-          uint32_t module_id)
+          uint8_t* shared, uint32_t module_id)
       : desc_(desc),
         platform_(std::move(platform)),
-        channel_(fd),
+        channel_(fd, shared),
         module_id_(module_id),
         output_conns_(desc->n_outputs),
         request_conn_(desc->n_requests, 0) {}

@@ -21,7 +21,7 @@ void Runtime::ServeWatches() {
     fds[n++] = {channel_.fd(), POLLIN, 0};
     for (const Watch& w : watches_) fds[n++] = {w.fd, POLLIN, 0};
     if (poll(fds, n, -1) < 0) continue;
-    if (fds[0].revents) break;  // node traffic first
+    if (fds[0].revents) continue;  // node traffic first: HasFrame looks
     auto snapshot = watches_;   // callbacks may (un)watch
     for (size_t i = 1; i < n; ++i) {
       if (fds[i].revents & POLLNVAL) {

@@ -20,34 +20,33 @@ constexpr auto kReplyTimeout = std::chrono::seconds(30);
 
 Result<ModuleProcess> StartModule(const std::string& binary, uint32_t module_id,
                                   const std::string& platform_socket, ByteSpan sgx_sigstruct) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return Status(Code::kIo, "socketpair failed");
-  }
+  auto channel = std::make_unique<testing_ring::RingNode>();
+  AEX_RETURN_IF_ERROR(channel->Create());
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 3);  // the module channel, as aex-node
-  std::string id = std::to_string(module_id);
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str()), const_cast<char*>("--aex-fd"),
-                             const_cast<char*>("3"), const_cast<char*>("--aex-module-id"),
-                             id.data(), const_cast<char*>("--aex-platform-socket"),
-                             const_cast<char*>(platform_socket.c_str())};
-  std::string flag = "--aex-sgx-sigstruct", hex = HexEncode(sgx_sigstruct);
-  if (!sgx_sigstruct.empty()) argv.insert(argv.end(), {flag.data(), hex.data()});
+  // The module channel, as aex-node places it.
+  posix_spawn_file_actions_adddup2(&actions, channel->ModuleFds().first, 3);
+  posix_spawn_file_actions_adddup2(&actions, channel->ModuleFds().second, 6);
+  std::vector<std::string> args = {binary};
+  for (const std::string& a : testing_ring::RingNode::ModuleArgs()) args.push_back(a);
+  args.insert(args.end(), {"--aex-module-id", std::to_string(module_id), "--aex-platform-socket",
+                           platform_socket});
+  if (!sgx_sigstruct.empty()) {
+    args.insert(args.end(), {"--aex-sgx-sigstruct", HexEncode(sgx_sigstruct)});
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
   int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return Status(Code::kIo, "cannot start " + binary + ": " + strerror(rc));
-  }
-  return ModuleProcess{pid, fds[0]};
+  channel->CloseModuleEnds();
+  if (rc != 0) return Status(Code::kIo, "cannot start " + binary + ": " + strerror(rc));
+  return ModuleProcess{pid, std::move(channel)};
 }
 
 void StopModule(ModuleProcess* m) {
-  if (m->fd >= 0) close(m->fd);
+  m->channel.reset();
   if (m->pid > 0) {
     kill(m->pid, SIGKILL);
     waitpid(m->pid, nullptr, 0);
@@ -64,14 +63,7 @@ Status FakeNode::Restart() {
 
 Status FakeNode::Send(wire::MsgType type, uint32_t request_id, uint32_t aux, ByteSpan data) {
   Bytes frame = wire::EncodeFrame(type, request_id, wire::ModuleOp{id_, aux, data}.Encode());
-  size_t off = 0;
-  while (off < frame.size()) {
-    ssize_t n = write(proc_.fd, frame.data() + off, frame.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status(Code::kIo, "module channel closed");
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  return proc_.channel->Write(frame, Clock::now() + kReplyTimeout);
 }
 
 Status FakeNode::ReadFrameBody(Bytes* body, Clock::time_point deadline) {
@@ -84,15 +76,7 @@ Status FakeNode::ReadFrameBody(Bytes* body, Clock::time_point deadline) {
       in_.erase(in_.begin(), in_.begin() + 4 + len);
       return Status::Ok();
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Status(Code::kTimeout, "no frame from the module");
-    pollfd p{proc_.fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    uint8_t buf[65536];
-    ssize_t n = read(proc_.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status(Code::kUnavailable, "module closed its channel");
-    in_.insert(in_.end(), buf, buf + n);
+    AEX_RETURN_IF_ERROR(proc_.channel->Read(&in_, deadline));
   }
 }
 
@@ -152,10 +136,7 @@ Status FakeNode::NextFrame(wire::MsgType* type, uint32_t* request_id, Bytes* pay
 Status FakeNode::Answer(uint32_t request_id, ByteSpan payload) {
   Bytes frame = wire::EncodeFrame(wire::MsgType::kResult, request_id,
                                   wire::EncodeResult(Status::Ok(), payload));
-  if (write(proc_.fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
-    return Status(Code::kIo, "module channel closed");
-  }
-  return Status::Ok();
+  return proc_.channel->Write(frame, Clock::now() + kReplyTimeout);
 }
 
 Result<wire::ModuleStats> FakeNode::Stats() {

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,13 +21,14 @@
 #include "aex/status.h"
 #include "wire/frame.h"
 #include "wire/module_messages.h"
+#include "../ring_node.h"
 
 namespace aex::adversary {
 
 // A running module process and the node's end of its channel.
 struct ModuleProcess {
   pid_t pid = -1;
-  int fd = -1;
+  std::unique_ptr<testing_ring::RingNode> channel;  // the node's end
 };
 
 // THE one place that knows how a module is started and how it obtains its

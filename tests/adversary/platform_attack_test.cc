@@ -27,6 +27,7 @@
 #include "wire/frame.h"
 #include "wire/management.h"
 #include "wire/module_messages.h"
+#include "../ring_node.h"
 
 namespace aex::ptest {
 namespace {
@@ -105,7 +106,7 @@ bool Eventually(Pred pred) {
 }
 
 // A module process started by the test playing a hostile node: its own
-// environment, the binary it chooses, the channel at fd 3.
+// environment, the binary it chooses, the channel at fds 3 and 6.
 class HostileModule {
  public:
   ~HostileModule() {
@@ -113,16 +114,15 @@ class HostileModule {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    if (fd_ >= 0) close(fd_);
   }
 
   Status Start(const std::string& binary, uint32_t id, const std::string& socket,
                std::vector<std::string> env, const std::string& log,
                const std::vector<std::string>& extra_args = {}) {
-    int fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Internal("socketpair");
-    std::vector<std::string> args = {binary, "--aex-fd", "3", "--aex-module-id",
-                                     std::to_string(id), "--aex-platform-socket", socket};
+    AEX_RETURN_IF_ERROR(channel_.Create());
+    std::vector<std::string> args = {binary, "--aex-module-id", std::to_string(id),
+                                     "--aex-platform-socket", socket};
+    for (const std::string& a : testing_ring::RingNode::ModuleArgs()) args.push_back(a);
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
@@ -132,14 +132,14 @@ class HostileModule {
     int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_ = fork();
     if (pid_ == 0) {
-      dup2(fds[1], 3);
-      if (log_fd >= 0) dup2(log_fd, 2);
+      if (log_fd >= 0) dup2(log_fd, 2);  // first: the log may sit at 3 or 6
+      dup2(channel_.ModuleFds().first, 3);
+      dup2(channel_.ModuleFds().second, 6);
       execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
     if (log_fd >= 0) close(log_fd);
-    close(fds[1]);
-    fd_ = fds[0];
+    channel_.CloseModuleEnds();
     return pid_ > 0 ? Status::Ok() : Internal("fork");
   }
 
@@ -147,9 +147,7 @@ class HostileModule {
   Result<Bytes> Attest(ByteSpan challenge) {
     Bytes frame = wire::EncodeFrame(wire::MsgType::kAttest, 1,
                                     wire::ModuleOp{module_id_, 0, challenge}.Encode());
-    if (send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) {
-      return Unavailable("module channel closed");
-    }
+    AEX_RETURN_IF_ERROR(channel_.Write(frame, Deadline()));
     uint8_t header[wire::kFrameHeaderSize];
     AEX_RETURN_IF_ERROR(ReadAll(header, sizeof header));
     uint32_t len = 0;
@@ -173,18 +171,20 @@ class HostileModule {
   void set_module_id(uint32_t id) { module_id_ = id; }
 
  private:
+  static testing_ring::RingNode::Clock::time_point Deadline() {
+    return testing_ring::RingNode::Clock::now() + std::chrono::seconds(60);
+  }
+  // Exactly n bytes from the module (what the ring holds beyond them is kept).
   Status ReadAll(uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = recv(fd_, p, n, 0);
-      if (r <= 0) return Unavailable("module channel closed");
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
+    while (in_.size() < n) AEX_RETURN_IF_ERROR(channel_.Read(&in_, Deadline()));
+    std::copy(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n), p);
+    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
     return Status::Ok();
   }
 
   pid_t pid_ = -1;
-  int fd_ = -1;
+  testing_ring::RingNode channel_;
+  Bytes in_;
   uint32_t module_id_ = 0;
 };
 
@@ -488,8 +488,9 @@ TEST_P(PlatformAttackTest, ModuleEnvironmentIsScrubbedAndOnlyTheChannelInherited
     at = end + 1;
   }
   EXPECT_EQ(vars, (std::vector<std::string>{"PATH=/usr/bin:/bin", "LC_ALL=C"}));
-  // Descriptors: stdio, the channel (3), and for the backends that keep it,
-  // the module's own connection to its platform service (a socket).
+  // Descriptors: stdio, the channel (3: its doorbell socket; 6: the memfd of
+  // its rings), and for the backends that keep it, the module's own
+  // connection to its platform service (a socket).
   std::vector<int> extra;
   DIR* fds = opendir(Proc(pid, "fd").c_str());
   ASSERT_NE(fds, nullptr);
@@ -502,11 +503,16 @@ TEST_P(PlatformAttackTest, ModuleEnvironmentIsScrubbedAndOnlyTheChannelInherited
     char target[256];
     ssize_t n = readlink((Proc(pid, "fd") + "/" + e->d_name).c_str(), target, sizeof target - 1);
     std::string t(target, n > 0 ? static_cast<size_t>(n) : 0);
+    if (fd == 6) {
+      EXPECT_TRUE(t.starts_with("/memfd:aex-module-ring")) << fd << " -> " << t;
+      continue;
+    }
     EXPECT_TRUE(t.starts_with("socket:")) << fd << " -> " << t;
     extra.push_back(fd);
   }
   closedir(fds);
   EXPECT_TRUE(seen.count(3)) << "no channel at fd 3";
+  EXPECT_TRUE(seen.count(6)) << "no ring at fd 6";
   EXPECT_EQ(extra.size(), backend() == Backend::kNative ? 0u : 1u);
   const std::string status = ReadText(Proc(pid, "status"));
   EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos);

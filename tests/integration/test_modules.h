@@ -48,6 +48,13 @@ inline constexpr uint16_t kHandle = 0;  // handler hang_handle (never returns)
 enum Entry : uint32_t { kOk = 0 };
 }  // namespace hang
 
+// ringbad.cc
+namespace ringbad {
+inline constexpr const char* kBin = AEX_IT_RINGBAD_BIN;
+enum Input : uint16_t { kCorrupt = 0, kLength, kStall, kHalf };
+enum Entry : uint32_t { kOk = 0 };
+}  // namespace ringbad
+
 }  // namespace aex::itest
 
 #endif  // AEX_TESTS_INTEGRATION_TEST_MODULES_H_

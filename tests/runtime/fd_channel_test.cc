@@ -1,15 +1,21 @@
 // Tests of FdChannel (src/runtime/fd_channel.h), the module's blocking frame
-// I/O on its socketpair to the node: framing, buffering of several frames per
-// read, large frames, bad length headers and a closed peer.
+// I/O over the shared-memory rings (wire/ring.h), against a fake node that
+// works the rings by hand: framing, wrap-around, frames larger than a ring,
+// a full `up` ring, the doorbell protocol with two threads, hostile indices
+// and a node that goes away.
 
 #include "runtime/fd_channel.h"
 #include "wire/management.h"
+#include "../ring_node.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <thread>
 #include <vector>
@@ -17,44 +23,35 @@
 namespace aex::runtime {
 namespace {
 
+using namespace wire::ring;
 using wire::MsgType;
 
+// The node's side: tests/ring_node.h, plus direct access to the words.
 class FdChannelTest : public testing::Test {
  protected:
-  void SetUp() override { ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds_), 0); }
-  void TearDown() override {
-    for (int& fd : fds_) {
-      if (fd >= 0) close(fd);
-      fd = -1;
-    }
+  void SetUp() override { ASSERT_TRUE(node_.Create().ok()); }
+  uint8_t* shared() { return node_.shared(); }
+  int module_fd() const { return node_.ModuleFds().first; }
+  std::atomic_ref<uint64_t> Word(wire::ring::Word w) { return At(shared(), w); }
+  void CloseNode() { node_.CloseNodeEnd(); }
+  static testing_ring::RingNode::Clock::time_point Deadline() {
+    return testing_ring::RingNode::Clock::now() + std::chrono::seconds(30);
   }
-  void CloseNode() {
-    close(fds_[1]);
-    fds_[1] = -1;
-  }
-  // Writes raw bytes on the node's end.
-  void NodeWrite(ByteSpan b) {
-    size_t done = 0;
-    while (done < b.size()) {
-      ssize_t n = write(fds_[1], b.data() + done, b.size() - done);
-      ASSERT_GT(n, 0);
-      done += static_cast<size_t>(n);
-    }
-  }
-  // Reads exactly n raw bytes on the node's end.
+  void NodeWrite(ByteSpan b) { ASSERT_TRUE(node_.Write(b, Deadline()).ok()); }
+  // Exactly n bytes out of `up`, waiting for them.
   Bytes NodeRead(size_t n) {
-    Bytes b(n);
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = read(fds_[1], b.data() + done, n - done);
-      if (r <= 0) break;
-      done += static_cast<size_t>(r);
+    while (got_.size() < n) {
+      Status s = node_.Read(&got_, Deadline());
+      if (!s.ok()) break;
     }
-    b.resize(done);
-    return b;
+    Bytes out(got_.begin(), got_.begin() + static_cast<std::ptrdiff_t>(std::min(n, got_.size())));
+    got_.erase(got_.begin(), got_.begin() + static_cast<std::ptrdiff_t>(out.size()));
+    return out;
   }
+  uint64_t NodeConsumed() { return Word(kUpTail).load(); }
 
-  int fds_[2] = {-1, -1};
+  testing_ring::RingNode node_;
+  Bytes got_;
 };
 
 Bytes Pattern(size_t n, uint8_t seed) {
@@ -64,20 +61,19 @@ Bytes Pattern(size_t n, uint8_t seed) {
 }
 
 TEST_F(FdChannelTest, WriteProducesAFrame) {
-  FdChannel ch(fds_[0]);
+  FdChannel ch(module_fd(), shared());
   const Bytes payload = {1, 2, 3};
   ASSERT_TRUE(ch.Write(MsgType::kResult, 9, payload).ok());
   EXPECT_EQ(NodeRead(12), wire::EncodeFrame(MsgType::kResult, 9, payload));
 }
 
 TEST_F(FdChannelTest, WriteOpEqualsWriteOfEncodedOp) {
-  FdChannel ch(fds_[0]);
+  FdChannel ch(module_fd(), shared());
   const Bytes data = Pattern(100, 1);
   wire::ModuleOp op{7, 0x01020304, data};
   ASSERT_TRUE(ch.WriteOp(MsgType::kEvent, 0, op).ok());
   Bytes expected = wire::EncodeFrame(MsgType::kEvent, 0, op.Encode());
   EXPECT_EQ(NodeRead(expected.size()), expected);
-  // Twice in a row: no state left over from the first.
   ASSERT_TRUE(ch.WriteOp(MsgType::kRequest, 5, op).ok());
   expected = wire::EncodeFrame(MsgType::kRequest, 5, op.Encode());
   EXPECT_EQ(NodeRead(expected.size()), expected);
@@ -89,13 +85,12 @@ TEST_F(FdChannelTest, ReadsSeveralFramesFromOneWrite) {
     wire::AppendFrame(MsgType::kEvent, i, Pattern(i * 3, static_cast<uint8_t>(i)), &stream);
   }
   NodeWrite(stream);
-  FdChannel ch(fds_[0]);
+  FdChannel ch(module_fd(), shared());
   for (uint32_t i = 1; i <= 50; ++i) {
     Bytes body;
     ASSERT_TRUE(ch.ReadBody(&body).ok()) << i;
     auto f = wire::ParseFrameBody(body);
     ASSERT_TRUE(f.ok());
-    EXPECT_EQ(f->type, MsgType::kEvent);
     EXPECT_EQ(f->request_id, i);
     EXPECT_EQ(Bytes(f->payload.begin(), f->payload.end()), Pattern(i * 3, static_cast<uint8_t>(i)));
   }
@@ -104,35 +99,25 @@ TEST_F(FdChannelTest, ReadsSeveralFramesFromOneWrite) {
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
 }
 
-TEST_F(FdChannelTest, ReadsFramesSplitAcrossWrites) {
-  Bytes stream = wire::EncodeFrame(MsgType::kSetKey, 3, Pattern(70, 2));
-  FdChannel ch(fds_[0]);
-  std::thread writer([&] {
-    for (uint8_t b : stream) {
-      ASSERT_EQ(write(fds_[1], &b, 1), 1);
-    }
-  });
-  Bytes body;
-  ASSERT_TRUE(ch.ReadBody(&body).ok());
-  writer.join();
-  EXPECT_EQ(body, Bytes(stream.begin() + 4, stream.end()));
-}
-
-// Frames larger than the socket buffer and, in total, larger than the 1 MiB
-// compaction threshold of the read buffer.
-TEST_F(FdChannelTest, LargeFramesAndBufferCompaction) {
+// Frames larger than a ring, both ways, with both sides sleeping on the
+// doorbell in turn: every byte arrives in order across many wrap-arounds.
+TEST_F(FdChannelTest, FramesLargerThanTheRingBothWays) {
   std::vector<Bytes> payloads;
-  for (size_t n : {size_t{1} << 20, size_t{5}, size_t{300000}, size_t{1} << 20, size_t{0},
-                   size_t{2} << 20, size_t{65536}}) {
+  for (size_t n : {size_t{1} << 20, size_t{5}, kSize - 9, kSize, size_t{3} << 20, size_t{0},
+                   size_t{65536}}) {
     payloads.push_back(Pattern(n, static_cast<uint8_t>(n)));
   }
-  std::thread writer([&] {
-    FdChannel node_side(fds_[1]);
+  FdChannel ch(module_fd(), shared());
+  std::thread node([&] {
     for (size_t i = 0; i < payloads.size(); ++i) {
-      ASSERT_TRUE(node_side.Write(MsgType::kEvent, static_cast<uint32_t>(i + 1), payloads[i]).ok());
+      NodeWrite(wire::EncodeFrame(MsgType::kEvent, static_cast<uint32_t>(i + 1), payloads[i]));
+    }
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      const Bytes expected =
+          wire::EncodeFrame(MsgType::kResult, static_cast<uint32_t>(i + 1), payloads[i]);
+      EXPECT_EQ(NodeRead(expected.size()), expected) << i;
     }
   });
-  FdChannel ch(fds_[0]);
   for (size_t i = 0; i < payloads.size(); ++i) {
     Bytes body;
     ASSERT_TRUE(ch.ReadBody(&body).ok()) << i;
@@ -142,74 +127,134 @@ TEST_F(FdChannelTest, LargeFramesAndBufferCompaction) {
     ASSERT_EQ(f->payload.size(), payloads[i].size()) << i;
     EXPECT_TRUE(std::equal(f->payload.begin(), f->payload.end(), payloads[i].begin())) << i;
   }
-  writer.join();
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    ASSERT_TRUE(ch.Write(MsgType::kResult, static_cast<uint32_t>(i + 1), payloads[i]).ok());
+  }
+  node.join();
+  EXPECT_EQ(Word(kUpHead).load(), NodeConsumed());
+  EXPECT_GT(NodeConsumed(), 4 * kSize);  // wrapped many times
 }
 
-// HasFrame tells the runtime's poll loop whether ReadBody would block.
-TEST_F(FdChannelTest, HasFrameReportsBufferedWholeFrames) {
-  FdChannel ch(fds_[0]);
+// A full `up` ring: the module sleeps (kModuleWaiting set) until the node
+// frees room and rings; nothing is lost or duplicated.
+TEST_F(FdChannelTest, FullUpRingWaitsForRoom) {
+  FdChannel ch(module_fd(), shared());
+  const Bytes payload = Pattern(kSize / 2, 3);
+  std::atomic<int> written{0};
+  std::thread module([&] {
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(ch.Write(MsgType::kEvent, static_cast<uint32_t>(i), payload).ok());
+      ++written;
+    }
+  });
+  // The second frame does not fit until the node reads: the module sleeps.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((Word(kModuleWaiting).load() == 0 || Word(kUpHead).load() - NodeConsumed() != kSize) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(Word(kModuleWaiting).load(), 1u);
+  EXPECT_EQ(Word(kUpHead).load() - NodeConsumed(), kSize);  // full
+  EXPECT_EQ(written, 1);
+  for (int i = 0; i < 4; ++i) {
+    const Bytes expected = wire::EncodeFrame(MsgType::kEvent, static_cast<uint32_t>(i), payload);
+    EXPECT_EQ(NodeRead(expected.size()), expected) << i;
+  }
+  module.join();
+  EXPECT_EQ(written, 4);
+}
+
+// HasFrame tells the runtime's poll loop whether ReadBody would block, and
+// arms the doorbell when it would.
+TEST_F(FdChannelTest, HasFrameReportsWholeFramesAndArms) {
+  FdChannel ch(module_fd(), shared());
   EXPECT_FALSE(ch.HasFrame());
-  EXPECT_EQ(ch.fd(), fds_[0]);
+  EXPECT_EQ(Word(kModuleWaiting).load(), 1u);
+  EXPECT_EQ(ch.fd(), module_fd());
   Bytes stream;
-  for (uint32_t i = 1; i <= 3; ++i) wire::AppendFrame(MsgType::kEvent, i, Pattern(10, 1), &stream);
-  // Half of a fourth frame.
-  Bytes fourth = wire::EncodeFrame(MsgType::kEvent, 4, Pattern(10, 1));
-  stream.insert(stream.end(), fourth.begin(), fourth.begin() + 8);
-  NodeWrite(stream);
+  for (uint32_t i = 1; i <= 2; ++i) wire::AppendFrame(MsgType::kEvent, i, Pattern(10, 1), &stream);
+  Bytes third = wire::EncodeFrame(MsgType::kEvent, 3, Pattern(10, 1));
+  stream.insert(stream.end(), third.begin(), third.begin() + 8);
+  NodeWrite(stream);  // rings: the module was armed
+  pollfd p{module_fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 1);
   Bytes body;
-  ASSERT_TRUE(ch.ReadBody(&body).ok());  // buffers everything written so far
-  EXPECT_TRUE(ch.HasFrame());
+  EXPECT_TRUE(ch.HasFrame());  // and drains the doorbell
+  EXPECT_EQ(poll(&p, 1, 0), 0);
   ASSERT_TRUE(ch.ReadBody(&body).ok());
   EXPECT_TRUE(ch.HasFrame());
   ASSERT_TRUE(ch.ReadBody(&body).ok());
-  EXPECT_FALSE(ch.HasFrame());  // only part of frame 4 is buffered
-  NodeWrite(ByteSpan(fourth).subspan(8));
+  EXPECT_FALSE(ch.HasFrame());  // only part of frame 3
+  NodeWrite(ByteSpan(third).subspan(8));
+  EXPECT_TRUE(ch.HasFrame());
   ASSERT_TRUE(ch.ReadBody(&body).ok());
-  EXPECT_EQ(LoadU32(body.data() + 1), 4u);
-  EXPECT_FALSE(ch.HasFrame());
+  EXPECT_EQ(LoadU32(body.data() + 1), 3u);
+  CloseNode();
+  EXPECT_TRUE(ch.HasFrame());  // the end: ReadBody reports it
+  EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
 }
 
 TEST_F(FdChannelTest, OversizedLengthHeaderRejected) {
   uint8_t h[4];
   StoreU32(h, static_cast<uint32_t>(wire::kMaxFrameBody + 1));
   NodeWrite(ByteSpan(h, 4));
-  FdChannel ch(fds_[0]);
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kResourceExhausted);
 }
 
 TEST_F(FdChannelTest, ShortBodyLengthRejected) {
-  const Bytes h = {0, 0, 0, 4, 1, 0, 0, 0};
-  NodeWrite(h);
-  FdChannel ch(fds_[0]);
+  NodeWrite(Bytes{0, 0, 0, 4, 1, 0, 0, 0});
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kProtocol);
 }
 
-TEST_F(FdChannelTest, PeerClosedMidFrame) {
+TEST_F(FdChannelTest, NodeGoneMidFrame) {
   Bytes f = wire::EncodeFrame(MsgType::kEvent, 0, Pattern(100, 3));
   f.resize(f.size() - 10);
   NodeWrite(f);
   CloseNode();
-  FdChannel ch(fds_[0]);
+  FdChannel ch(module_fd(), shared());
   Bytes body;
   EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
 }
 
-TEST_F(FdChannelTest, PeerClosedMidHeader) {
-  const Bytes h = {0, 0};
-  NodeWrite(h);
-  CloseNode();
-  FdChannel ch(fds_[0]);
-  Bytes body;
-  EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
+// The node is the attacker: a `down` head beyond tail + kSize, a head that
+// moves backwards, an `up` tail outside [last tail, head]: each ends the
+// channel like the node's exit, without reading outside the ring.
+TEST_F(FdChannelTest, HostileNodeIndicesEndTheChannel) {
+  {
+    FdChannel ch(module_fd(), shared());
+    Word(kDownHead).store(kSize + 1);
+    Bytes body;
+    EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
+    EXPECT_TRUE(ch.HasFrame());  // "do not wait": ReadBody reports it
+  }
+  {
+    ASSERT_TRUE(node_.Create().ok());
+    FdChannel ch(module_fd(), shared());
+    NodeWrite(wire::EncodeFrame(MsgType::kEvent, 1, Pattern(10, 1)));
+    Bytes body;
+    ASSERT_TRUE(ch.ReadBody(&body).ok());
+    Word(kDownHead).store(3);  // backwards, behind the module's tail
+    EXPECT_EQ(ch.ReadBody(&body).code(), Code::kUnavailable);
+  }
+  for (uint64_t tail : {uint64_t{1000}, ~uint64_t{0}}) {
+    ASSERT_TRUE(node_.Create().ok());
+    FdChannel ch(module_fd(), shared());
+    ASSERT_TRUE(ch.Write(MsgType::kResult, 1, Pattern(100, 2)).ok());  // head 109
+    Word(kUpTail).store(tail);  // "consumed" more than was written
+    EXPECT_EQ(ch.Write(MsgType::kResult, 2, {}).code(), Code::kUnavailable) << tail;
+  }
 }
 
-TEST_F(FdChannelTest, WriteToClosedPeerFails) {
+TEST_F(FdChannelTest, WriteToFullRingOfAGoneNodeFails) {
   signal(SIGPIPE, SIG_IGN);
+  FdChannel ch(module_fd(), shared());
+  const Bytes payload = Pattern(kSize, 1);
   CloseNode();
-  FdChannel ch(fds_[0]);
-  EXPECT_EQ(ch.Write(MsgType::kResult, 1, {}).code(), Code::kUnavailable);
+  EXPECT_EQ(ch.Write(MsgType::kResult, 1, payload).code(), Code::kUnavailable);
 }
 
 }  // namespace
