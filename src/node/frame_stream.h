@@ -2,8 +2,11 @@
 // node, or the socketpair to a module) driven by the node's Asio loop.
 //
 // Reads are buffered and parsed in bulk; writes are coalesced: frames queued
-// while a write is in flight go out together in the next write, so a busy
-// stream batches naturally and an idle one sends at once. Memory is bounded:
+// while a write is in flight go out together in the next write, and frames
+// queued while a WriteBatch is open go out when it closes. A stream opens one
+// around the frames of each read, so the frames a burst makes any stream send
+// leave in one write per stream (one system call; docs/performance.md), and
+// an idle stream still sends at once. Memory is bounded:
 // a frame larger than the limit or an output queue beyond its bound closes
 // the stream or refuses the send, never grows without limit. A read buffer
 // grows with the bytes actually received, never with the length a frame
@@ -21,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "aex/bytes.h"
 #include "aex/status.h"
@@ -53,6 +57,50 @@ class BufferBudget {
   size_t limit_;
   size_t used_ = 0;
   uint64_t refused_ = 0;
+};
+
+// Defers the writes of every stream on this thread while one is open:
+// FrameStream::Send only queues then, and the outermost batch starts each
+// deferred stream's write when it closes (destructor). Open one around code
+// that sends several frames (a read's frames, an ACK with its notices) so
+// that they leave in one write. Thread-local: each io_context thread has its
+// own; a batch must open and close within one handler.
+class WriteBatch {
+ public:
+  // Something whose queued frames wait for the batch.
+  class Writer {
+   public:
+    virtual void WriteDeferred() = 0;
+
+   protected:
+    ~Writer() = default;
+  };
+
+  WriteBatch() { ++depth_; }
+  ~WriteBatch() {
+    if (--depth_ > 0) return;
+    // Swapped out first: a write started here may (through a handler that
+    // runs later, never inline) defer into a new batch.
+    std::vector<std::shared_ptr<Writer>> writers;
+    writers.swap(writers_);
+    for (const auto& w : writers) w->WriteDeferred();
+    writers.clear();
+    if (writers_.empty()) writers_.swap(writers);  // keeps the capacity
+  }
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  // True, and `w` written when the outermost batch closes, if one is open on
+  // this thread; false: write now. REQUIRES: `w` is not already deferred.
+  static bool Defer(std::shared_ptr<Writer> w) {
+    if (depth_ == 0) return false;
+    writers_.push_back(std::move(w));
+    return true;
+  }
+
+ private:
+  inline static thread_local int depth_ = 0;
+  inline static thread_local std::vector<std::shared_ptr<Writer>> writers_;
 };
 
 // A framed stream, whatever carries it.
@@ -88,6 +136,7 @@ class FrameLink {
 
 template <typename Socket>
 class FrameStream final : public FrameLink,
+                          public WriteBatch::Writer,
                           public std::enable_shared_from_this<FrameStream<Socket>> {
  public:
   FrameStream(Socket socket, size_t max_queued_bytes)
@@ -113,7 +162,7 @@ class FrameStream final : public FrameLink,
       return false;
     }
     wire::AppendFrame(type, request_id, payload, &pending_);
-    Flush();
+    FlushSoon();
     return true;
   }
 
@@ -130,12 +179,15 @@ class FrameStream final : public FrameLink,
     pending_[at + 4] = static_cast<uint8_t>(type);
     StoreU32(pending_.data() + at + 5, request_id);
     op.AppendTo(&pending_);
-    Flush();
+    FlushSoon();
     return true;
   }
 
   void Close(const Status& why = Status::Ok()) override {
     if (closed_) return;
+    // What was sent before closing (e.g. the reason for a refusal) goes out
+    // first, as without a batch: the write's first attempt is made at once.
+    Flush();
     closed_ = true;
     // On the transport itself: a TLS close_notify would need a round trip,
     // and closing the descriptor aborts a handshake or I/O in progress.
@@ -164,6 +216,11 @@ class FrameStream final : public FrameLink,
     return partial_since_;
   }
   Socket& socket() { return socket_; }
+
+  void WriteDeferred() override {
+    write_deferred_ = false;
+    Flush();
+  }
 
  private:
   // Makes room for the next read: at most chunk_ bytes beyond what was
@@ -222,7 +279,12 @@ class FrameStream final : public FrameLink,
           self->in_len_ += n;
           self->last_read_ = std::chrono::steady_clock::now();
           if (!self->partial_since_) self->partial_since_ = self->last_read_;
-          if (!self->ParseFrames()) return;
+          {
+            // What these frames make any stream send leaves in one write
+            // per stream, before this stream reads again.
+            WriteBatch batch;
+            if (!self->ParseFrames()) return;
+          }
           if (n < kFirstChunk && self->in_len_ == 0 && self->in_.size() > kFirstChunk) {
             // The burst is over: an idle stream keeps a small buffer only.
             Bytes().swap(self->in_);
@@ -299,6 +361,16 @@ class FrameStream final : public FrameLink,
     return true;
   }
 
+  // Starts the write now, or when the open WriteBatch closes.
+  void FlushSoon() {
+    if (write_deferred_ || writing_active_) return;  // the batch or the write's end sends it
+    if (WriteBatch::Defer(this->shared_from_this())) {
+      write_deferred_ = true;
+      return;
+    }
+    Flush();
+  }
+
   void Flush() {
     if (writing_active_ || pending_.empty() || closed_) return;
     writing_.swap(pending_);
@@ -340,6 +412,7 @@ class FrameStream final : public FrameLink,
   Bytes pending_;
   Bytes writing_;
   bool writing_active_ = false;
+  bool write_deferred_ = false;  // waits for the open WriteBatch
   bool closed_ = false;
 };
 
