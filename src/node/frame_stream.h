@@ -6,7 +6,9 @@
 // queued while a WriteBatch is open go out when it closes. A stream opens one
 // around the frames of each read, so the frames a burst makes any stream send
 // leave in one write per stream (one system call; docs/performance.md), and
-// an idle stream still sends at once. Memory is bounded:
+// an idle stream still sends at once. A plain socket (TCP, unix) is written
+// directly first, without a completion to run; TLS and other Socket types
+// only through async_write. Memory is bounded:
 // a frame larger than the limit or an output queue beyond its bound closes
 // the stream or refuses the send, never grows without limit. A read buffer
 // grows with the bytes actually received, never with the length a frame
@@ -23,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -102,6 +105,20 @@ class WriteBatch {
   inline static thread_local int depth_ = 0;
   inline static thread_local std::vector<std::shared_ptr<Writer>> writers_;
 };
+
+namespace internal {
+// True for a plain Asio socket (TCP, unix), which FrameStream may write to
+// directly (non-blocking, in the caller); false for a TLS stream or any other
+// Socket type, which is written with async_write only.
+template <typename S, typename = void>
+inline constexpr bool kWritesDirectly = false;
+template <typename S>
+inline constexpr bool kWritesDirectly<
+    S, std::void_t<decltype(std::declval<S&>().non_blocking(true, std::declval<asio::error_code&>())),
+                   decltype(std::declval<S&>().write_some(asio::const_buffer(),
+                                                          std::declval<asio::error_code&>()))>> =
+    true;
+}  // namespace internal
 
 // A framed stream, whatever carries it.
 class FrameLink {
@@ -373,6 +390,9 @@ class FrameStream final : public FrameLink,
 
   void Flush() {
     if (writing_active_ || pending_.empty() || closed_) return;
+    if constexpr (internal::kWritesDirectly<Socket>) {
+      if (WriteNow()) return;
+    }
     writing_.swap(pending_);
     writing_active_ = true;
     auto self = this->shared_from_this();
@@ -387,6 +407,28 @@ class FrameStream final : public FrameLink,
                         }
                         self->Flush();
                       });
+  }
+
+  // A plain socket's first write attempt, made here rather than by
+  // async_write: an asynchronous write that completes at once still posts
+  // its completion, which costs the loop one more epoll_wait (with a zero
+  // timeout) per pass. True if all was written; else what is left (all of
+  // it on an error, which the asynchronous write then meets and reports:
+  // never closes here, inside the caller's Send).
+  bool WriteNow() {
+    asio::error_code ec;
+    if (!non_blocking_) {
+      socket_.non_blocking(true, ec);
+      if (ec) return false;
+      non_blocking_ = true;
+    }
+    const size_t n = socket_.write_some(asio::buffer(pending_), ec);
+    if (ec) return false;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (!pending_.empty()) return false;
+    Charge(in_.capacity(), queued_bytes());
+    if (pending_.capacity() > kReadChunk) Bytes().swap(pending_);  // a burst's buffer
+    return true;
   }
 
   static constexpr size_t kReadChunk = 256 * 1024;
@@ -413,6 +455,7 @@ class FrameStream final : public FrameLink,
   Bytes writing_;
   bool writing_active_ = false;
   bool write_deferred_ = false;  // waits for the open WriteBatch
+  bool non_blocking_ = false;    // kWritesDirectly: the socket is set non-blocking
   bool closed_ = false;
 };
 

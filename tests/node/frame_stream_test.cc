@@ -3,13 +3,15 @@
 // get_executor (what FrameStream may rely on for every transport) and counts
 // the writes: frames sent while a WriteBatch is open, and the frames a burst
 // that arrives in one read makes a stream send, leave in one write (one
-// system call); a frame sent just before Close still goes out.
+// system call); a frame sent just before Close still goes out. A plain
+// socket (UnixStream) is written directly first, the rest asynchronously.
 
 #include "node/frame_stream.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 namespace aex::node {
@@ -161,6 +163,49 @@ TEST(FrameStreamTest, BatchesNest) {
   }
   EXPECT_EQ(counts.writes, 1);
   ASSERT_TRUE(RunUntil(io, [&] { return p.received.size() == 2; }));
+}
+
+// A plain socket is written directly first; what it does not take at once
+// (more than its buffer) follows asynchronously, in order.
+TEST(FrameStreamTest, APlainSocketTakesWhatFitsAndTheRestFollows) {
+  static_assert(internal::kWritesDirectly<UnixSocket>);
+  static_assert(!internal::kWritesDirectly<CountingSocket>);
+  static_assert(!internal::kWritesDirectly<TlsSocket>);
+  asio::io_context io;
+  UnixSocket a(io), b(io);
+  asio::local::connect_pair(a, b);
+  auto sender = std::make_shared<UnixStream>(std::move(a), 8u << 20);
+  auto receiver = std::make_shared<UnixStream>(std::move(b), 8u << 20);
+  std::vector<std::pair<uint32_t, size_t>> got;
+  sender->Start([](const wire::Frame&) {}, [](const Status&) {});
+  receiver->Start([&](const wire::Frame& f) { got.emplace_back(f.request_id, f.payload.size()); },
+                  [](const Status&) {});
+  const Bytes big(60000, 0x5a);
+  {
+    WriteBatch batch;
+    for (uint32_t i = 1; i <= 64; ++i) ASSERT_TRUE(sender->Send(MsgType::kEvent, i, big));
+  }
+  EXPECT_GT(sender->queued_bytes(), 0u);  // 3.8 MB: more than a socket buffer
+  ASSERT_TRUE(sender->Send(MsgType::kEvent, 65, kPayload));
+  ASSERT_TRUE(RunUntil(io, [&] { return got.size() == 65; }));
+  for (uint32_t i = 0; i < 64; ++i) EXPECT_EQ(got[i], std::make_pair(i + 1, big.size()));
+  EXPECT_EQ(got[64], std::make_pair(65u, kPayload.size()));
+  EXPECT_EQ(sender->queued_bytes(), 0u);
+}
+
+TEST(FrameStreamTest, ADirectWriteToAClosedPeerClosesTheStreamLater) {
+  asio::io_context io;
+  UnixSocket a(io), b(io);
+  asio::local::connect_pair(a, b);
+  auto sender = std::make_shared<UnixStream>(std::move(a), 1u << 20);
+  std::optional<Status> closed;
+  sender->Start([](const wire::Frame&) {}, [&](const Status& why) { closed = why; });
+  b.close();
+  // The failed write is reported by the stream's handlers, not inside Send.
+  EXPECT_TRUE(sender->Send(MsgType::kEvent, 1, kPayload));
+  EXPECT_FALSE(closed.has_value());
+  ASSERT_TRUE(RunUntil(io, [&] { return closed.has_value(); }));
+  EXPECT_FALSE(sender->is_open());
 }
 
 }  // namespace
