@@ -2,10 +2,12 @@
 // real aex-node processes and real module processes on loopback, each next to
 // a baseline measured in the same run.
 //
-//   latency [--iterations N] [--blast N] [--repeat R] [--soak N]
+//   latency [--iterations N] [--blast N] [--repeat R] [--soak N] [--soak-blast N]
 //
 // --soak N: only set up, print the pids of nodes and modules, then run N
 // event round trips across nodes (for attaching perf or strace), and exit.
+// --soak-blast N: the same, but R blasts of N 64-byte events across nodes
+// (system calls per burst: strace -c -f -p <node a> -p <node b>).
 //
 // Figures (RESULT lines at the end are parsed by bench/run):
 //  - bare TCP ping-pong between two processes over loopback (the baseline);
@@ -487,7 +489,7 @@ pid_t ModulePid(TestDeployer& d, TestModule& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint32_t iterations = 5000, blast = 200000, repeat = 3, soak = 0;
+  uint32_t iterations = 5000, blast = 200000, repeat = 3, soak = 0, soak_blast = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string f = argv[i];
     uint32_t v = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
@@ -495,9 +497,10 @@ int main(int argc, char** argv) {
     else if (f == "--blast") blast = v;
     else if (f == "--repeat") repeat = std::max<uint32_t>(v, 1);
     else if (f == "--soak") soak = v;
+    else if (f == "--soak-blast") soak_blast = v;
     else {
-      std::fprintf(stderr,
-                   "usage: latency [--iterations N] [--blast N] [--repeat R] [--soak N]\n");
+      std::fprintf(stderr, "usage: latency [--iterations N] [--blast N] [--repeat R] [--soak N] "
+                           "[--soak-blast N]\n");
       return 2;
     }
   }
@@ -557,12 +560,18 @@ int main(int argc, char** argv) {
   for (TestModule* m : {cross.driver, cross.echo, local.driver, metered.driver, metered.echo}) {
     Check("client", d.Client(*m->node))->set_timeout(std::chrono::seconds(60));
   }
-  if (soak > 0) {
+  if (soak > 0 || soak_blast > 0) {
     std::printf("node a %d, node b %d, driver %d, echo %d\n", a.pid(), b.pid(),
                 ModulePid(d, *cross.driver), ModulePid(d, *cross.echo));
     std::fflush(stdout);
     (void)EventRoundTrips(d, *cross.driver, 200);
     std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (uint32_t i = 0; i < (soak_blast > 0 ? repeat : 0); ++i) {
+      Throughput t = Blast(d, cross, soak_blast, 64);
+      std::printf("soak-blast: %.0f events/s delivered (%lu/%lu)\n", t.events_per_s,
+                  static_cast<unsigned long>(t.received), static_cast<unsigned long>(t.sent));
+      std::fflush(stdout);
+    }
     for (uint32_t done = 0; done < soak; done += 20000) {
       Stats s = Summarize(EventRoundTrips(d, *cross.driver, std::min(soak - done, 20000u)).rtt);
       std::printf("soak: p50 %.1f us p99 %.1f us (n=%zu)\n", s.p50, s.p99, s.n);

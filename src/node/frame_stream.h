@@ -2,8 +2,13 @@
 // node, or the socketpair to a module) driven by the node's Asio loop.
 //
 // Reads are buffered and parsed in bulk; writes are coalesced: frames queued
-// while a write is in flight go out together in the next write, so a busy
-// stream batches naturally and an idle one sends at once. Memory is bounded:
+// while a write is in flight go out together in the next write, and frames
+// queued while a WriteBatch is open go out when it closes. A stream opens one
+// around the frames of each read, so the frames a burst makes any stream send
+// leave in one write per stream (one system call; docs/performance.md), and
+// an idle stream still sends at once. A plain socket (TCP, unix) is written
+// directly first, without a completion to run; TLS and other Socket types
+// only through async_write. Memory is bounded:
 // a frame larger than the limit or an output queue beyond its bound closes
 // the stream or refuses the send, never grows without limit. A read buffer
 // grows with the bytes actually received, never with the length a frame
@@ -20,7 +25,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "aex/bytes.h"
 #include "aex/status.h"
@@ -55,6 +62,64 @@ class BufferBudget {
   uint64_t refused_ = 0;
 };
 
+// Defers the writes of every stream on this thread while one is open:
+// FrameStream::Send only queues then, and the outermost batch starts each
+// deferred stream's write when it closes (destructor). Open one around code
+// that sends several frames (a read's frames, an ACK with its notices) so
+// that they leave in one write. Thread-local: each io_context thread has its
+// own; a batch must open and close within one handler.
+class WriteBatch {
+ public:
+  // Something whose queued frames wait for the batch.
+  class Writer {
+   public:
+    virtual void WriteDeferred() = 0;
+
+   protected:
+    ~Writer() = default;
+  };
+
+  WriteBatch() { ++depth_; }
+  ~WriteBatch() {
+    if (--depth_ > 0) return;
+    // Swapped out first: a write started here may (through a handler that
+    // runs later, never inline) defer into a new batch.
+    std::vector<std::shared_ptr<Writer>> writers;
+    writers.swap(writers_);
+    for (const auto& w : writers) w->WriteDeferred();
+    writers.clear();
+    if (writers_.empty()) writers_.swap(writers);  // keeps the capacity
+  }
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  // True, and `w` written when the outermost batch closes, if one is open on
+  // this thread; false: write now. REQUIRES: `w` is not already deferred.
+  static bool Defer(std::shared_ptr<Writer> w) {
+    if (depth_ == 0) return false;
+    writers_.push_back(std::move(w));
+    return true;
+  }
+
+ private:
+  inline static thread_local int depth_ = 0;
+  inline static thread_local std::vector<std::shared_ptr<Writer>> writers_;
+};
+
+namespace internal {
+// True for a plain Asio socket (TCP, unix), which FrameStream may write to
+// directly (non-blocking, in the caller); false for a TLS stream or any other
+// Socket type, which is written with async_write only.
+template <typename S, typename = void>
+inline constexpr bool kWritesDirectly = false;
+template <typename S>
+inline constexpr bool kWritesDirectly<
+    S, std::void_t<decltype(std::declval<S&>().non_blocking(true, std::declval<asio::error_code&>())),
+                   decltype(std::declval<S&>().write_some(asio::const_buffer(),
+                                                          std::declval<asio::error_code&>()))>> =
+    true;
+}  // namespace internal
+
 // A framed stream, whatever carries it.
 class FrameLink {
  public:
@@ -88,6 +153,7 @@ class FrameLink {
 
 template <typename Socket>
 class FrameStream final : public FrameLink,
+                          public WriteBatch::Writer,
                           public std::enable_shared_from_this<FrameStream<Socket>> {
  public:
   FrameStream(Socket socket, size_t max_queued_bytes)
@@ -113,7 +179,7 @@ class FrameStream final : public FrameLink,
       return false;
     }
     wire::AppendFrame(type, request_id, payload, &pending_);
-    Flush();
+    FlushSoon();
     return true;
   }
 
@@ -130,12 +196,15 @@ class FrameStream final : public FrameLink,
     pending_[at + 4] = static_cast<uint8_t>(type);
     StoreU32(pending_.data() + at + 5, request_id);
     op.AppendTo(&pending_);
-    Flush();
+    FlushSoon();
     return true;
   }
 
   void Close(const Status& why = Status::Ok()) override {
     if (closed_) return;
+    // What was sent before closing (e.g. the reason for a refusal) goes out
+    // first, as without a batch: the write's first attempt is made at once.
+    Flush();
     closed_ = true;
     // On the transport itself: a TLS close_notify would need a round trip,
     // and closing the descriptor aborts a handshake or I/O in progress.
@@ -164,6 +233,11 @@ class FrameStream final : public FrameLink,
     return partial_since_;
   }
   Socket& socket() { return socket_; }
+
+  void WriteDeferred() override {
+    write_deferred_ = false;
+    Flush();
+  }
 
  private:
   // Makes room for the next read: at most chunk_ bytes beyond what was
@@ -222,7 +296,12 @@ class FrameStream final : public FrameLink,
           self->in_len_ += n;
           self->last_read_ = std::chrono::steady_clock::now();
           if (!self->partial_since_) self->partial_since_ = self->last_read_;
-          if (!self->ParseFrames()) return;
+          {
+            // What these frames make any stream send leaves in one write
+            // per stream, before this stream reads again.
+            WriteBatch batch;
+            if (!self->ParseFrames()) return;
+          }
           if (n < kFirstChunk && self->in_len_ == 0 && self->in_.size() > kFirstChunk) {
             // The burst is over: an idle stream keeps a small buffer only.
             Bytes().swap(self->in_);
@@ -299,8 +378,21 @@ class FrameStream final : public FrameLink,
     return true;
   }
 
+  // Starts the write now, or when the open WriteBatch closes.
+  void FlushSoon() {
+    if (write_deferred_ || writing_active_) return;  // the batch or the write's end sends it
+    if (WriteBatch::Defer(this->shared_from_this())) {
+      write_deferred_ = true;
+      return;
+    }
+    Flush();
+  }
+
   void Flush() {
     if (writing_active_ || pending_.empty() || closed_) return;
+    if constexpr (internal::kWritesDirectly<Socket>) {
+      if (WriteNow()) return;
+    }
     writing_.swap(pending_);
     writing_active_ = true;
     auto self = this->shared_from_this();
@@ -315,6 +407,28 @@ class FrameStream final : public FrameLink,
                         }
                         self->Flush();
                       });
+  }
+
+  // A plain socket's first write attempt, made here rather than by
+  // async_write: an asynchronous write that completes at once still posts
+  // its completion, which costs the loop one more epoll_wait (with a zero
+  // timeout) per pass. True if all was written; else what is left (all of
+  // it on an error, which the asynchronous write then meets and reports:
+  // never closes here, inside the caller's Send).
+  bool WriteNow() {
+    asio::error_code ec;
+    if (!non_blocking_) {
+      socket_.non_blocking(true, ec);
+      if (ec) return false;
+      non_blocking_ = true;
+    }
+    const size_t n = socket_.write_some(asio::buffer(pending_), ec);
+    if (ec) return false;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (!pending_.empty()) return false;
+    Charge(in_.capacity(), queued_bytes());
+    if (pending_.capacity() > kReadChunk) Bytes().swap(pending_);  // a burst's buffer
+    return true;
   }
 
   static constexpr size_t kReadChunk = 256 * 1024;
@@ -340,6 +454,8 @@ class FrameStream final : public FrameLink,
   Bytes pending_;
   Bytes writing_;
   bool writing_active_ = false;
+  bool write_deferred_ = false;  // waits for the open WriteBatch
+  bool non_blocking_ = false;    // kWritesDirectly: the socket is set non-blocking
   bool closed_ = false;
 };
 

@@ -91,6 +91,7 @@ void Node::ScheduleAck(const std::shared_ptr<Session>& s) {
 }
 
 void Node::SendLinkAck(Session& s, bool gap) {
+  WriteBatch batch;  // the notices and the ACK in one write
   // Undelivered notices first: the sender learns of them before it drops
   // the events from its retransmission buffer.
   for (const auto& [key, n] : s.undelivered) {

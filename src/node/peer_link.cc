@@ -193,6 +193,7 @@ void PeerLink::StartStream(std::shared_ptr<FrameLink> stream) {
       });
   backoff_ = std::chrono::milliseconds(50);
   ++stats_.connects;
+  WriteBatch batch;  // HELLO and the backlog in one write
   wire::Hello hello;
   hello.role = wire::PeerRole::kNode;
   stream_->Send(wire::MsgType::kHello, 0, hello.Encode());
@@ -258,6 +259,7 @@ void PeerLink::ResetConnection(const Status& why) {
 
 void PeerLink::ResendUnacked() {
   if (!connected()) return;
+  WriteBatch batch;  // from a timer, too: one write, not one per event
   uint64_t seq = window_.acked();
   for (Outgoing& out : unacked_) {
     StoreU64(out.payload.data(), ++seq);
