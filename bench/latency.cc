@@ -505,6 +505,9 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // Whole lines: the nodes' log lines share this output, and a RESULT line
+  // cut by one is lost to bench/run (a pipe is otherwise block-buffered).
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   TempDir dir;
   NodeProcess a(dir.Sub("a"), NodeConfig{"bench-a", 0, "warn"});
   NodeProcess b(dir.Sub("b"), NodeConfig{"bench-b", 0, "warn"});
