@@ -107,9 +107,10 @@ for n in json.load(sys.stdin)["nodes"]:
 [ -n "$module_pids" ] || fail "no module pid in status"
 for pid in $module_pids; do
   fds=$(ls /proc/"$pid"/fd | sort -n | tr '\n' ' ')
-  expect_eq "$fds" "0 1 2 3 " "descriptors of module process $pid"
+  # stdio, the channel's doorbell socket (3) and its rings' memfd (6)
+  expect_eq "$fds" "0 1 2 3 6 " "descriptors of module process $pid"
 done
-echo "ok: modules have exactly fds 0-3, the node none of aex's"
+echo "ok: modules have exactly fds 0-3 and 6, the node none of aex's"
 
 # --- 2. Stale pid files -----------------------------------------------------
 tail -f /dev/null &  # an unrelated process, alive until killed
