@@ -108,17 +108,20 @@ bool ModuleRing::Attempt(bool down, uint8_t* p, size_t n, asio::error_code* ec, 
   return false;
 }
 
-void ModuleRing::DrainBell() {
+bool ModuleRing::DrainBell() {
   uint8_t bells[256];
+  bool drained = false;
   for (int i = 0; i < 16; ++i) {  // bounded: a module may ring without end
     ssize_t r = recv(bell_.native_handle(), bells, sizeof bells, MSG_DONTWAIT);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return drained;
+    drained = true;
     if (r <= 0) {
       gone_ = true;  // its end, or a reset: the module is gone
-      return;
+      return drained;
     }
   }
+  return drained;
 }
 
 void ModuleRing::Ring() {

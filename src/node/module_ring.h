@@ -100,16 +100,33 @@ class ModuleRing {
 
   // Copies what it can, else waits for the doorbell and tries again; the
   // handler always runs from the io_context, never inside this call.
+  //
+  // A read and a write may wait for the one doorbell at the same time, and
+  // one bell may announce progress in both rings (the module keeps one
+  // waiting word). The pass that drains the bell therefore hands it on: if
+  // it drained any and the other direction waits, it cancels that wait,
+  // which then looks again (poked_) instead of failing. Without this, the
+  // other wait lost its bell, the module rang no more (it had cleared the
+  // word), and a full `down` stalled until the call timeout.
   template <typename Handler>
   void Pass(bool down, uint8_t* p, size_t n, Handler&& handler) {
     asio::error_code ec;
     size_t done = 0;
     if (!Attempt(down, p, n, &ec, &done)) {
       auto retry = [this, down, p, n, h = std::move(handler)](const asio::error_code& e) mutable {
-        if (e) return h(e, size_t{0});
-        DrainBell();
+        waiting_[down] = false;
+        const bool poked = std::exchange(poked_[down], false);
+        if (e && !(poked && e == asio::error::operation_aborted && bell_.is_open())) {
+          return h(e, size_t{0});
+        }
+        if (DrainBell() && waiting_[!down]) {
+          poked_[!down] = true;
+          asio::error_code ignored;
+          bell_.cancel(ignored);
+        }
         Pass(down, p, n, std::move(h));
       };
+      waiting_[down] = true;
       bell_.async_wait(asio::socket_base::wait_read, std::move(retry));
       return;
     }
@@ -118,8 +135,9 @@ class ModuleRing {
   // True with *ec/*done set when the operation can complete now; false
   // after arming the wake-up when it must wait.
   bool Attempt(bool down, uint8_t* p, size_t n, asio::error_code* ec, size_t* done);
-  // Reads the doorbell's bytes (bounded); notes the module's end.
-  void DrainBell();
+  // Reads the doorbell's bytes (bounded); notes the module's end. True if it
+  // read any (or found the end).
+  bool DrainBell();
   void Ring();  // after progress: wakes the module if it sleeps
   std::atomic_ref<uint64_t> At(wire::ring::Word w) { return wire::ring::At(shared_, w); }
 
@@ -128,6 +146,8 @@ class ModuleRing {
   uint64_t up_tail_ = 0, down_head_ = 0;  // ours: the module never writes them
   uint64_t down_tail_ = 0;                // the module's, as last accepted
   bool gone_ = false;                     // the doorbell socket reached its end
+  bool waiting_[2] = {false, false};      // [down]: a pass of that direction waits for the bell
+  bool poked_[2] = {false, false};        // [down]: its wait was cancelled to look again
   std::string corruption_;
 };
 

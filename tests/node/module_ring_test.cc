@@ -121,6 +121,43 @@ TEST_F(ModuleRingTest, EchoesFramesLargerThanTheRing) {
   EXPECT_TRUE(stream_->socket().corruption().empty());
 }
 
+// Both rings full at once, many times over: the node's write waits for room
+// in `down` while its read waits for data in `up`, on the one doorbell. One
+// bell must wake both (a drained bell is handed on), else the stream stalls
+// with the module asleep and frames queued. (That lost wake-up showed in the
+// throughput bench as an echo module killed as hung; this test exercises the
+// path but does not force the interleaving that loses the bell.)
+TEST_F(ModuleRingTest, ReadAndWriteWaitingTogetherBothWake) {
+  constexpr size_t kFrames = 3000;
+  const Bytes payload = Pattern(8 * 1024, 7);
+  std::thread module([&] {
+    runtime::FdChannel ch(module_fd_, module_shared_);
+    for (size_t i = 0; i < kFrames; ++i) {
+      Bytes body;
+      ASSERT_TRUE(ch.ReadBody(&body).ok()) << i;
+      auto f = wire::ParseFrameBody(body);
+      ASSERT_TRUE(f.ok());
+      ASSERT_TRUE(ch.Write(MsgType::kResult, f->request_id, f->payload).ok());
+    }
+  });
+  size_t got = 0;
+  bool in_order = true;
+  stream_->Start(
+      [&](const wire::Frame& f) {
+        in_order = in_order && f.request_id == got + 1 && f.payload.size() == payload.size();
+        ++got;
+      },
+      [&](const Status& s) { closed_ = s; });
+  for (size_t i = 0; i < kFrames; ++i) {
+    ASSERT_TRUE(stream_->Send(MsgType::kEvent, static_cast<uint32_t>(i + 1), payload));
+  }
+  EXPECT_TRUE(RunUntil([&] { return got == kFrames || closed_; }));
+  if (got != kFrames) CloseModule();  // lets the module thread end
+  module.join();
+  EXPECT_EQ(got, kFrames) << (closed_ ? closed_->ToString() : "stalled");
+  EXPECT_TRUE(in_order);
+}
+
 // What a module wrote before it died is still delivered, then the end.
 TEST_F(ModuleRingTest, DeliversWhatADeadModuleLeftThenEnds) {
   {
