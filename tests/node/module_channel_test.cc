@@ -70,6 +70,15 @@ class ModuleChannelTest : public ::testing::Test {
     return entry.ok() ? entry->value("reason", std::string()) : "";
   }
 
+  // Triggers `input`; ringbad must be killed with `why` in its reason, and
+  // the healthy module keep serving.
+  void ExpectKilledBecause(ringbad::Input input, const std::string& why) {
+    const std::string reason = ExitReason(Trigger(input));
+    EXPECT_NE(reason.find(why), std::string::npos) << reason;
+    EXPECT_NE(reason.find("killed"), std::string::npos) << reason;
+    ExpectSinkServes();
+  }
+
   TempDir dir_;
   // Short: a status query asks every module for its counters, and waits for
   // a stalled one until its call timeout kills it as hung.
@@ -82,20 +91,12 @@ class ModuleChannelTest : public ::testing::Test {
 };
 
 TEST_F(ModuleChannelTest, CorruptIndexGetsTheModuleKilledAndReported) {
-  const pid_t pid = Trigger(ringbad::kCorrupt);
-  const std::string reason = ExitReason(pid);
-  EXPECT_NE(reason.find("module ring corrupt: up head"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("killed"), std::string::npos) << reason;
-  ExpectSinkServes();
+  ExpectKilledBecause(ringbad::kCorrupt, "module ring corrupt: up head");
   EXPECT_EQ(d_.CallEntry(*bad_, ringbad::kOk).status().code(), Code::kUnavailable);
 }
 
 TEST_F(ModuleChannelTest, GarbageFrameLengthGetsTheModuleKilledAndReported) {
-  const pid_t pid = Trigger(ringbad::kLength);
-  const std::string reason = ExitReason(pid);
-  EXPECT_NE(reason.find("frame of 4294967280 bytes"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("killed"), std::string::npos) << reason;
-  ExpectSinkServes();
+  ExpectKilledBecause(ringbad::kLength, "frame of 4294967280 bytes");
 }
 
 // It never reads `down` again: the ring fills, the node queues up to its
