@@ -6,9 +6,9 @@
 // queued while a WriteBatch is open go out when it closes. A stream opens one
 // around the frames of each read, so the frames a burst makes any stream send
 // leave in one write per stream (one system call; docs/performance.md), and
-// an idle stream still sends at once. A plain socket (TCP, unix) is written
-// directly first, without a completion to run; TLS and other Socket types
-// only through async_write. Memory is bounded:
+// an idle stream still sends at once. A plain socket (TCP, unix) and a
+// module's rings are written directly first, without a completion to run;
+// TLS only through async_write. Memory is bounded:
 // a frame larger than the limit or an output queue beyond its bound closes
 // the stream or refuses the send, never grows without limit. A read buffer
 // grows with the bytes actually received, never with the length a frame
@@ -107,9 +107,9 @@ class WriteBatch {
 };
 
 namespace internal {
-// True for a plain Asio socket (TCP, unix), which FrameStream may write to
-// directly (non-blocking, in the caller); false for a TLS stream or any other
-// Socket type, which is written with async_write only.
+// True for a Socket FrameStream may write to directly (non-blocking, in the
+// caller): a plain Asio socket (TCP, unix) or a module's rings (ModuleRing);
+// false for a TLS stream, which is written with async_write only.
 template <typename S, typename = void>
 inline constexpr bool kWritesDirectly = false;
 template <typename S>
@@ -149,6 +149,12 @@ class FrameLink {
   // when no frame is partly received. Lets the owner enforce a deadline per
   // frame.
   virtual std::optional<std::chrono::steady_clock::time_point> partial_since() const = 0;
+  // Flow control: while paused, no frame is delivered (not even one already
+  // read) and nothing more is read, so the sender is held back by its own
+  // transport; resuming delivers what waits, then reads on. Pausing may come
+  // from inside on_frame (the frames after it wait). REQUIRES: resuming runs
+  // in a handler of the stream's loop, never inside this stream's on_frame.
+  virtual void set_paused(bool paused) = 0;
 };
 
 template <typename Socket>
@@ -234,6 +240,17 @@ class FrameStream final : public FrameLink,
   }
   Socket& socket() { return socket_; }
 
+  void set_paused(bool paused) override {
+    paused_ = paused;
+    if (paused_ || !read_parked_ || closed_) return;
+    read_parked_ = false;
+    {
+      WriteBatch batch;  // as for a read: what these frames send, in one write
+      if (!ParseFrames()) return;
+    }
+    ReadMore();
+  }
+
   void WriteDeferred() override {
     write_deferred_ = false;
     Flush();
@@ -275,6 +292,10 @@ class FrameStream final : public FrameLink,
 
   void ReadMore() {
     if (closed_) return;
+    if (paused_) {
+      read_parked_ = true;  // set_paused(false) goes on from here
+      return;
+    }
     // Start small (thousands of idle connections cost little) and grow
     // while reads fill the buffer.
     if (!GrowForRead()) {
@@ -325,7 +346,7 @@ class FrameStream final : public FrameLink,
   // Delivers every complete frame in the buffer. Returns false if closed.
   bool ParseFrames() {
     size_t pos = 0;
-    while (!closed_ && in_len_ - pos >= wire::kFrameHeaderSize) {
+    while (!closed_ && !paused_ && in_len_ - pos >= wire::kFrameHeaderSize) {
       uint32_t len;
       Status s = wire::ParseFrameLength(ByteSpan(in_.data() + pos, wire::kFrameHeaderSize), &len);
       if (s.code() == Code::kResourceExhausted || (s.ok() && len > max_frame_)) {
@@ -409,7 +430,7 @@ class FrameStream final : public FrameLink,
                       });
   }
 
-  // A plain socket's first write attempt, made here rather than by
+  // A direct Socket's first write attempt, made here rather than by
   // async_write: an asynchronous write that completes at once still posts
   // its completion, which costs the loop one more epoll_wait (with a zero
   // timeout) per pass. True if all was written; else what is left (all of
@@ -455,6 +476,8 @@ class FrameStream final : public FrameLink,
   Bytes writing_;
   bool writing_active_ = false;
   bool write_deferred_ = false;  // waits for the open WriteBatch
+  bool paused_ = false;          // set_paused: no frame delivered, nothing read
+  bool read_parked_ = false;     // ReadMore was due while paused
   bool non_blocking_ = false;    // kWritesDirectly: the socket is set non-blocking
   bool closed_ = false;
 };

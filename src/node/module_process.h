@@ -26,6 +26,9 @@
 namespace aex::node {
 
 using ModuleStream = FrameStream<ModuleRing>;
+// The node's sends to a module are written into its ring in the caller, not
+// through a posted completion (one loop pass less per event).
+static_assert(internal::kWritesDirectly<ModuleRing>);
 
 // A module's answer: a Result frame's code, message and payload (owned).
 struct ModuleReply {
@@ -90,6 +93,9 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   // Posts and calls refused because the module's queue was full (it does
   // not take what the node sends).
   uint64_t refused() const { return refused_; }
+  // Flow control: while paused the node takes nothing from the module (its
+  // writes wait on its full ring); frames already read wait too.
+  void set_paused(bool paused) { stream_->set_paused(paused); }
   // Drops the node's page-table entries of the module's rings (idle trim).
   void ReleaseRingPages();
 

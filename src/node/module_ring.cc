@@ -108,6 +108,21 @@ bool ModuleRing::Attempt(bool down, uint8_t* p, size_t n, asio::error_code* ec, 
   return false;
 }
 
+size_t ModuleRing::write_some(const asio::const_buffer& b, asio::error_code& ec) {
+  ec = {};
+  if (gone_) {
+    ec = asio::error::broken_pipe;
+    return 0;
+  }
+  auto r = CopySome(true, static_cast<uint8_t*>(const_cast<void*>(b.data())), b.size());
+  if (!r.ok()) {
+    ec = RingCorrupt();
+    return 0;
+  }
+  if (*r == 0 && b.size() > 0) ec = asio::error::would_block;
+  return *r;
+}
+
 bool ModuleRing::DrainBell() {
   uint8_t bells[256];
   bool drained = false;

@@ -75,6 +75,12 @@ class ModuleRing {
          std::forward<Handler>(handler));
   }
 
+  // FrameStream's direct write (its first attempt, in the caller): copies
+  // what fits into `down`; would_block when nothing does, broken_pipe once the
+  // module is gone, a ring error if it broke the ring. Never waits.
+  void non_blocking(bool, asio::error_code& ec) { ec = {}; }
+  size_t write_some(const asio::const_buffer& b, asio::error_code& ec);
+
   // One pass without waiting: copies up to n bytes out of `up` into p
   // (down = false) or from p into `down` (down = true). Returns the bytes
   // copied, 0 if there was nothing to copy; an error if the module broke

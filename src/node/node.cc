@@ -288,6 +288,56 @@ void Node::TrimWhenIdle() {
   });
 }
 
+// Polls every 2 ms (the peer's cumulative ACK period) while a module waits:
+// a relieved link is seen within one ACK.
+constexpr auto kFlowPoll = std::chrono::milliseconds(2);
+// Long enough for a peer stalled by a loaded machine; short against the call
+// timeout (10 s), so a held module's calls are late, not timed out.
+constexpr auto kMaxFlowStall = std::chrono::seconds(1);
+
+void Node::HoldSenderOf(uint32_t src_module, const std::shared_ptr<PeerLink>& link) {
+  if (link->relieved()) return link->set_flow_suspended(false);
+  if (link->congested() && !link->flow_suspended()) PauseForFlow(FindModule(src_module), link);
+}
+
+void Node::PauseForFlow(const std::shared_ptr<ModuleProcess>& module,
+                        const std::shared_ptr<PeerLink>& link) {
+  if (!module || flow_paused_.count(module->id())) return;
+  module->set_paused(true);
+  flow_paused_[module->id()] = {module, link, link->pending(), std::chrono::steady_clock::now()};
+  if (flow_paused_.size() > 1) return;  // the timer runs already
+  flow_timer_.expires_after(kFlowPoll);
+  flow_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) ResumeFlow();
+  });
+}
+
+void Node::ResumeFlow() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = flow_paused_.begin(); it != flow_paused_.end();) {
+    FlowPause& pause = it->second;
+    auto link = pause.link.lock();
+    if (link && link->pending() < pause.pending) {
+      pause.pending = link->pending();
+      pause.progress = now;
+    }
+    if (link && !link->relieved() && now - pause.progress < kMaxFlowStall) {
+      ++it;
+      continue;
+    }
+    if (link && !link->relieved()) link->set_flow_suspended(true);  // no progress
+    // Erased first: resuming delivers frames, whose routing may pause again.
+    auto module = it->second.module.lock();
+    it = flow_paused_.erase(it);
+    if (module) module->set_paused(false);
+  }
+  if (flow_paused_.empty() || stopped_) return;
+  flow_timer_.expires_after(kFlowPoll);
+  flow_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) ResumeFlow();
+  });
+}
+
 void Node::Stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -295,6 +345,7 @@ void Node::Stop() {
   acceptor_.close(ec);
   if (metrics_) metrics_->Stop();
   trim_timer_.cancel();
+  flow_timer_.cancel();
   sweep_timer_.cancel();
   child_signals_.cancel(ec);
   for (auto& [id, p] : periodic_) p.timer->cancel();
@@ -1011,6 +1062,7 @@ void Node::RouteFromModule(uint32_t src_module, MsgType type, uint32_t conn_id, 
     if (ok) {
       ++counters_.events_routed;
       Route& r = it->second;
+      if (r.peer) HoldSenderOf(src_module, r.peer);
       r.received_at = received_at;
       r.routed_at = routed_at;
       route_latency_.ObserveBetween(r.received_at, r.routed_at);

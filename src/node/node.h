@@ -174,6 +174,20 @@ class Node {
   // Once traffic stops, gives freed heap back to the system (glibc keeps it
   // otherwise): an idle node stays small after a burst.
   void TrimWhenIdle();
+  // Stops taking events from `module` while `link` is congested, instead of
+  // refusing what the link cannot hold: the module then waits on its full
+  // ring. ResumeFlow (a timer) lets it go on once the link is relieved, or
+  // once the link has made no progress (no event acknowledged) for
+  // kMaxFlowStall: a peer that is away or never acknowledges must not make a
+  // module look hung (its calls are answered late, not never) nor hold up
+  // its events to other destinations for long, so the link's flow control
+  // is then suspended until it is relieved, and past its bound it refuses as
+  // before. A slow peer that keeps acknowledging holds its senders back for
+  // as long as it is slow: that is the point.
+  void HoldSenderOf(uint32_t src_module, const std::shared_ptr<PeerLink>& link);
+  void PauseForFlow(const std::shared_ptr<ModuleProcess>& module,
+                    const std::shared_ptr<PeerLink>& link);
+  void ResumeFlow();
   // Serves an accepted connection as a session (after the TLS handshake when
   // the node uses TLS).
   void OpenSession(asio::ip::tcp::socket socket);
@@ -285,6 +299,16 @@ class Node {
   std::map<std::pair<uint32_t, uint32_t>, Arrival> arrivals_;  // (module, connection)
   std::set<std::string> died_;                 // names whose instance died, unloaded since
   std::map<std::string, uint64_t> restarts_;   // by module name
+  // Flow control: modules whose events wait for a congested peer link, by
+  // module id (PauseForFlow, ResumeFlow).
+  struct FlowPause {
+    std::weak_ptr<ModuleProcess> module;
+    std::weak_ptr<PeerLink> link;
+    size_t pending;                                  // link->pending() when last seen falling
+    std::chrono::steady_clock::time_point progress;  // when that was
+  };
+  std::map<uint32_t, FlowPause> flow_paused_;
+  asio::steady_timer flow_timer_{io_};
   asio::steady_timer trim_timer_{io_};
   uint64_t trim_seen_ = 0;     // traffic count at the last tick
   uint64_t trim_done_at_ = 0;  // traffic count at the last trim

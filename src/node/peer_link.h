@@ -78,6 +78,18 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   uint16_t port() const { return port_; }
   bool connected() const { return stream_ && stream_->is_open() && !connecting_; }
   size_t backlog() const { return backlog_.size(); }
+  // Flow control (Node::RouteFromModule): above half its bound the modules
+  // that feed this link wait; below a quarter they go on. The gap between
+  // the two keeps a busy link from pausing its senders at every event.
+  bool congested() const { return pending() >= max_backlog_ / 2; }
+  bool relieved() const { return pending() <= max_backlog_ / 4; }
+  // Events waiting to be sent or acknowledged: falls as the peer acknowledges.
+  size_t pending() const { return backlog_.size() + unacked_.size(); }
+  // Set when a sender waited while the link made no progress for long (the
+  // peer is away, or never acknowledges): senders then go on, and the link
+  // refuses past its bound, until it is relieved again.
+  bool flow_suspended() const { return flow_suspended_; }
+  void set_flow_suspended(bool suspended) { flow_suspended_ = suspended; }
   size_t unacked() const { return unacked_.size(); }
   // The link's sequence window on the current connection (tests, status).
   const SendWindow& window() const { return window_; }
@@ -114,6 +126,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   std::string host_;
   uint16_t port_;
   size_t max_backlog_;
+  bool flow_suspended_ = false;
   std::chrono::milliseconds call_timeout_;
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer retry_timer_;

@@ -49,6 +49,11 @@ Bytes Complement(ByteSpan b) {
 
 class EventsTest : public ::testing::Test {
  protected:
+  EventsTest() = default;
+  // Node a started with these aex-node arguments on top of the harness's.
+  explicit EventsTest(std::vector<std::string> a_args)
+      : a_{dir_.Sub("a"), {.name = "a", .extra_args = std::move(a_args)}} {}
+
   void SetUp() override {
     ASSERT_OK(a_.Start());
     ASSERT_OK(b_.Start());
@@ -328,6 +333,31 @@ TEST_F(EventsTest, ManyEventsArriveInOrderLocallyAndAcrossNodes) {
   ExpectSinkReceived(*sink, 1, expected);
   EXPECT_EQ(d_.Stat(*sink, "rejected_replay"), 0);
   EXPECT_EQ(d_.Stat(*sink, "events_accepted"), static_cast<int64_t>(2 * expected.size()));
+}
+
+// A sender faster than its peer link: node a's link holds at most 64 frames
+// waiting or unacknowledged (the peer acknowledges every 2 ms), and ping
+// emits thousands of events in one call. Without flow control the link
+// refuses most of them (EVENT_REFUSED to the sender); with it node a stops
+// taking ping's events while the link is congested, ping waits on its full
+// ring, and every event arrives, in order.
+class FlowControlTest : public EventsTest {
+ protected:
+  FlowControlTest() : EventsTest({"--peer-backlog", "64"}) {}
+};
+
+TEST_F(FlowControlTest, ABurstBeyondThePeerLinkBoundArrivesWhole) {
+  ASSERT_OK_AND_ASSIGN(TestModule * ping, d_.Load(a_, ping::kBin, "ping"));
+  ASSERT_OK_AND_ASSIGN(TestModule * sink, d_.Load(b_, sink::kBin, "sink"));
+  ASSERT_OK(d_.Connect(*ping, ping::kOut, *sink, sink::kIn));
+  constexpr uint32_t kCount = 5000;
+  EXPECT_EQ(EmitPattern(*ping, kCount, 16, 1), static_cast<int32_t>(kCount));
+  std::vector<Bytes> expected;
+  for (uint32_t k = 0; k < kCount; ++k) expected.push_back(Pattern(1 + k, 16));
+  ExpectSinkReceived(*sink, 0, expected);
+  EXPECT_EQ(d_.Stat(*ping, "outputs_refused"), 0);
+  ASSERT_OK_AND_ASSIGN(auto status, d_.NodeStatus(a_));
+  EXPECT_EQ(status["counters"].value("events_undeliverable", -1), 0) << status.dump();
 }
 
 TEST_F(EventsTest, FanOutOneOutputOnTwoConnections) {

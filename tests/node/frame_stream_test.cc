@@ -84,11 +84,16 @@ bool RunUntil(asio::io_context& io, Pred done) {
 
 const Bytes kPayload(64, 0xab);
 
-TEST(FrameStreamTest, FramesSentInOneBatchLeaveInOneWrite) {
+// A started counting stream and the plain end that records what arrives.
+class BatchedWriteTest : public testing::Test {
+ protected:
+  BatchedWriteTest() { p.counting->Start([](const wire::Frame&) {}, [](const Status&) {}); }
   asio::io_context io;
   Counts counts;
-  Pair p(io, &counts);
-  p.counting->Start([](const wire::Frame&) {}, [](const Status&) {});
+  Pair p{io, &counts};
+};
+
+TEST_F(BatchedWriteTest, FramesSentInOneBatchLeaveInOneWrite) {
   {
     WriteBatch batch;
     for (uint32_t i = 1; i <= 100; ++i) {
@@ -102,11 +107,7 @@ TEST(FrameStreamTest, FramesSentInOneBatchLeaveInOneWrite) {
   for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(p.received[i], i + 1);
 }
 
-TEST(FrameStreamTest, WithoutABatchAFrameLeavesAtOnce) {
-  asio::io_context io;
-  Counts counts;
-  Pair p(io, &counts);
-  p.counting->Start([](const wire::Frame&) {}, [](const Status&) {});
+TEST_F(BatchedWriteTest, WithoutABatchAFrameLeavesAtOnce) {
   ASSERT_TRUE(p.counting->Send(MsgType::kEvent, 1, kPayload));
   EXPECT_EQ(counts.writes, 1);  // an idle stream does not wait
   ASSERT_TRUE(RunUntil(io, [&] { return p.received.size() == 1; }));
@@ -131,11 +132,7 @@ TEST(FrameStreamTest, ABurstReadAtOnceIsAnsweredInOneWrite) {
   for (uint32_t i = 0; i < 40; ++i) EXPECT_EQ(out.received[i], i + 1);
 }
 
-TEST(FrameStreamTest, AFrameSentBeforeCloseInABatchStillGoesOut) {
-  asio::io_context io;
-  Counts counts;
-  Pair p(io, &counts);
-  p.counting->Start([](const wire::Frame&) {}, [](const Status&) {});
+TEST_F(BatchedWriteTest, AFrameSentBeforeCloseInABatchStillGoesOut) {
   {
     WriteBatch batch;
     ASSERT_TRUE(p.counting->Send(MsgType::kResult, 7, kPayload));  // e.g. a refusal's reason
@@ -147,11 +144,7 @@ TEST(FrameStreamTest, AFrameSentBeforeCloseInABatchStillGoesOut) {
   EXPECT_EQ(p.received[0], 7u);
 }
 
-TEST(FrameStreamTest, BatchesNest) {
-  asio::io_context io;
-  Counts counts;
-  Pair p(io, &counts);
-  p.counting->Start([](const wire::Frame&) {}, [](const Status&) {});
+TEST_F(BatchedWriteTest, BatchesNest) {
   {
     WriteBatch outer;
     p.counting->Send(MsgType::kEvent, 1, kPayload);
@@ -163,6 +156,37 @@ TEST(FrameStreamTest, BatchesNest) {
   }
   EXPECT_EQ(counts.writes, 1);
   ASSERT_TRUE(RunUntil(io, [&] { return p.received.size() == 2; }));
+}
+
+// Paused from inside on_frame: the frames already read wait, nothing more
+// is read; resumed, they are delivered in order and reading goes on.
+TEST(FrameStreamTest, PausedStreamDeliversNothingUntilResumed) {
+  asio::io_context io;
+  Counts counts;
+  Pair p(io, &counts);
+  std::vector<uint32_t> got;
+  p.counting->Start(
+      [&](const wire::Frame& f) {
+        got.push_back(f.request_id);
+        if (got.size() == 3) p.counting->set_paused(true);
+      },
+      [](const Status&) {});
+  {
+    WriteBatch batch;  // the ten in one write: usually one read
+    for (uint32_t i = 1; i <= 10; ++i) ASSERT_TRUE(p.plain->Send(MsgType::kEvent, i, kPayload));
+  }
+  ASSERT_TRUE(RunUntil(io, [&] { return got.size() >= 3 && p.plain->queued_bytes() == 0; }));
+  io.poll();
+  io.restart();
+  EXPECT_EQ(got.size(), 3u);  // what followed in the same read waits
+  ASSERT_TRUE(p.plain->Send(MsgType::kEvent, 11, kPayload));
+  ASSERT_TRUE(RunUntil(io, [&] { return p.plain->queued_bytes() == 0; }));
+  io.poll();
+  io.restart();
+  EXPECT_EQ(got.size(), 3u);  // and what arrives later
+  p.counting->set_paused(false);
+  ASSERT_TRUE(RunUntil(io, [&] { return got.size() == 11; }));
+  for (uint32_t i = 0; i < 11; ++i) EXPECT_EQ(got[i], i + 1);
 }
 
 // A plain socket is written directly first; what it does not take at once
