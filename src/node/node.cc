@@ -282,6 +282,7 @@ void Node::TrimWhenIdle() {
       malloc_trim(0);  // a quiet second after activity
       for (auto& [id, m] : modules_) m->ReleaseRingPages();
       trim_done_at_ = traffic;
+      ++counters_.idle_trims;
     }
     trim_seen_ = traffic;
     TrimWhenIdle();
@@ -304,6 +305,7 @@ void Node::PauseForFlow(const std::shared_ptr<ModuleProcess>& module,
                         const std::shared_ptr<PeerLink>& link) {
   if (!module || flow_paused_.count(module->id())) return;
   module->set_paused(true);
+  ++counters_.flow_holds;
   flow_paused_[module->id()] = {module, link, link->pending(), std::chrono::steady_clock::now()};
   if (flow_paused_.size() > 1) return;  // the timer runs already
   flow_timer_.expires_after(kFlowPoll);
@@ -1121,6 +1123,8 @@ void Node::CollectStatusDoc(std::function<void(const nlohmann::json&)> done) {
   (*doc)["counters"] = {{"events_routed", counters_.events_routed},
                         {"events_undeliverable", counters_.events_undeliverable},
                         {"events_held", counters_.events_held},
+                        {"flow_holds", counters_.flow_holds},
+                        {"idle_trims", counters_.idle_trims},
                         {"requests_routed", counters_.requests_routed},
                         {"frames_rejected", counters_.frames_rejected},
                         {"sessions_accepted", counters_.sessions_accepted},

@@ -144,6 +144,8 @@ class Node {
     uint64_t frames_rejected = 0;
     uint64_t sessions_accepted = 0;
     uint64_t events_held = 0;  // frames held by paused routes (aex update)
+    uint64_t flow_holds = 0;   // modules held while a peer link was congested
+    uint64_t idle_trims = 0;   // memory given back after a quiet second
     // TLS clients refused: plain TCP, no or wrong certificate (these also
     // count in frames_rejected), silent or too slow (deadlines).
     uint64_t handshakes_rejected = 0;

@@ -106,6 +106,8 @@ const std::map<std::string, std::string>& NodeCounterHelp() {
       {"events_routed", "Events routed to a local module or a peer node."},
       {"events_undeliverable", "Events that reached no module (no route, module gone, queue full)."},
       {"events_held", "Events held by paused routes during an update."},
+      {"flow_holds", "Times a module was held because a peer link it feeds was congested."},
+      {"idle_trims", "Times the node gave memory back after a quiet second."},
       {"requests_routed", "Requests routed."},
       {"frames_rejected", "Frames rejected as malformed or not allowed."},
       {"sessions_accepted", "Connections accepted."},

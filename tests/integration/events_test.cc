@@ -358,6 +358,7 @@ TEST_F(FlowControlTest, ABurstBeyondThePeerLinkBoundArrivesWhole) {
   EXPECT_EQ(d_.Stat(*ping, "outputs_refused"), 0);
   ASSERT_OK_AND_ASSIGN(auto status, d_.NodeStatus(a_));
   EXPECT_EQ(status["counters"].value("events_undeliverable", -1), 0) << status.dump();
+  EXPECT_GT(status["counters"].value("flow_holds", 0), 0) << status.dump();
 }
 
 TEST_F(EventsTest, FanOutOneOutputOnTwoConnections) {
