@@ -93,6 +93,8 @@ class ModuleProcess : public std::enable_shared_from_this<ModuleProcess> {
   // Posts and calls refused because the module's queue was full (it does
   // not take what the node sends).
   uint64_t refused() const { return refused_; }
+  // Bytes the node holds for the module, not yet in its ring.
+  size_t queued_bytes() const { return stream_->queued_bytes(); }
   // Flow control: while paused the node takes nothing from the module (its
   // writes wait on its full ring); frames already read wait too.
   void set_paused(bool paused) { stream_->set_paused(paused); }

@@ -278,7 +278,15 @@ void Node::TrimWhenIdle() {
     if (ec || stopped_) return;
     const uint64_t traffic = counters_.events_routed + counters_.requests_routed +
                              counters_.sessions_accepted + counters_.frames_rejected;
-    if (traffic == trim_seen_ && traffic != trim_done_at_) {
+    // Traffic counts events when they are routed; a module or a peer may
+    // take them long after (a queue drains after the burst): trimming before
+    // they are gone would leave what they free in the heap.
+    const bool draining =
+        std::any_of(modules_.begin(), modules_.end(),
+                    [](const auto& m) { return m.second->queued_bytes() > 0; }) ||
+        std::any_of(peers_.begin(), peers_.end(),
+                    [](const auto& p) { return p.second->pending() > 0; });
+    if (traffic == trim_seen_ && traffic != trim_done_at_ && !draining) {
       malloc_trim(0);  // a quiet second after activity
       for (auto& [id, m] : modules_) m->ReleaseRingPages();
       trim_done_at_ = traffic;
