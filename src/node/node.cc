@@ -276,17 +276,15 @@ void Node::TrimWhenIdle() {
   trim_timer_.expires_after(std::chrono::seconds(1));
   trim_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec || stopped_) return;
-    const uint64_t traffic = counters_.events_routed + counters_.requests_routed +
-                             counters_.sessions_accepted + counters_.frames_rejected;
-    // Traffic counts events when they are routed; a module or a peer may
-    // take them long after (a queue drains after the burst): trimming before
-    // they are gone would leave what they free in the heap.
-    const bool draining =
-        std::any_of(modules_.begin(), modules_.end(),
-                    [](const auto& m) { return m.second->queued_bytes() > 0; }) ||
-        std::any_of(peers_.begin(), peers_.end(),
-                    [](const auto& p) { return p.second->pending() > 0; });
-    if (traffic == trim_seen_ && traffic != trim_done_at_ && !draining) {
+    // Events count when they are routed, but the queues towards modules and
+    // peers drain after that and free memory as they do: their sizes count
+    // too, so the quiet second starts once they stop moving (drained, or
+    // stuck behind a module or peer that takes nothing: no reason to wait).
+    uint64_t traffic = counters_.events_routed + counters_.requests_routed +
+                       counters_.sessions_accepted + counters_.frames_rejected;
+    for (const auto& [id, m] : modules_) traffic += m->queued_bytes();
+    for (const auto& [name, p] : peers_) traffic += p->pending();
+    if (traffic == trim_seen_ && traffic != trim_done_at_) {
       malloc_trim(0);  // a quiet second after activity
       for (auto& [id, m] : modules_) m->ReleaseRingPages();
       trim_done_at_ = traffic;
@@ -303,6 +301,12 @@ constexpr auto kFlowPoll = std::chrono::milliseconds(2);
 // Long enough for a peer stalled by a loaded machine; short against the call
 // timeout (10 s), so a held module's calls are late, not timed out.
 constexpr auto kMaxFlowStall = std::chrono::seconds(1);
+// However the link progresses: a hostile peer acknowledging one event now
+// and then must not hold a module (and its events to everyone else) for
+// longer, nor get its calls timed out and the module killed as hung.
+std::chrono::milliseconds MaxFlowHold(std::chrono::milliseconds call_timeout) {
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(5), call_timeout / 2);
+}
 
 void Node::HoldSenderOf(uint32_t src_module, const std::shared_ptr<PeerLink>& link) {
   if (link->relieved()) return link->set_flow_suspended(false);
@@ -314,7 +318,8 @@ void Node::PauseForFlow(const std::shared_ptr<ModuleProcess>& module,
   if (!module || flow_paused_.count(module->id())) return;
   module->set_paused(true);
   ++counters_.flow_holds;
-  flow_paused_[module->id()] = {module, link, link->pending(), std::chrono::steady_clock::now()};
+  const auto now = std::chrono::steady_clock::now();
+  flow_paused_[module->id()] = {module, link, link->pending(), now, now};
   if (flow_paused_.size() > 1) return;  // the timer runs already
   flow_timer_.expires_after(kFlowPoll);
   flow_timer_.async_wait([this](const asio::error_code& ec) {
@@ -331,11 +336,12 @@ void Node::ResumeFlow() {
       pause.pending = link->pending();
       pause.progress = now;
     }
-    if (link && !link->relieved() && now - pause.progress < kMaxFlowStall) {
+    if (link && !link->relieved() && now - pause.progress < kMaxFlowStall &&
+        now - pause.since < MaxFlowHold(options_.call_timeout)) {
       ++it;
       continue;
     }
-    if (link && !link->relieved()) link->set_flow_suspended(true);  // no progress
+    if (link && !link->relieved()) link->set_flow_suspended(true);  // stalled, or held long
     // Erased first: resuming delivers frames, whose routing may pause again.
     auto module = it->second.module.lock();
     it = flow_paused_.erase(it);

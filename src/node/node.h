@@ -180,12 +180,13 @@ class Node {
   // refusing what the link cannot hold: the module then waits on its full
   // ring. ResumeFlow (a timer) lets it go on once the link is relieved, or
   // once the link has made no progress (no event acknowledged) for
-  // kMaxFlowStall: a peer that is away or never acknowledges must not make a
+  // kMaxFlowStall, or after MaxFlowHold in any case: a peer that is away or never acknowledges must not make a
   // module look hung (its calls are answered late, not never) nor hold up
   // its events to other destinations for long, so the link's flow control
   // is then suspended until it is relieved, and past its bound it refuses as
-  // before. A slow peer that keeps acknowledging holds its senders back for
-  // as long as it is slow: that is the point.
+  // before. A slow peer that keeps acknowledging holds its senders back, a
+  // few seconds at a time: long enough to absorb a burst, too short for a
+  // peer that acknowledges drop by drop to stall a module.
   void HoldSenderOf(uint32_t src_module, const std::shared_ptr<PeerLink>& link);
   void PauseForFlow(const std::shared_ptr<ModuleProcess>& module,
                     const std::shared_ptr<PeerLink>& link);
@@ -308,6 +309,7 @@ class Node {
     std::weak_ptr<PeerLink> link;
     size_t pending;                                  // link->pending() when last seen falling
     std::chrono::steady_clock::time_point progress;  // when that was
+    std::chrono::steady_clock::time_point since;     // held since
   };
   std::map<uint32_t, FlowPause> flow_paused_;
   asio::steady_timer flow_timer_{io_};
