@@ -244,13 +244,16 @@ def throughput(a):
         # AE loses events for good (docs/performance.md), so "all arrived" may
         # never come: the wait ends when all did, or when none arrived for
         # BLAST_QUIET_S (generous: a loaded machine stalls for seconds).
-        got, last_arrival = stats()
-        quiet_since = time.monotonic()
-        while got - before < n and time.monotonic() - quiet_since < BLAST_QUIET_S:
-            time.sleep(0.05)  # the poll interval
-            now_got, last_arrival = stats()
-            if now_got != got:
-                got, quiet_since = now_got, time.monotonic()
+        seen = {"got": None, "at": time.monotonic()}
+
+        def settled():
+            got, last_arrival = stats()
+            if got != seen["got"]:
+                seen.update(got=got, at=time.monotonic())
+            if got - before >= n or time.monotonic() - seen["at"] >= BLAST_QUIET_S:
+                return got, last_arrival
+            return None
+        got, last_arrival = poll_until(settled, 3600, "a blast kept trickling for an hour")
         return first_send, last_send, got - before, last_arrival
 
     # One event alone first: the connection works.
